@@ -1,0 +1,223 @@
+package camera
+
+import (
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
+)
+
+// ErrNoCode reports that an image shows no QR code that could be found.
+// Callers branch on it with errors.Is: for a camera it is the common case.
+var ErrNoCode = errors.New("no QR code found")
+
+// ErrUnreadable reports that a QR code was located but its content could
+// not be read (too damaged, blurred or noisy for error correction). The
+// error returned wraps it together with gozxing's reason.
+var ErrUnreadable = errors.New("QR code found but unreadable")
+
+// Decoder reads QR codes from camera frames and image files with gozxing,
+// in pure Go.
+//
+// Decode first makes a few cheap passes (gozxing's hybrid binarizer on the
+// frame, a smoothed copy, a half-size copy, and an inverted copy for
+// light-on-dark codes, plus a global-histogram threshold). Only when one of
+// them saw a finder-pattern candidate does it go on to the slower fall-backs
+// (a local-mean threshold, contrast stretch, sharpening, TRY_HARDER), so a
+// frame without a code costs a handful of milliseconds.
+//
+// The zero value is ready to use. A Decoder holds no state between calls
+// and may be used from several goroutines at once.
+type Decoder struct {
+	// Thorough makes Decode run every fall-back even when the cheap passes
+	// saw no sign of a code. Slower on frames without a code; meant for
+	// files, where a missed code costs more than time.
+	Thorough bool
+}
+
+// minSide is the smallest image side worth decoding: a version-1 code of
+// 21 modules at 1 pixel per module.
+const minSide = 21
+
+// Decode returns the text of the QR code img shows. It returns an error
+// wrapping [ErrNoCode] when it finds no code, one wrapping [ErrUnreadable]
+// when it located a code but could not read it, and other errors for
+// images it cannot process at all.
+func (d *Decoder) Decode(img image.Image) (string, error) {
+	if img == nil {
+		return "", errors.New("decode: nil image")
+	}
+	b := img.Bounds()
+	if b.Dx() < minSide || b.Dy() < minSide {
+		return "", fmt.Errorf("decode: image %dx%d is too small: %w", b.Dx(), b.Dy(), ErrNoCode)
+	}
+	f := newFrame(toGray(img))
+	return d.decodeFrame(f)
+}
+
+// prep names a preprocessed copy of the frame.
+type prep int
+
+const (
+	prepOrig      prep = iota
+	prepSmooth         // 3×3 binomial blur
+	prepDown2          // 2×2 box average, half size
+	prepStretch        // 1–99 % percentile stretch
+	prepSharpen        // unsharp mask
+	prepSmoothInv      // smoothed, inverted
+	numPreps
+)
+
+// binarizer names how a grey image becomes black and white.
+type binarizer int
+
+const (
+	binHybrid   binarizer = iota // gozxing's 8×8 block local threshold
+	binGlobal                    // gozxing's global histogram valley
+	binAdaptive                  // local mean over a 41×41 window
+)
+
+// pass is one attempt: a preprocessed copy, a binarizer, and whether the
+// finder scans every third row (TRY_HARDER) instead of skipping rows by
+// image height.
+type pass struct {
+	prep      prep
+	bin       binarizer
+	tryHarder bool
+}
+
+// cheapPasses run on every frame. Together they decode most codes and each
+// costs about a binarization and a finder scan.
+var cheapPasses = [...]pass{
+	{prepOrig, binHybrid, false},
+	{prepSmooth, binHybrid, false},
+	{prepDown2, binHybrid, false},
+	{prepOrig, binGlobal, false},
+	{prepSmoothInv, binHybrid, false},
+}
+
+// fallbackPasses run only when a cheap pass saw a finder-pattern candidate
+// (or with Decoder.Thorough): they cost more and mostly help blurred,
+// noisy or low-contrast codes.
+var fallbackPasses = [...]pass{
+	{prepSharpen, binHybrid, false},
+	{prepOrig, binAdaptive, false},
+	{prepSmooth, binGlobal, false},
+	{prepStretch, binHybrid, false},
+	{prepSmooth, binAdaptive, false},
+	{prepDown2, binAdaptive, false},
+}
+
+// adaptiveRadius is the half-width of the local-mean window: about 4–6
+// modules of a 120–320 px code in a 640×480 frame, wide enough to hold
+// both colours and narrow enough to follow uneven light.
+const adaptiveRadius = 20
+
+// frame is one decode call's grey image and its lazily built copies.
+type frame struct {
+	w, h int
+	pix  [numPreps][]byte
+	dec  *decoder.Decoder
+}
+
+func newFrame(g *image.Gray) *frame {
+	f := &frame{w: g.Rect.Dx(), h: g.Rect.Dy(), dec: decoder.NewDecoder()}
+	f.pix[prepOrig] = g.Pix[:f.w*f.h]
+	return f
+}
+
+// get returns the pixels and size of copy p, building it on first use.
+func (f *frame) get(p prep) ([]byte, int, int) {
+	w, h := f.w, f.h
+	if p == prepDown2 {
+		w, h = w/2, h/2
+	}
+	if f.pix[p] != nil {
+		return f.pix[p], w, h
+	}
+	src := f.pix[prepOrig]
+	var dst []byte
+	switch p {
+	case prepSmooth:
+		dst = make([]byte, len(src))
+		smooth(dst, src, f.w, f.h)
+	case prepDown2:
+		dst = make([]byte, w*h)
+		downscale2(dst, src, f.w, f.h)
+	case prepStretch:
+		dst = make([]byte, len(src))
+		stretch(dst, src)
+	case prepSharpen:
+		dst = make([]byte, len(src))
+		sharpen(dst, src, f.w, f.h)
+	case prepSmoothInv:
+		s, _, _ := f.get(prepSmooth)
+		dst = make([]byte, len(s))
+		invert(dst, s)
+	}
+	f.pix[p] = dst
+	return dst, w, h
+}
+
+// run makes one pass.
+func (f *frame) run(p pass) matrixResult {
+	pix, w, h := f.get(p.prep)
+	if w < minSide || h < minSide {
+		return matrixResult{err: gozxing.NewNotFoundException("image too small")}
+	}
+	var bm *gozxing.BitMatrix
+	var err error
+	src := newLumSource(pix, w, h)
+	switch p.bin {
+	case binHybrid:
+		bm, err = gozxing.NewHybridBinarizer(src).GetBlackMatrix()
+	case binGlobal:
+		bm, err = gozxing.NewGlobalHistgramBinarizer(src).GetBlackMatrix()
+	case binAdaptive:
+		r := adaptiveRadius
+		if p.prep == prepDown2 {
+			r /= 2
+		}
+		bm = adaptiveThreshold(pix, w, h, r)
+	}
+	if err != nil {
+		return matrixResult{err: err}
+	}
+	return decodeMatrix(f.dec, bm, p.tryHarder)
+}
+
+func (d *Decoder) decodeFrame(f *frame) (string, error) {
+	var seen bool         // a finder-pattern candidate somewhere
+	var unreadable error  // the last failure after a code was located
+	note := func(r matrixResult) {
+		if r.sampled > 0 {
+			seen = true
+		}
+		var ce gozxing.ChecksumException
+		if errors.As(r.err, &ce) {
+			unreadable = r.err
+		}
+	}
+	for _, p := range cheapPasses {
+		r := f.run(p)
+		if r.text != "" {
+			return r.text, nil
+		}
+		note(r)
+	}
+	if seen || d.Thorough {
+		for _, p := range fallbackPasses {
+			r := f.run(p)
+			if r.text != "" {
+				return r.text, nil
+			}
+			note(r)
+		}
+	}
+	if unreadable != nil {
+		return "", fmt.Errorf("decode: %w: %v", ErrUnreadable, unreadable)
+	}
+	return "", fmt.Errorf("decode: %w", ErrNoCode)
+}

@@ -1,0 +1,202 @@
+package kiosk
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/anshim/anshim/hardware/feedback"
+)
+
+// Config configures `kiosk run`. A JSON file gives it; command-line flags
+// override the file. Zero values mean the defaults documented per field.
+type Config struct {
+	// Data is the kiosk's data directory (made by `kiosk init`).
+	Data string `json:"data"`
+	// Scanners are the input devices, each "TYPE:PATH[,OPTION...]":
+	//   serial:/dev/serial/by-id/usb-...[,BAUD][,exit]   USB scanner in serial/CDC-ACM mode
+	//   evdev:/dev/input/by-id/usb-...-event-kbd[,exit]   keyboard-wedge (HID) scanner
+	//   camera:PATH[,exit]   MJPEG stream from a pipe or file ("-" = standard input)
+	//   stdin[:exit]         one code per line on standard input (development)
+	Scanners []string `json:"scanners"`
+	// Mode is "entry" (default) or "exit": an exit kiosk records check-outs.
+	Mode string `json:"mode"`
+	// Debounce is the window in which the same pass at this kiosk is
+	// "already checked in" (default 10m; "0s" or "off" keeps the default,
+	// "-1s" disables).
+	Debounce Duration `json:"debounce"`
+	// Retention is how long an unsynced record is kept on the device
+	// (default 28 days, the province's retention for visit records).
+	Retention Duration `json:"retention"`
+	// Feedback is "terminal" (default: coloured lines on standard error),
+	// "gpio" (LEDs, buzzer, relay per GPIO) or "none".
+	Feedback string `json:"feedback"`
+	// GPIO names the pins for Feedback "gpio".
+	GPIO feedback.GPIOConfig `json:"gpio"`
+	// TrustClock treats the wall clock as synchronised even without
+	// systemd-timesyncd's flag file or an RTC (a kiosk with chrony, a
+	// development machine).
+	TrustClock bool `json:"trust_clock"`
+	// ClockOffset shifts the kiosk's wall clock (tests and demos of a wrong
+	// clock); the clock then counts as unsynced.
+	ClockOffset Duration `json:"clock_offset"`
+	// Maintenance is how often expired records and debounce entries are
+	// removed and the revocation list re-read (default 1m).
+	Maintenance Duration `json:"maintenance"`
+}
+
+// Duration is a time.Duration written as "10m", "28d" or "1h30m" in JSON.
+type Duration time.Duration
+
+// ParseDuration parses a Go duration, also accepting a whole number of days
+// as "28d".
+func ParseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: %w", s, err)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"10m\": %w", err)
+	}
+	v, err := ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// String implements flag.Value.
+func (d *Duration) String() string { return time.Duration(*d).String() }
+
+// Set implements flag.Value.
+func (d *Duration) Set(s string) error {
+	v, err := ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+// LoadConfig reads a JSON config file. Unknown fields are errors, so a typo
+// does not silently fall back to a default.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("load config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// DebounceOrDefault returns the debounce window (negative: disabled).
+func (c Config) DebounceOrDefault() time.Duration {
+	if c.Debounce == 0 {
+		return 10 * time.Minute
+	}
+	return time.Duration(c.Debounce)
+}
+
+// RetentionOrDefault returns the on-device retention period.
+func (c Config) RetentionOrDefault() time.Duration {
+	if c.Retention == 0 {
+		return 28 * 24 * time.Hour
+	}
+	return time.Duration(c.Retention)
+}
+
+// MaintenanceOrDefault returns the maintenance interval.
+func (c Config) MaintenanceOrDefault() time.Duration {
+	if c.Maintenance == 0 {
+		return time.Minute
+	}
+	return time.Duration(c.Maintenance)
+}
+
+// Validate checks the configuration for errors a restart cannot fix.
+func (c Config) Validate() error {
+	if c.Data == "" {
+		return fmt.Errorf("config: no data directory (--data DIR)")
+	}
+	switch c.Mode {
+	case "", "entry", "exit":
+	default:
+		return fmt.Errorf("config: mode %q: use entry or exit", c.Mode)
+	}
+	switch c.Feedback {
+	case "", "terminal", "gpio", "none":
+	default:
+		return fmt.Errorf("config: feedback %q: use terminal, gpio or none", c.Feedback)
+	}
+	if len(c.Scanners) == 0 {
+		return fmt.Errorf("config: no scanner (--scanner serial:/dev/serial/by-id/... or stdin)")
+	}
+	for _, s := range c.Scanners {
+		if _, err := ParseScannerSpec(s); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	if c.Retention < 0 || c.Maintenance < 0 {
+		return fmt.Errorf("config: negative retention or maintenance interval")
+	}
+	return nil
+}
+
+// ScannerSpec is a parsed scanner description.
+type ScannerSpec struct {
+	Type string // serial, evdev, camera, stdin
+	Path string
+	Baud int
+	Exit bool
+}
+
+// ParseScannerSpec parses "TYPE:PATH[,OPTION...]" (see Config.Scanners).
+func ParseScannerSpec(s string) (ScannerSpec, error) {
+	typ, rest, _ := strings.Cut(s, ":")
+	sp := ScannerSpec{Type: typ}
+	parts := strings.Split(rest, ",")
+	sp.Path = parts[0]
+	for _, opt := range parts[1:] {
+		switch {
+		case opt == "exit":
+			sp.Exit = true
+		case typ == "serial" && opt != "":
+			b, err := strconv.Atoi(opt)
+			if err != nil || b <= 0 {
+				return sp, fmt.Errorf("scanner %q: option %q: want a baud rate or \"exit\"", s, opt)
+			}
+			sp.Baud = b
+		default:
+			return sp, fmt.Errorf("scanner %q: unknown option %q", s, opt)
+		}
+	}
+	switch typ {
+	case "serial", "evdev", "camera":
+		if sp.Path == "" {
+			return sp, fmt.Errorf("scanner %q: no device path", s)
+		}
+	case "stdin":
+		if sp.Path == "exit" {
+			sp.Path, sp.Exit = "", true
+		}
+	default:
+		return sp, fmt.Errorf("scanner %q: unknown type %q: use serial, evdev, camera or stdin", s, typ)
+	}
+	return sp, nil
+}

@@ -1,0 +1,292 @@
+package kiosk
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/anshim/anshim/hardware/feedback"
+	"github.com/anshim/anshim/hardware/scanner"
+	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/province"
+)
+
+// Env is what the daemon needs from the outside world; main wires the real
+// ones, tests may replace any.
+type Env struct {
+	Log       *slog.Logger
+	Clock     Clock              // nil: the system clock per Config
+	Indicator feedback.Indicator // nil: per Config.Feedback
+	Stdin     io.Reader          // for the stdin scanner
+	Stderr    io.Writer          // terminal feedback
+	// Scanners replaces the scanners of Config.Scanners (tests, demos).
+	Scanners []scanner.Scanner
+}
+
+// Run runs the kiosk until ctx is done: it opens the outbox, starts every
+// scanner, records and answers scans, and destroys expired records. A
+// corrupt outbox does not stop the daemon: it stays up in the out-of-order
+// state (red light, every scan refused) so visitors are told, and the error
+// says what to do.
+func Run(ctx context.Context, cfg Config, env Env) error {
+	if err := cfg.Validate(); err != nil && env.Scanners == nil {
+		return err
+	}
+	log := env.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	ind, closeInd, err := indicatorFor(cfg, env)
+	if err != nil {
+		return err
+	}
+	defer closeInd()
+	dev, err := LoadDevice(cfg.Data)
+	if err != nil {
+		return err
+	}
+	bundle, err := province.LoadBundle(filepath.Join(cfg.Data, FileBundle))
+	if err != nil {
+		return fmt.Errorf("kiosk: %w", err)
+	}
+	revPath := filepath.Join(cfg.Data, FileRevoked)
+	rev, err := pass.LoadRevocationList(revPath)
+	if err != nil {
+		return fmt.Errorf("kiosk: %w", err)
+	}
+	clock := env.Clock
+	if clock == nil {
+		sc := NewSystemClock()
+		sc.Offset = time.Duration(cfg.ClockOffset)
+		if cfg.TrustClock && sc.Offset == 0 {
+			sc.SyncedFlag = "/"
+		}
+		clock = sc
+	}
+	scanners := env.Scanners
+	if scanners == nil {
+		if scanners, err = buildScanners(cfg, env, log); err != nil {
+			return err
+		}
+	}
+
+	ob, err := OpenOutbox(filepath.Join(cfg.Data, FileOutbox), dev.PrivateKey())
+	if err != nil {
+		log.Error("outbox unusable: out of order", "err", err,
+			"hint", "restore the outbox from the corrupt copy with `kiosk outbox --data DIR` on a workstation, or re-provision with `kiosk init` in a new directory and tell the province (the sequence restarts)")
+		return outOfOrder(ctx, scanners, ind, log, err)
+	}
+	defer ob.Close()
+	k, err := New(Options{
+		Outbox: ob, Verifier: pass.NewVerifier(bundle.PassKeys(), rev), SealTo: bundle.SealingPublicKey(),
+		DebounceKey: dev.DebounceKey(), Debounce: cfg.DebounceOrDefault(), ExitMode: cfg.Mode == "exit",
+		Clock: clock, Indicator: ind, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	pending, _ := ob.Pending()
+	log.Info("kiosk started", "device", dev.ID, "venue", dev.Venue, "pending", pending,
+		"scanners", len(scanners), "mode", modeName(cfg.Mode), "clock", clock.Now().Quality.String())
+
+	var wg sync.WaitGroup
+	for _, s := range scanners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Run(ctx, func(sc scanner.Scan) { k.HandleScan(ctx, sc) })
+			if err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("scanner stopped", "err", err)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		maintain(ctx, cfg, ob, rev, revPath, clock, log)
+	}()
+	wg.Wait()
+	log.Info("kiosk stopped")
+	return nil
+}
+
+func modeName(m string) string {
+	if m == "" {
+		return "entry"
+	}
+	return m
+}
+
+// maintain destroys expired records and re-reads the revocation list.
+func maintain(ctx context.Context, cfg Config, ob *Outbox, rev *pass.RevocationList, revPath string, clock Clock, log *slog.Logger) {
+	var revMod time.Time
+	if fi, err := os.Stat(revPath); err == nil {
+		revMod = fi.ModTime()
+	}
+	t := time.NewTicker(cfg.MaintenanceOrDefault())
+	defer t.Stop()
+	for {
+		n, err := ob.DestroyExpired(clock.Now(), cfg.RetentionOrDefault(), max(cfg.DebounceOrDefault(), 0))
+		switch {
+		case err != nil:
+			log.Error("retention", "err", err)
+		case n > 0:
+			log.Warn("destroyed unsynced records past retention", "count", n)
+		}
+		if fi, err := os.Stat(revPath); err == nil && !fi.ModTime().Equal(revMod) {
+			if fresh, err := pass.LoadRevocationList(revPath); err != nil {
+				log.Error("revocation list", "err", err)
+			} else {
+				syncRevocations(rev, fresh)
+				revMod = fi.ModTime()
+				log.Info("revocation list reloaded", "revoked", rev.Len())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// outOfOrder keeps the kiosk answering "out of order" until ctx is done.
+func outOfOrder(ctx context.Context, scanners []scanner.Scanner, ind feedback.Indicator, log *slog.Logger, cause error) error {
+	if ind != nil {
+		ind.Indicate(ctx, feedback.Event{Result: feedback.OutOfOrder, Reason: ReasonStorage})
+	}
+	var wg sync.WaitGroup
+	for _, s := range scanners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Run(ctx, func(scanner.Scan) {
+				log.Info("scan", "result", "rejected", "reason", ReasonStorage)
+				if ind != nil {
+					ind.Indicate(ctx, feedback.Event{Result: feedback.OutOfOrder, Reason: ReasonStorage})
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	return fmt.Errorf("kiosk: out of order: %w", cause)
+}
+
+func indicatorFor(cfg Config, env Env) (feedback.Indicator, func(), error) {
+	if env.Indicator != nil {
+		return env.Indicator, func() {}, nil
+	}
+	switch cfg.Feedback {
+	case "none":
+		return nil, func() {}, nil
+	case "gpio":
+		g, err := feedback.OpenGPIO(cfg.GPIO)
+		if err != nil {
+			return nil, nil, fmt.Errorf("kiosk: %w", err)
+		}
+		return g, func() {}, nil
+	}
+	w := env.Stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	return feedback.NewTerminal(w), func() {}, nil
+}
+
+func buildScanners(cfg Config, env Env, log *slog.Logger) ([]scanner.Scanner, error) {
+	var out []scanner.Scanner
+	for _, spec := range cfg.Scanners {
+		sp, err := ParseScannerSpec(spec)
+		if err != nil {
+			return nil, err
+		}
+		exit := sp.Exit || cfg.Mode == "exit"
+		onErr := func(err error) { log.Warn("scanner", "scanner", spec, "err", err) }
+		switch sp.Type {
+		case "serial":
+			s, err := scanner.NewSerial(scanner.SerialConfig{Path: sp.Path, Baud: sp.Baud, Exit: exit, OnError: onErr,
+				OnConnect: func(dev string) { log.Info("scanner connected", "scanner", spec, "device", dev) }})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		case "evdev":
+			s, err := newEvdev(sp, exit, onErr)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		case "camera":
+			s, err := newCamera(sp, exit, env, onErr)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		case "stdin":
+			in := env.Stdin
+			if in == nil {
+				in = os.Stdin
+			}
+			out = append(out, &lineScanner{r: in, exit: exit})
+		}
+	}
+	return out, nil
+}
+
+// lineScanner reads one code per line (development: `kiosk run --scanner stdin`).
+type lineScanner struct {
+	r    io.Reader
+	exit bool
+}
+
+func (l *lineScanner) Run(ctx context.Context, emit func(scanner.Scan)) error {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(l.r)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case line, ok := <-lines:
+			if !ok {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			if line != "" {
+				emit(scanner.Scan{Text: line, Source: "stdin", Exit: l.exit, At: time.Now()})
+			}
+		}
+	}
+}
+
+// syncRevocations makes dst hold exactly the ids of src, in place, so the
+// running verifier sees the new list.
+func syncRevocations(dst, src *pass.RevocationList) {
+	keep := map[string]bool{}
+	for _, id := range src.IDs() {
+		keep[id] = true
+		dst.Add(id)
+	}
+	for _, id := range dst.IDs() {
+		if !keep[id] {
+			dst.Remove(id)
+		}
+	}
+}

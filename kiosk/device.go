@@ -1,0 +1,167 @@
+package kiosk
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/anshim/anshim/province"
+)
+
+// Files in a kiosk's data directory.
+const (
+	FileDeviceKey  = "device.key"  // Ed25519 seed and debounce key, mode 0600
+	FileDevice     = "device.json" // public identity
+	FileBundle     = "bundle.json" // the province's public bundle
+	FileRevoked    = "revoked.json"
+	FileOutbox     = "outbox.db"
+	deviceKeyMagic = "anshim-device-key-v1"
+)
+
+// Device is a kiosk's identity. Its private key never leaves the device.
+type Device struct {
+	ID        string            `json:"device"`
+	Venue     string            `json:"venue"`
+	PublicKey ed25519.PublicKey `json:"public_key"`
+	Created   time.Time         `json:"created"`
+
+	key         ed25519.PrivateKey
+	debounceKey []byte
+}
+
+// PrivateKey returns the device's signing key.
+func (d *Device) PrivateKey() ed25519.PrivateKey { return d.key }
+
+// DebounceKey returns the device-local key of the debounce hash.
+func (d *Device) DebounceKey() []byte { return d.debounceKey }
+
+// DeviceID derives a device id from its public key: "k-" and 16 hex digits.
+func DeviceID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return "k-" + hex.EncodeToString(sum[:8])
+}
+
+// ValidVenueID reports whether id can name a venue: 1–64 characters of
+// letters, digits, '-', '_' and '.'.
+func ValidVenueID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// Provision prepares a data directory for a kiosk with no network: a fresh
+// device key, the province bundle and an empty outbox. It refuses a
+// directory that already holds a device.
+func Provision(dir, bundlePath, venue string, now time.Time) (*Device, error) {
+	if !ValidVenueID(venue) {
+		return nil, fmt.Errorf("provision: venue id %q: use 1-64 letters, digits, '-', '_' or '.'", venue)
+	}
+	bundle, err := province.LoadBundle(bundlePath)
+	if err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileDeviceKey)); err == nil {
+		return nil, fmt.Errorf("provision: %s already holds a device; use another directory or remove it first", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("provision: device key: %w", err)
+	}
+	deb := make([]byte, 32)
+	if _, err := rand.Read(deb); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	d := &Device{ID: DeviceID(pub), Venue: venue, PublicKey: pub, Created: now.UTC(), key: priv, debounceKey: deb}
+	keyText := fmt.Sprintf("%s\n%s\n%s\n", deviceKeyMagic,
+		base64.StdEncoding.EncodeToString(priv.Seed()), base64.StdEncoding.EncodeToString(deb))
+	if err := writeFileAtomic(filepath.Join(dir, FileDeviceKey), []byte(keyText), 0o600); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if err := bundle.Save(filepath.Join(dir, FileBundle)); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if err := CreateOutbox(filepath.Join(dir, FileOutbox), OutboxMeta{Device: d.ID, Venue: venue}); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	js, _ := json.MarshalIndent(d, "", "  ")
+	if err := writeFileAtomic(filepath.Join(dir, FileDevice), append(js, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	return d, nil
+}
+
+// LoadDevice reads the device identity and keys from a data directory.
+func LoadDevice(dir string) (*Device, error) {
+	js, err := os.ReadFile(filepath.Join(dir, FileDevice))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("load device: %s is not provisioned (run `kiosk init --data %s --bundle public.json --venue ID`)", dir, dir)
+		}
+		return nil, fmt.Errorf("load device: %w", err)
+	}
+	var d Device
+	if err := json.Unmarshal(js, &d); err != nil {
+		return nil, fmt.Errorf("load device: %s: %w", FileDevice, err)
+	}
+	kt, err := os.ReadFile(filepath.Join(dir, FileDeviceKey))
+	if err != nil {
+		return nil, fmt.Errorf("load device key: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(kt)), "\n")
+	if len(lines) != 3 || lines[0] != deviceKeyMagic {
+		return nil, fmt.Errorf("load device key: %s is not an Anshim device key", FileDeviceKey)
+	}
+	seed, err1 := base64.StdEncoding.DecodeString(lines[1])
+	deb, err2 := base64.StdEncoding.DecodeString(lines[2])
+	if err := errors.Join(err1, err2); err != nil || len(seed) != ed25519.SeedSize || len(deb) < 16 {
+		return nil, fmt.Errorf("load device key: malformed %s", FileDeviceKey)
+	}
+	d.key = ed25519.NewKeyFromSeed(seed)
+	d.debounceKey = deb
+	if !d.key.Public().(ed25519.PublicKey).Equal(d.PublicKey) || DeviceID(d.PublicKey) != d.ID {
+		return nil, fmt.Errorf("load device: %s does not match %s", FileDeviceKey, FileDevice)
+	}
+	return &d, nil
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

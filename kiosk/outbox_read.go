@@ -1,0 +1,214 @@
+package kiosk
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/anshim/anshim/checkin"
+	bolt "go.etcd.io/bbolt"
+)
+
+// OutboxStats summarises an outbox after verifying it.
+type OutboxStats struct {
+	Records   int    `json:"records"`
+	FirstSeq  uint64 `json:"first_seq"`
+	LastSeq   uint64 `json:"last_seq"`
+	NextSeq   uint64 `json:"next_seq"`
+	ChainOK   bool   `json:"chain_ok"`
+	Destroyed uint64 `json:"destroyed"`
+	// Problem says what is wrong with the chain when ChainOK is false.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Verify walks the records from the chain base, recomputing every link, and
+// checks that sequences are consecutive, that each record decodes and
+// belongs to this device, and that the stored head matches the recomputed
+// chain and carries a valid signature by pub.
+func (o *Outbox) Verify(pub ed25519.PublicKey) (OutboxStats, error) {
+	var st OutboxStats
+	err := o.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		st.NextSeq = binary.BigEndian.Uint64(m.Get(keyNextSeq))
+		st.Destroyed = binary.BigEndian.Uint64(m.Get(keyDestroyed))
+		baseSeq, h := decodeBase(m.Get(keyBase))
+		want := baseSeq + 1
+		fail := func(format string, args ...any) {
+			if st.Problem == "" {
+				st.Problem = fmt.Sprintf(format, args...)
+			}
+		}
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			if st.Records == 0 {
+				st.FirstSeq = seq
+			}
+			st.LastSeq = seq
+			st.Records++
+			if seq != want {
+				fail("sequence %d follows %d", seq, want-1)
+			}
+			want = seq + 1
+			r, err := checkin.Decode(v)
+			if err != nil {
+				fail("record %d: %v", seq, err)
+				continue
+			}
+			if r.Seq != seq || r.Device != o.device {
+				fail("record %d: stored under the wrong key or device", seq)
+			}
+			h = checkin.Next(h, v)
+		}
+		if st.Records > 0 && st.NextSeq != st.LastSeq+1 {
+			fail("next sequence %d after last record %d", st.NextSeq, st.LastSeq)
+		}
+		if hv := m.Get(keyHead); hv != nil {
+			var head checkin.Head
+			if err := head.UnmarshalBinary(hv); err != nil {
+				fail("chain head: %v", err)
+			} else {
+				if head.Seq != st.NextSeq-1 {
+					fail("chain head at %d, last sequence %d", head.Seq, st.NextSeq-1)
+				}
+				if head.Hash != h {
+					fail("chain head hash does not match the records")
+				}
+				if err := head.Verify(pub, o.device); err != nil {
+					fail("%v", err)
+				}
+			}
+		} else if st.NextSeq != 1 {
+			fail("no chain head after %d records", st.NextSeq-1)
+		}
+		return nil
+	})
+	st.ChainOK = st.Problem == ""
+	if err != nil {
+		return st, fmt.Errorf("verify outbox: %w", err)
+	}
+	return st, nil
+}
+
+// Pending returns the number of records waiting in the outbox.
+func (o *Outbox) Pending() (int, error) {
+	var n int
+	err := o.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketRecords).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// Base returns the chain state before the oldest record kept: the sequence
+// and hash of the last record acknowledged or destroyed (0 and the genesis
+// hash at first).
+func (o *Outbox) Base() (uint64, checkin.Hash, error) {
+	var seq uint64
+	var h checkin.Hash
+	err := o.db.View(func(tx *bolt.Tx) error {
+		seq, h = decodeBase(tx.Bucket(bucketMeta).Get(keyBase))
+		return nil
+	})
+	return seq, h, err
+}
+
+// Scan calls fn for each record in sequence order with sequence ≥ from, with
+// its canonical bytes (valid only during the call), until fn returns false.
+func (o *Outbox) Scan(from uint64, fn func(seq uint64, canonical []byte) bool) error {
+	return o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, v := c.Seek(u64(from)); k != nil; k, v = c.Next() {
+			if !fn(binary.BigEndian.Uint64(k), v) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Ack removes the records up to and including seq, which the central has
+// acknowledged, and moves the chain base past them.
+func (o *Outbox) Ack(seq uint64) (int, error) {
+	return o.removeFront(func(s uint64, _ []byte) bool { return s <= seq }, nil)
+}
+
+// DestroyExpired destroys records older than maxAge that were never synced
+// (the 28-day retention applies on the device too) and returns how many. A
+// record's age counts by the monotonic clock within one boot, otherwise by
+// wall clocks that were both trusted; a record whose age cannot be known is
+// kept. Debounce entries past any window are pruned too.
+func (o *Outbox) DestroyExpired(now Stamp, maxAge, debounceWindow time.Duration) (int, error) {
+	n, err := o.removeFront(func(_ uint64, v []byte) bool {
+		r, err := checkin.Decode(v)
+		if err != nil {
+			return false
+		}
+		age, ok := Stamp{Wall: r.Wall, Quality: r.Quality, Boot: r.Boot, Mono: r.Mono}.Since(now)
+		return ok && age > maxAge
+	}, keyDestroyed)
+	if err != nil {
+		return n, err
+	}
+	err = o.db.Update(func(tx *bolt.Tx) error {
+		d := tx.Bucket(bucketDebounce)
+		var stale [][]byte
+		d.ForEach(func(k, v []byte) error {
+			s, _ := decodeStamp(v)
+			if age, ok := s.Since(now); !ok || age > debounceWindow || age < 0 {
+				stale = append(stale, bytes.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range stale {
+			if err := d.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("prune debounce: %w", err)
+	}
+	return n, nil
+}
+
+// removeFront deletes records from the oldest while drop says so, moving the
+// chain base, and adds the count to counter when it is not nil.
+func (o *Outbox) removeFront(drop func(seq uint64, v []byte) bool, counter []byte) (int, error) {
+	n := 0
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		m := tx.Bucket(bucketMeta)
+		baseSeq, h := decodeBase(m.Get(keyBase))
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.First() {
+			seq := binary.BigEndian.Uint64(k)
+			if !drop(seq, v) {
+				break
+			}
+			h = checkin.Next(h, v)
+			baseSeq = seq
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		if err := m.Put(keyBase, append(u64(baseSeq), h[:]...)); err != nil {
+			return err
+		}
+		if counter != nil {
+			return m.Put(counter, u64(binary.BigEndian.Uint64(m.Get(counter))+uint64(n)))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("remove records: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,36 @@
+// Package province manages a province's keys and the public bundle that
+// kiosks and other verifiers need.
+//
+// # Keys
+//
+// [Generate] makes a province's secret keys:
+//
+//   - pass-signing Ed25519 keys, each with a 4-byte key id (see
+//     [pass.KeyIDOf]); [Keys.RotatePassKey] adds a new current key while the
+//     older ones stay valid;
+//   - a record-sealing X25519 key pair with a key id: kiosks seal every
+//     check-in record to its public half;
+//   - a ledger signing key in the signed-note format of
+//     golang.org/x/mod/sumdb/note;
+//   - a 32-byte key-encryption key (KEK) for the identity vault and the
+//     per-day data keys.
+//
+// # Files
+//
+// [Keys.Save] writes one file per secret key, mode 0600, in a directory of
+// mode 0700, and the public bundle [BundleFile], mode 0644. Each key file is
+// text that starts with a versioned line, for example
+//
+//	anshim pass-signing keys v1
+//	5f3a9c21 <base64 Ed25519 seed>
+//	a0b1c2d3 <base64 Ed25519 seed>
+//
+// where the last pass key is the current one. [Load] reads the files back and
+// refuses files that others can read or that do not re-encode to the same
+// bytes.
+//
+// # Bundle
+//
+// The [Bundle] is all a kiosk needs: the pass verification keys, the sealing
+// public key and the ledger verifier key, as versioned JSON.
+package province
