@@ -36,7 +36,7 @@ type Config struct {
 	// "gpio" (LEDs, buzzer, relay per GPIO) or "none".
 	Feedback string `json:"feedback"`
 	// GPIO names the pins for Feedback "gpio".
-	GPIO feedback.GPIOConfig `json:"gpio"`
+	GPIO GPIOPins `json:"gpio"`
 	// TrustClock treats the wall clock as synchronised even without
 	// systemd-timesyncd's flag file or an RTC (a kiosk with chrony, a
 	// development machine).
@@ -47,6 +47,25 @@ type Config struct {
 	// Maintenance is how often expired records and debounce entries are
 	// removed and the revocation list re-read (default 1m).
 	Maintenance Duration `json:"maintenance"`
+}
+
+// GPIOPins names the feedback pins as periph.io knows them ("GPIO17").
+type GPIOPins struct {
+	Green  string `json:"green"`
+	Red    string `json:"red"`
+	Buzzer string `json:"buzzer,omitempty"`
+	Relay  string `json:"relay,omitempty"`
+	// ActiveLow drives LEDs and buzzer low to turn them on.
+	ActiveLow bool `json:"active_low,omitempty"`
+	// RelayActiveLow drives the relay low to energise it (most relay boards).
+	RelayActiveLow bool `json:"relay_active_low,omitempty"`
+	// RelayPulse is how long the door relay opens on an accepted scan.
+	RelayPulse Duration `json:"relay_pulse,omitempty"`
+}
+
+func (g GPIOPins) config() feedback.GPIOConfig {
+	return feedback.GPIOConfig{Green: g.Green, Red: g.Red, Buzzer: g.Buzzer, Relay: g.Relay,
+		ActiveLow: g.ActiveLow, RelayActiveLow: g.RelayActiveLow, RelayPulse: time.Duration(g.RelayPulse)}
 }
 
 // Duration is a time.Duration written as "10m", "28d" or "1h30m" in JSON.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/anshim/anshim/hardware/camera"
 	"github.com/anshim/anshim/hardware/feedback"
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/pass"
@@ -188,17 +189,17 @@ func indicatorFor(cfg Config, env Env) (feedback.Indicator, func(), error) {
 	case "none":
 		return nil, func() {}, nil
 	case "gpio":
-		g, err := feedback.OpenGPIO(cfg.GPIO)
+		g, err := feedback.OpenGPIO(cfg.GPIO.config())
 		if err != nil {
 			return nil, nil, fmt.Errorf("kiosk: %w", err)
 		}
-		return g, func() {}, nil
+		return g, func() { g.Close() }, nil
 	}
 	w := env.Stderr
 	if w == nil {
 		w = os.Stderr
 	}
-	return feedback.NewTerminal(w), func() {}, nil
+	return feedback.NewTerminal(w, feedback.ColorAuto), func() {}, nil
 }
 
 func buildScanners(cfg Config, env Env, log *slog.Logger) ([]scanner.Scanner, error) {
@@ -289,4 +290,22 @@ func syncRevocations(dst, src *pass.RevocationList) {
 			dst.Remove(id)
 		}
 	}
+}
+
+func newEvdev(sp ScannerSpec, exit bool, onErr func(error)) (scanner.Scanner, error) {
+	return scanner.NewEvdev(scanner.EvdevConfig{Path: sp.Path, Exit: exit, OnError: onErr})
+}
+
+// newCamera reads an MJPEG stream from a file or fifo, or from standard
+// input for "camera:-" (`rpicam-vid --codec mjpeg -o - | kiosk run ...`).
+func newCamera(sp ScannerSpec, exit bool, env Env, onErr func(error)) (scanner.Scanner, error) {
+	open := func() (io.ReadCloser, error) { return os.Open(sp.Path) }
+	if sp.Path == "-" {
+		in := env.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		open = func() (io.ReadCloser, error) { return io.NopCloser(in), nil }
+	}
+	return camera.NewMJPEG(camera.MJPEGConfig{Open: open, Source: "camera:" + sp.Path, Exit: exit, OnError: onErr})
 }

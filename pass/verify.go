@@ -34,9 +34,9 @@ func NewVerifier(keys []PublicKey, rev Revocations) *Verifier {
 }
 
 // Verify parses text and checks its key, signature and validity at time now,
-// then the revocation list. A pass is valid from ClockSkew before its issue
-// time up to and including its expiry time. Errors are [*Error] values; see
-// [Reason].
+// then the revocation list, in that order. A pass is valid from [ClockSkew]
+// before its issue time up to and including its expiry time. Errors are
+// [*Error] values (see [Reason]), and come with a zero Pass.
 func (v *Verifier) Verify(text string, now time.Time) (Pass, error) {
 	var b payload
 	p, err := parse(text, &b)

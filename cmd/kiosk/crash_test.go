@@ -23,7 +23,7 @@ import (
 )
 
 // buildKiosk compiles the real kiosk binary for process-level tests.
-func buildKiosk(t *testing.T) string {
+func buildKiosk(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "kiosk")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -34,7 +34,7 @@ func buildKiosk(t *testing.T) string {
 }
 
 // provisionKiosk makes province keys and a provisioned kiosk directory.
-func provisionKiosk(t *testing.T) (*province.Keys, string) {
+func provisionKiosk(t testing.TB) (*province.Keys, string) {
 	t.Helper()
 	keys, err := province.Generate(rand.Reader, "crash")
 	if err != nil {
@@ -53,7 +53,7 @@ func provisionKiosk(t *testing.T) (*province.Keys, string) {
 
 // rawPTY opens a pseudo-terminal in raw mode: the test writes to the master
 // what a USB scanner would send; the kiosk opens the slave's path.
-func rawPTY(t *testing.T) (master, slave *os.File) {
+func rawPTY(t testing.TB) (master, slave *os.File) {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {
@@ -88,7 +88,7 @@ type kioskProc struct {
 	ready chan struct{}
 }
 
-func startKiosk(t *testing.T, bin, data, tty string) *kioskProc {
+func startKiosk(t testing.TB, bin, data, tty string) *kioskProc {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--data", data, "--scanner", "serial:"+tty, "--feedback", "none", "--trust-clock")
 	stdout, err := cmd.StdoutPipe()
@@ -148,7 +148,7 @@ func TestCrash_SIGKILL(t *testing.T) {
 	}
 	var queue []sent // scans not yet answered, oldest first
 	newPass := func() sent {
-		p := pass.Pass{Kind: pass.KindApp, Issued: time.Now().Add(-time.Hour), Expires: time.Now().Add(24 * time.Hour)}
+		p := pass.Pass{Kind: pass.KindApp, Issued: time.Now().Add(-time.Hour).Truncate(time.Second), Expires: time.Now().Add(24 * time.Hour).Truncate(time.Second)}
 		rand.Read(p.Pseudonym[:])
 		text, err := signer.Issue(p)
 		if err != nil {

@@ -21,12 +21,13 @@ var ErrUnreadable = errors.New("QR code found but unreadable")
 // Decoder reads QR codes from camera frames and image files with gozxing,
 // in pure Go.
 //
-// Decode first makes a few cheap passes (gozxing's hybrid binarizer on the
-// frame, a smoothed copy, a half-size copy, and an inverted copy for
-// light-on-dark codes, plus a global-histogram threshold). Only when one of
-// them saw a finder-pattern candidate does it go on to the slower fall-backs
-// (a local-mean threshold, contrast stretch, sharpening, TRY_HARDER), so a
-// frame without a code costs a handful of milliseconds.
+// Decode first makes a few cheap passes: gozxing's hybrid binarizer on the
+// frame, on a smoothed copy, on a half-size copy and on an inverted copy
+// (for light-on-dark codes, which gozxing does not read), and a
+// global-histogram threshold. Only when one of them found three finder
+// patterns that could frame a code does it go on to the fall-backs
+// (sharpening, a local-mean threshold, contrast stretch), so a frame
+// without a code costs a few milliseconds.
 //
 // The zero value is ready to use. A Decoder holds no state between calls
 // and may be used from several goroutines at once.
@@ -76,7 +77,7 @@ type binarizer int
 const (
 	binHybrid   binarizer = iota // gozxing's 8×8 block local threshold
 	binGlobal                    // gozxing's global histogram valley
-	binAdaptive                  // local mean over a 41×41 window
+	binAdaptive                  // local mean over a window of ±radius
 )
 
 // pass is one attempt: a preprocessed copy, a binarizer, and whether the
@@ -85,35 +86,39 @@ const (
 type pass struct {
 	prep      prep
 	bin       binarizer
+	radius    int // of the binAdaptive window, in pixels of the full frame
 	tryHarder bool
 }
 
 // cheapPasses run on every frame. Together they decode most codes and each
 // costs about a binarization and a finder scan.
 var cheapPasses = [...]pass{
-	{prepOrig, binHybrid, false},
-	{prepSmooth, binHybrid, false},
-	{prepDown2, binHybrid, false},
-	{prepOrig, binGlobal, false},
-	{prepSmoothInv, binHybrid, false},
+	{prep: prepOrig, bin: binHybrid},
+	{prep: prepSmooth, bin: binHybrid},
+	{prep: prepDown2, bin: binHybrid},
+	{prep: prepSharpen, bin: binAdaptive, radius: 12},
+	{prep: prepOrig, bin: binGlobal},
+	{prep: prepSmoothInv, bin: binHybrid},
 }
 
-// fallbackPasses run only when a cheap pass saw a finder-pattern candidate
-// (or with Decoder.Thorough): they cost more and mostly help blurred,
-// noisy or low-contrast codes.
+// fallbackPasses run only when a cheap pass found three finder patterns
+// that could frame a code (or with Decoder.Thorough): they mostly help
+// blurred, noisy or low-contrast codes.
 var fallbackPasses = [...]pass{
-	{prepSharpen, binHybrid, false},
-	{prepOrig, binAdaptive, false},
-	{prepSmooth, binGlobal, false},
-	{prepStretch, binHybrid, false},
-	{prepSmooth, binAdaptive, false},
-	{prepDown2, binAdaptive, false},
+	{prep: prepSharpen, bin: binHybrid},
+	{prep: prepOrig, bin: binAdaptive, radius: 20},
+	{prep: prepSmooth, bin: binGlobal},
+	{prep: prepStretch, bin: binHybrid},
+	{prep: prepSmooth, bin: binAdaptive, radius: 10},
 }
 
-// adaptiveRadius is the half-width of the local-mean window: about 4–6
-// modules of a 120–320 px code in a 640×480 frame, wide enough to hold
-// both colours and narrow enough to follow uneven light.
-const adaptiveRadius = 20
+// thoroughPasses run after the fall-backs with Decoder.Thorough only.
+var thoroughPasses = [...]pass{
+	{prep: prepOrig, bin: binAdaptive, radius: 6},
+	{prep: prepDown2, bin: binAdaptive, radius: 20},
+	{prep: prepSmooth, bin: binHybrid, tryHarder: true},
+	{prep: prepSmoothInv, bin: binAdaptive, radius: 12},
+}
 
 // frame is one decode call's grey image and its lazily built copies.
 type frame struct {
@@ -176,11 +181,11 @@ func (f *frame) run(p pass) matrixResult {
 	case binGlobal:
 		bm, err = gozxing.NewGlobalHistgramBinarizer(src).GetBlackMatrix()
 	case binAdaptive:
-		r := adaptiveRadius
+		r := p.radius
 		if p.prep == prepDown2 {
 			r /= 2
 		}
-		bm = adaptiveThreshold(pix, w, h, r)
+		bm = adaptiveThreshold(pix, w, h, max(r, 1))
 	}
 	if err != nil {
 		return matrixResult{err: err}
@@ -189,8 +194,8 @@ func (f *frame) run(p pass) matrixResult {
 }
 
 func (d *Decoder) decodeFrame(f *frame) (string, error) {
-	var seen bool         // a finder-pattern candidate somewhere
-	var unreadable error  // the last failure after a code was located
+	var seen bool        // a plausible triple of finder patterns somewhere
+	var unreadable error // the last failure after a code was located
 	note := func(r matrixResult) {
 		if r.sampled > 0 {
 			seen = true
@@ -209,6 +214,15 @@ func (d *Decoder) decodeFrame(f *frame) (string, error) {
 	}
 	if seen || d.Thorough {
 		for _, p := range fallbackPasses {
+			r := f.run(p)
+			if r.text != "" {
+				return r.text, nil
+			}
+			note(r)
+		}
+	}
+	if d.Thorough {
+		for _, p := range thoroughPasses {
 			r := f.run(p)
 			if r.text != "" {
 				return r.text, nil

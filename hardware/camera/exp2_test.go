@@ -1,12 +1,13 @@
 package camera
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/anshim/anshim/hardware/camera/internal/corpus"
+	"github.com/makiuchi-d/gozxing"
 )
 
 func TestExp2(t *testing.T) {
@@ -14,46 +15,33 @@ func TestExp2(t *testing.T) {
 		t.Skip()
 	}
 	frames, _ := corpus.Generate(corpus.Options{Seed: 7, PerClass: 60})
-	passT := make([]time.Duration, len(cheapPasses)+len(fallbackPasses))
-	passN := make([]int, len(passT))
-	all := append(cheapPasses[:], fallbackPasses[:]...)
 	for _, fr := range frames {
 		f := newFrame(fr.Image)
-		cheapOK := false
-		tot, maxc := 0, 0
-		for i, p := range cheapPasses {
-			t0 := time.Now()
+		ok := false
+		sampled, cks, centers := 0, 0, 0
+		for _, p := range cheapPasses {
 			r := f.run(p)
-			if fr.Class == corpus.NoCode {
-				passT[i] += time.Since(t0)
-				passN[i]++
-			}
 			if r.text != "" {
-				cheapOK = true
+				ok = true
 				break
 			}
-			tot += r.centers
-			maxc = max(maxc, r.centers)
+			sampled += r.sampled
+			centers += r.centers
+			var ce gozxing.ChecksumException
+			if errors.As(r.err, &ce) {
+				cks++
+			}
 		}
-		if cheapOK {
+		if ok {
 			continue
 		}
 		fb := ""
-		if fr.Class == corpus.NoCode && tot < 3 { continue }
 		for i, p := range fallbackPasses {
-			t0 := time.Now()
 			r := f.run(p)
-			passT[len(cheapPasses)+i] += time.Since(t0)
-			passN[len(cheapPasses)+i]++
 			if r.text != "" {
 				fb += fmt.Sprint(i)
 			}
 		}
-		fmt.Printf("%-14s cheapfail centers tot=%d max=%d fallbackOK=%q\n", fr.Name, tot, maxc, fb)
-	}
-	for i, p := range all {
-		if passN[i] > 0 {
-			fmt.Printf("pass %d %+v avg %v\n", i, p, passT[i]/time.Duration(passN[i]))
-		}
+		fmt.Printf("%-14s centers=%d sampled=%d cks=%d rescued=%q\n", fr.Name, centers, sampled, cks, fb)
 	}
 }

@@ -19,7 +19,7 @@ func TestExp(t *testing.T) {
 	if os.Getenv("EXP") == "" {
 		t.Skip()
 	}
-	frames, _ := corpus.Generate(corpus.Options{Seed: 7, PerClass: 60})
+	frames, _ := corpus.Generate(corpus.Options{Seed: 20201221, PerClass: 30})
 	dec := decoder.NewDecoder()
 	type strat struct {
 		name string
@@ -33,6 +33,12 @@ func TestExp(t *testing.T) {
 	strats := []strat{
 		{"DECODER", func(p []byte, w, h int) (string, int) { var d Decoder; t, _ := d.Decode(&image.Gray{Pix: p, Stride: w, Rect: image.Rect(0, 0, w, h)}); return t, 0 }},
 		{"THOROUGH", func(p []byte, w, h int) (string, int) { d := Decoder{Thorough: true}; t, _ := d.Decode(&image.Gray{Pix: p, Stride: w, Rect: image.Rect(0, 0, w, h)}); return t, 0 }},
+		{"up2", func(p []byte, w, h int) (string, int) { d := upscale2(p, w, h); return hyb(d, 2*w, 2*h, false) }},
+		{"up2adapt", func(p []byte, w, h int) (string, int) { d := upscale2(p, w, h); r := decodeMatrix(dec, adaptiveThreshold(d, 2*w, 2*h, 24), false); return r.text, r.centers }},
+		{"sharp2", func(p []byte, w, h int) (string, int) { d := make([]byte, len(p)); sharpen(d, p, w, h); d2 := make([]byte, len(p)); sharpen(d2, d, w, h); return hyb(d2, w, h, false) }},
+		{"sharpAdapt", func(p []byte, w, h int) (string, int) { d := make([]byte, len(p)); sharpen(d, p, w, h); r := decodeMatrix(dec, adaptiveThreshold(d, w, h, 12), false); return r.text, r.centers }},
+		{"adapt8", func(p []byte, w, h int) (string, int) { r := decodeMatrix(dec, adaptiveThreshold(p, w, h, 8), false); return r.text, r.centers }},
+		{"adapt12", func(p []byte, w, h int) (string, int) { r := decodeMatrix(dec, adaptiveThreshold(p, w, h, 12), false); return r.text, r.centers }},
 		{"zxing", func(p []byte, w, h int) (string, int) {
 			bb, _ := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(newLumSource(p, w, h)))
 			r, err := qrcode.NewQRCodeReader().Decode(bb, nil)
@@ -87,6 +93,7 @@ func TestExp(t *testing.T) {
 			}
 		}
 		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		dn = append(dn, 0)
 		sort.Slice(dn, func(i, j int) bool { return dn[i] < dn[j] })
 		tot := 0
 		line := ""
@@ -95,5 +102,67 @@ func TestExp(t *testing.T) {
 			line += fmt.Sprintf(" %s=%d", c, ok[c])
 		}
 		fmt.Printf("%-14s total=%3d%s  med=%v nocode med=%v max=%v centers=%v\n", s.name, tot, line, ds[len(ds)/2].Round(10*time.Microsecond), dn[len(dn)/2].Round(10*time.Microsecond), dn[len(dn)-1].Round(10*time.Microsecond), cn)
+	}
+}
+
+func upscale2(src []byte, w, h int) []byte {
+	W := 2 * w
+	dst := make([]byte, 4*w*h)
+	for y := range 2 * h {
+		sy := float64(y)/2 - 0.25
+		y0 := int(sy)
+		if sy < 0 { y0 = 0; sy = 0 }
+		y1 := min(y0+1, h-1)
+		fy := sy - float64(y0)
+		for x := range W {
+			sx := float64(x)/2 - 0.25
+			x0 := int(sx)
+			if sx < 0 { x0 = 0; sx = 0 }
+			x1 := min(x0+1, w-1)
+			fx := sx - float64(x0)
+			a := float64(src[y0*w+x0])*(1-fx) + float64(src[y0*w+x1])*fx
+			b := float64(src[y1*w+x0])*(1-fx) + float64(src[y1*w+x1])*fx
+			dst[y*W+x] = byte(a*(1-fy) + b*fy + 0.5)
+		}
+	}
+	return dst
+}
+
+func TestAdaptiveSame(t *testing.T) {
+	fs, _ := corpus.Generate(corpus.Options{Seed: 3, PerClass: 1})
+	for _, f := range fs {
+		for _, r := range []int{3, 12, 20} {
+			a := adaptiveThreshold(f.Image.Pix, 640, 480, r)
+			b := adaptiveNaive(f.Image.Pix, 640, 480, r)
+			if a.String() != b.String() {
+				t.Fatalf("%s r=%d differ", f.Name, r)
+			}
+		}
+	}
+}
+
+func adaptiveNaive(src []byte, w, h, r int) *gozxing.BitMatrix {
+	bm, _ := gozxing.NewBitMatrix(w, h)
+	for y := range h {
+		for x := range w {
+			var sum, n uint32
+			for yy := max(y-r, 0); yy < min(y+r+1, h); yy++ {
+				for xx := max(x-r, 0); xx < min(x+r+1, w); xx++ {
+					sum += uint32(src[yy*w+xx])
+					n++
+				}
+			}
+			if uint32(src[y*w+x])*n+2*n < sum {
+				bm.Set(x, y)
+			}
+		}
+	}
+	return bm
+}
+
+func BenchmarkAdaptive(b *testing.B) {
+	fs, _ := corpus.Generate(corpus.Options{Seed: 3, PerClass: 1, Classes: []corpus.Class{corpus.NoCode}})
+	for b.Loop() {
+		adaptiveThreshold(fs[0].Image.Pix, 640, 480, 12)
 	}
 }

@@ -92,37 +92,68 @@ func sharpen(dst, src []byte, w, h int) {
 }
 
 // adaptiveThreshold binarizes src by comparing each pixel with the mean of
-// the (2r+1)² window around it, minus a small offset that keeps flat areas
-// white. With a window of a few modules it follows uneven light and keeps
-// blurred modules apart better than gozxing's 8×8 block threshold.
+// the (2r+1)² window around it (clipped at the borders), minus a small
+// offset that keeps flat areas white. With a window of a few modules it
+// follows uneven light and keeps blurred modules apart better than
+// gozxing's 8×8 block threshold. Window sums slide in both directions, so
+// the cost does not depend on r.
 func adaptiveThreshold(src []byte, w, h, r int) *gozxing.BitMatrix {
-	// Integral image with a zero row and column.
-	iw := w + 1
-	integ := make([]uint32, iw*(h+1))
-	for y := range h {
-		var rowSum uint32
-		row := src[y*w : (y+1)*w]
-		cur := integ[(y+1)*iw:]
-		prev := integ[y*iw:]
-		for x, v := range row {
-			rowSum += uint32(v)
-			cur[x+1] = prev[x+1] + rowSum
+	bm, _ := gozxing.NewBitMatrix(w, h)
+	bits := gozxing.NewBitArray(w)
+	col := make([]uint32, w) // column sums over the window's rows
+	y1 := min(r+1, h)        // rows [y0, y1) are in col
+	for y := range y1 {
+		for x, v := range src[y*w : (y+1)*w] {
+			col[x] += uint32(v)
 		}
 	}
-	bm, _ := gozxing.NewBitMatrix(w, h)
+	y0 := 0
 	for y := range h {
-		y0, y1 := max(y-r, 0), min(y+r+1, h)
-		top, bot := integ[y0*iw:], integ[y1*iw:]
+		if lo := y - r; lo > y0 { // drop row y0
+			for x, v := range src[y0*w : (y0+1)*w] {
+				col[x] -= uint32(v)
+			}
+			y0 = lo
+		}
+		if hi := min(y+r+1, h); hi > y1 { // add row y1
+			for x, v := range src[y1*w : (y1+1)*w] {
+				col[x] += uint32(v)
+			}
+			y1 = hi
+		}
+		rows := uint32(y1 - y0)
+		var sum uint32
+		x1 := min(r+1, w)
+		for x := range x1 {
+			sum += col[x]
+		}
+		x0 := 0
 		row := src[y*w : (y+1)*w]
+		bits.Clear()
+		var word uint32
 		for x, v := range row {
-			x0, x1 := max(x-r, 0), min(x+r+1, w)
-			sum := bot[x1] - bot[x0] - top[x1] + top[x0]
-			n := uint32((x1 - x0) * (y1 - y0))
-			// v < mean - 2, in integers: v*n + 2n < sum.
-			if uint32(v)*n+2*n < sum {
-				bm.Set(x, y)
+			if x > r {
+				sum -= col[x0]
+				x0++
+			}
+			if x > 0 && x1 < w {
+				sum += col[x1]
+				x1++
+			}
+			n := rows * uint32(x1-x0)
+			// Black if v < mean - 2, that is (v+2)·n < sum: the sign bit
+			// of the difference, without a branch the CPU mispredicts.
+			d := int32((uint32(v)+2)*n) - int32(sum)
+			word |= uint32(d) >> 31 << (x & 31)
+			if x&31 == 31 {
+				bits.SetBulk(x&^31, word)
+				word = 0
 			}
 		}
+		if w&31 != 0 {
+			bits.SetBulk(w&^31, word)
+		}
+		bm.SetRow(y, bits)
 	}
 	return bm
 }

@@ -1,6 +1,16 @@
 // Package feedback tells the visitor at the kiosk what happened to a scan:
 // LEDs, a buzzer and an optional door relay through GPIO, or a terminal for
 // development. Messages are in Korean with English.
+//
+// # Indicators
+//
+//   - [GPIO]: green and red LEDs, a buzzer and a door relay on periph.io
+//     output pins ([OpenGPIO] by pin name, [NewGPIO] with pins in hand).
+//   - [Terminal]: one line per event on an io.Writer, for development.
+//   - [Multi]: shows each event on several indicators.
+//   - feedbacktest.Recorder: a fake that records events.
+//
+// [Message] gives the visitor-facing text for an event in Korean and English.
 package feedback
 
 import "context"

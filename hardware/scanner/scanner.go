@@ -5,6 +5,28 @@
 // Every input device is a [Scanner]: it runs until its context is done, hands
 // each code it reads to an emit function, and survives the device going away
 // (unplug, replug) by reopening it with a backoff.
+//
+// # Devices
+//
+//   - [Serial]: a scanner in serial / CDC-ACM ("USB COM port") mode, through
+//     github.com/tarm/serial.
+//   - [Evdev]: a keyboard-wedge (USB HID keyboard) scanner, grabbed through
+//     Linux evdev so its keystrokes do not reach the console.
+//   - scannertest.Fake: a fake with channels to inject scans and faults.
+//
+// # Framing
+//
+// Scanners end each code with CR, LF, CRLF, or wrap it in STX ... ETX; a
+// [Framer] cuts a byte stream into codes, bounds their length and drops
+// control bytes. A [KeyDecoder] does the same for the key events of a
+// keyboard-wedge scanner. Both are fuzzed (FuzzFramer, FuzzKeyDecoder) with
+// seed corpora under testdata/fuzz.
+//
+// # Configuration
+//
+// Prefer the stable udev links (/dev/serial/by-id/..., /dev/input/by-id/...)
+// to numbered device nodes: the links are resolved again on every reconnect,
+// so a scanner that comes back as ttyACM1 instead of ttyACM0 is found.
 package scanner
 
 import (

@@ -226,6 +226,7 @@ func (s *Serial) session(ctx context.Context, emit func(Scan), healthy func()) e
 	buf := make([]byte, 512)
 	fastEOFs := 0
 	for ctx.Err() == nil {
+		// Real time, not cfg.Now: this measures the kernel's VTIME timer.
 		start := time.Now()
 		n, err := port.Read(buf)
 		if n > 0 {

@@ -23,6 +23,7 @@ import (
 type fakeDevice struct {
 	master *os.File
 	slave  string // e.g. /dev/pts/3
+	link   string
 }
 
 // plug makes a new pseudo-terminal and points link at its slave, replacing
@@ -45,14 +46,21 @@ func plug(t *testing.T, link string) *fakeDevice {
 	if err := os.Rename(tmp, link); err != nil {
 		t.Fatal(err)
 	}
-	d := &fakeDevice{master: master, slave: name}
-	t.Cleanup(func() { d.unplug() })
+	d := &fakeDevice{master: master, slave: name, link: link}
+	t.Cleanup(func() { d.master.Close() })
 	return d
 }
 
 // unplug closes the master: the slave hangs up and its /dev/pts node goes
-// away, as a ttyACM node does when the USB cable is pulled.
-func (d *fakeDevice) unplug() { d.master.Close() }
+// away, as a ttyACM node does when the USB cable is pulled. Like udev, it
+// removes the by-id link too (if it still points here): a stale link could
+// otherwise lead to whatever device reuses the node number.
+func (d *fakeDevice) unplug() {
+	if target, err := os.Readlink(d.link); err == nil && target == d.slave {
+		os.Remove(d.link)
+	}
+	d.master.Close()
+}
 
 func (d *fakeDevice) send(t *testing.T, s string) {
 	t.Helper()

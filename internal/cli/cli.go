@@ -46,13 +46,13 @@ func WithHint(err error, format string, args ...any) error {
 	return &hintError{err: err, hints: []string{fmt.Sprintf(format, args...)}}
 }
 
-// Hints returns the hints attached to err and the errors it wraps, outermost
-// first.
+// Hints returns the hints attached to err and the errors it wraps,
+// innermost (most specific) first.
 func Hints(err error) []string {
 	var hints []string
 	for err != nil {
 		if h, ok := err.(*hintError); ok {
-			hints = append(hints, h.hints...)
+			hints = append(h.hints[:len(h.hints):len(h.hints)], hints...)
 		}
 		err = errors.Unwrap(err)
 	}

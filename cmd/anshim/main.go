@@ -1,0 +1,60 @@
+// Command anshim is the operator tool of Anshim: it makes the province's
+// keys, issues, verifies and revokes visitor passes, and prints cards' QR
+// codes.
+//
+// Every command has --help. Errors are printed as "anshim: error: ..."
+// followed by "anshim: hint: ..." lines that say what to do next. The exit
+// code is 0 on success, 1 on an error and 2 on a mistake in the command
+// line.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/anshim/anshim/internal/cli"
+)
+
+const usage = `anshim is the operator tool of Anshim, the offline-first venue check-in
+system: it makes the province's keys and issues, verifies and revokes
+visitor passes.`
+
+// env is what commands take from the outside world, so that tests can
+// replace it.
+type env struct {
+	stdin io.Reader
+	now   func() time.Time
+	rand  io.Reader
+}
+
+// commands is the table of anshim's subcommands. Each lives in its own file
+// as an env method with the signature of cli.Command.Run.
+func (e *env) commands() []cli.Command {
+	return []cli.Command{
+		{Name: "keygen", Summary: "generate the province keys, or rotate the pass-signing key", Run: e.runKeygen},
+		{Name: "pass", Summary: "issue, verify and revoke visitor passes", Run: e.runPass},
+	}
+}
+
+// main runs the command line args (without the program name) and returns
+// the exit code.
+func (e *env) main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return cli.Main(ctx, "anshim", usage, e.commands(), args, stdout, stderr)
+}
+
+func main() {
+	os.Exit(run())
+}
+
+// run runs anshim with the process's arguments and standard streams.
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: os.Stdin, now: time.Now, rand: rand.Reader}
+	return e.main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+}
