@@ -97,7 +97,6 @@ var cheapPasses = [...]pass{
 	{prep: prepSmooth, bin: binHybrid},
 	{prep: prepDown2, bin: binHybrid},
 	{prep: prepSharpen, bin: binAdaptive, radius: 12},
-	{prep: prepOrig, bin: binGlobal},
 	{prep: prepSmoothInv, bin: binHybrid},
 }
 
@@ -105,6 +104,7 @@ var cheapPasses = [...]pass{
 // that could frame a code (or with Decoder.Thorough): they mostly help
 // blurred, noisy or low-contrast codes.
 var fallbackPasses = [...]pass{
+	{prep: prepOrig, bin: binGlobal},
 	{prep: prepSharpen, bin: binHybrid},
 	{prep: prepOrig, bin: binAdaptive, radius: 20},
 	{prep: prepSmooth, bin: binGlobal},
