@@ -20,6 +20,7 @@ var (
 	bucketMeta     = []byte("meta")
 	bucketRecords  = []byte("records")  // seq (u64 BE) → canonical record
 	bucketDebounce = []byte("debounce") // debounce tag → stamp
+	bucketHeads    = []byte("heads")    // seq (u64 BE) → signed checkin.Head after the commit ending at seq
 
 	keyDevice    = []byte("device")
 	keyVenue     = []byte("venue")
@@ -77,7 +78,7 @@ func CreateOutbox(path string, meta OutboxMeta) error {
 		if err != nil {
 			return err
 		}
-		for _, b := range [][]byte{bucketRecords, bucketDebounce} {
+		for _, b := range [][]byte{bucketRecords, bucketDebounce, bucketHeads} {
 			if _, err := tx.CreateBucket(b); err != nil {
 				return err
 			}
@@ -147,7 +148,7 @@ func OpenOutbox(path string, key ed25519.PrivateKey) (*Outbox, error) {
 	o := &Outbox{path: path, db: db, key: key, reqs: make(chan *appendReq, 64), done: make(chan struct{}), now: time.Now}
 	err = db.View(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
-		if m == nil || string(m.Get(keyFormat)) != outboxFormat || tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketDebounce) == nil {
+		if m == nil || string(m.Get(keyFormat)) != outboxFormat || tx.Bucket(bucketRecords) == nil || tx.Bucket(bucketDebounce) == nil || tx.Bucket(bucketHeads) == nil {
 			return fmt.Errorf("%w: not an Anshim outbox", ErrCorrupt)
 		}
 		o.device = string(m.Get(keyDevice))
@@ -324,6 +325,12 @@ func (o *Outbox) commit(batch []*appendReq) error {
 		}
 		head, _ := checkin.SignHead(o.key, o.device, next-1, prev).MarshalBinary()
 		if err := m.Put(keyHead, head); err != nil {
+			return err
+		}
+		// Every commit's signed head is kept until its records are acked:
+		// a batch to the central ends at one of them, so the signature it
+		// carries was made when the records were written, not when sent.
+		if err := tx.Bucket(bucketHeads).Put(u64(next-1), head); err != nil {
 			return err
 		}
 		return m.Put(keyNextSeq, u64(next))

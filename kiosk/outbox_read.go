@@ -199,6 +199,12 @@ func (o *Outbox) removeFront(drop func(seq uint64, v []byte) bool, counter []byt
 		if n == 0 {
 			return nil
 		}
+		hc := tx.Bucket(bucketHeads).Cursor()
+		for k, _ := hc.First(); k != nil && binary.BigEndian.Uint64(k) <= baseSeq; k, _ = hc.First() {
+			if err := hc.Delete(); err != nil {
+				return err
+			}
+		}
 		if err := m.Put(keyBase, append(u64(baseSeq), h[:]...)); err != nil {
 			return err
 		}
@@ -211,4 +217,72 @@ func (o *Outbox) removeFront(drop func(seq uint64, v []byte) bool, counter []byt
 		return 0, fmt.Errorf("remove records: %w", err)
 	}
 	return n, nil
+}
+
+// Batch is a run of consecutive records ready to send: the chain hash
+// before the first, the canonical records, and the head signed when the
+// last of them was committed.
+type Batch struct {
+	Prev    checkin.Hash
+	Records [][]byte
+	Head    checkin.Head
+}
+
+// FirstSeq returns the sequence of the batch's first record.
+func (b *Batch) FirstSeq() uint64 { return b.Head.Seq - uint64(len(b.Records)) + 1 }
+
+// ReadBatch returns the records after sequence after, up to maxBytes of
+// canonical record bytes (at least one commit's worth), ending at a commit
+// whose signed head is kept. It returns a nil Batch when nothing is waiting
+// after that sequence. The chain is not recomputed here: a record edited
+// on disk goes out with the head signed before the edit, and the central
+// sees the mismatch.
+func (o *Outbox) ReadBatch(after uint64, maxBytes int) (*Batch, error) {
+	var b *Batch
+	err := o.db.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		baseSeq, baseHash := decodeBase(m.Get(keyBase))
+		if after < baseSeq {
+			after = baseSeq
+		}
+		heads := tx.Bucket(bucketHeads)
+		var prev checkin.Hash
+		if after == baseSeq {
+			prev = baseHash
+		} else {
+			var h checkin.Head
+			v := heads.Get(u64(after))
+			if v == nil || h.UnmarshalBinary(v) != nil {
+				return fmt.Errorf("read batch: no signed head at %d: batches must end at a commit", after)
+			}
+			prev = h.Hash
+		}
+		var recs [][]byte
+		var last *checkin.Head
+		size, n := 0, 0
+		c := tx.Bucket(bucketRecords).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
+			if seq != after+uint64(len(recs))+1 {
+				return fmt.Errorf("read batch: %w: sequence %d missing", ErrCorrupt, after+uint64(len(recs))+1)
+			}
+			if size+len(v) > maxBytes && last != nil {
+				break
+			}
+			recs = append(recs, bytes.Clone(v))
+			size += len(v)
+			if hv := heads.Get(k); hv != nil {
+				var h checkin.Head
+				if err := h.UnmarshalBinary(hv); err != nil {
+					return fmt.Errorf("read batch: head %d: %w", seq, err)
+				}
+				last, n = &h, len(recs)
+			}
+		}
+		if last != nil {
+			b = &Batch{Prev: prev, Records: recs[:n], Head: *last}
+		}
+		return nil
+	})
+	return b, err
 }

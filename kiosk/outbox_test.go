@@ -161,3 +161,46 @@ func TestOutbox_DiskFull(t *testing.T) {
 		t.Fatalf("after reopen: %+v", st)
 	}
 }
+
+// Ensure that batches are consecutive runs ending at signed heads, chain
+// from the previous batch, respect the size bound, and that a record edited
+// on disk leaves the signed head (made at commit time) unchanged.
+func TestOutbox_ReadBatch(t *testing.T) {
+	e := newEnv(t)
+	for range 10 {
+		text, _ := e.issue()
+		e.scan(text)
+	}
+	b, err := e.outbox.ReadBatch(0, 3*200)
+	if err != nil || b == nil {
+		t.Fatal(b, err)
+	}
+	size := 0
+	for _, r := range b.Records {
+		size += len(r)
+	}
+	if b.FirstSeq() != 1 || len(b.Records) < 2 || size > 600 || len(b.Records) == 10 || b.Prev != checkin.Genesis(e.dev.ID) {
+		t.Fatalf("first batch: first %d, %d records", b.FirstSeq(), len(b.Records))
+	}
+	h := b.Prev
+	for _, r := range b.Records {
+		h = checkin.Next(h, r)
+	}
+	if h != b.Head.Hash || b.Head.Verify(e.dev.PublicKey, e.dev.ID) != nil {
+		t.Fatal("batch does not chain to its signed head")
+	}
+	b2, err := e.outbox.ReadBatch(b.Head.Seq, 1<<20)
+	if err != nil || b2.FirstSeq() != b.Head.Seq+1 || b2.Head.Seq != 10 || b2.Prev != b.Head.Hash {
+		t.Fatalf("second batch %+v %v", b2, err)
+	}
+	if none, err := e.outbox.ReadBatch(10, 1<<20); none != nil || err != nil {
+		t.Fatalf("nothing waiting: %v %v", none, err)
+	}
+	if _, err := e.outbox.Ack(b.Head.Seq); err != nil {
+		t.Fatal(err)
+	}
+	b3, err := e.outbox.ReadBatch(0, 1<<20)
+	if err != nil || b3.Prev != b.Head.Hash || b3.FirstSeq() != b.Head.Seq+1 {
+		t.Fatalf("after ack: %+v %v", b3, err)
+	}
+}

@@ -21,13 +21,14 @@ var ErrUnreadable = errors.New("QR code found but unreadable")
 // Decoder reads QR codes from camera frames and image files with gozxing,
 // in pure Go.
 //
-// Decode first makes a few cheap passes: gozxing's hybrid binarizer on the
-// frame, on a smoothed copy, on a half-size copy and on an inverted copy
-// (for light-on-dark codes, which gozxing does not read), and a
-// global-histogram threshold. Only when one of them found three finder
-// patterns that could frame a code does it go on to the fall-backs
-// (sharpening, a local-mean threshold, contrast stretch), so a frame
-// without a code costs a few milliseconds.
+// Decode first makes a few cheap passes: gozxing's hybrid binarizer on a
+// smoothed copy of the frame, on a half-size copy and on an inverted
+// half-size copy (for light-on-dark codes, which gozxing does not read),
+// and a local-mean threshold on a sharpened copy (for blur). Only when one
+// of them found three finder patterns that could frame a code does it go on
+// to the fall-backs (the frame as it is, a global-histogram threshold,
+// sharpening, wider local means, contrast stretch), so a frame without a
+// code costs a few milliseconds.
 //
 // The zero value is ready to use. A Decoder holds no state between calls
 // and may be used from several goroutines at once.
@@ -68,6 +69,7 @@ const (
 	prepStretch        // 1–99 % percentile stretch
 	prepSharpen        // unsharp mask
 	prepSmoothInv      // smoothed, inverted
+	prepDown2Inv       // half size, inverted
 	numPreps
 )
 
@@ -93,18 +95,19 @@ type pass struct {
 // cheapPasses run on every frame. Together they decode most codes and each
 // costs about a binarization and a finder scan.
 var cheapPasses = [...]pass{
-	{prep: prepOrig, bin: binHybrid},
 	{prep: prepSmooth, bin: binHybrid},
 	{prep: prepDown2, bin: binHybrid},
 	{prep: prepSharpen, bin: binAdaptive, radius: 12},
-	{prep: prepSmoothInv, bin: binHybrid},
+	{prep: prepDown2Inv, bin: binHybrid},
 }
 
 // fallbackPasses run only when a cheap pass found three finder patterns
 // that could frame a code (or with Decoder.Thorough): they mostly help
 // blurred, noisy or low-contrast codes.
 var fallbackPasses = [...]pass{
+	{prep: prepOrig, bin: binHybrid},
 	{prep: prepOrig, bin: binGlobal},
+	{prep: prepSmoothInv, bin: binHybrid},
 	{prep: prepSharpen, bin: binHybrid},
 	{prep: prepOrig, bin: binAdaptive, radius: 20},
 	{prep: prepSmooth, bin: binGlobal},
@@ -136,7 +139,7 @@ func newFrame(g *image.Gray) *frame {
 // get returns the pixels and size of copy p, building it on first use.
 func (f *frame) get(p prep) ([]byte, int, int) {
 	w, h := f.w, f.h
-	if p == prepDown2 {
+	if p == prepDown2 || p == prepDown2Inv {
 		w, h = w/2, h/2
 	}
 	if f.pix[p] != nil {
@@ -155,10 +158,15 @@ func (f *frame) get(p prep) ([]byte, int, int) {
 		dst = make([]byte, len(src))
 		stretch(dst, src)
 	case prepSharpen:
+		s, _, _ := f.get(prepSmooth)
 		dst = make([]byte, len(src))
-		sharpen(dst, src, f.w, f.h)
+		sharpen(dst, src, s)
 	case prepSmoothInv:
 		s, _, _ := f.get(prepSmooth)
+		dst = make([]byte, len(s))
+		invert(dst, s)
+	case prepDown2Inv:
+		s, _, _ := f.get(prepDown2)
 		dst = make([]byte, len(s))
 		invert(dst, s)
 	}
@@ -182,7 +190,7 @@ func (f *frame) run(p pass) matrixResult {
 		bm, err = gozxing.NewGlobalHistgramBinarizer(src).GetBlackMatrix()
 	case binAdaptive:
 		r := p.radius
-		if p.prep == prepDown2 {
+		if p.prep == prepDown2 || p.prep == prepDown2Inv {
 			r /= 2
 		}
 		bm = adaptiveThreshold(pix, w, h, max(r, 1))

@@ -81,12 +81,12 @@ func smooth(dst, src []byte, w, h int) {
 	}
 }
 
-// sharpen applies an unsharp mask (v + (v - blur(v))) that restores some
-// edge contrast lost to focus blur.
-func sharpen(dst, src []byte, w, h int) {
-	smooth(dst, src, w, h)
+// sharpen applies an unsharp mask, v + (v - smoothed v), which restores
+// some edge contrast lost to focus blur. smoothed is src after smooth.
+func sharpen(dst, src, smoothed []byte) {
+	smoothed = smoothed[:len(src)]
 	for i, v := range src {
-		s := 2*int(v) - int(dst[i])
+		s := 2*int(v) - int(smoothed[i])
 		dst[i] = byte(min(max(s, 0), 255))
 	}
 }
