@@ -64,48 +64,76 @@ func ValidVenueID(id string) bool {
 	return true
 }
 
+// NewDevice makes a fresh device identity in memory: an Ed25519 key that
+// never leaves the device and a debounce key. Install writes it.
+func NewDevice(venue string, now time.Time) (*Device, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("device key: %w", err)
+	}
+	deb := make([]byte, 32)
+	if _, err := rand.Read(deb); err != nil {
+		return nil, fmt.Errorf("device key: %w", err)
+	}
+	return &Device{ID: DeviceID(pub), Venue: venue, PublicKey: pub, Created: now.UTC(), key: priv, debounceKey: deb}, nil
+}
+
 // Provision prepares a data directory for a kiosk with no network: a fresh
 // device key, the province bundle and an empty outbox. It refuses a
 // directory that already holds a device.
 func Provision(dir, bundlePath, venue string, now time.Time) (*Device, error) {
-	if !ValidVenueID(venue) {
-		return nil, fmt.Errorf("provision: venue id %q: use 1-64 letters, digits, '-', '_' or '.'", venue)
-	}
 	bundle, err := province.LoadBundle(bundlePath)
 	if err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, FileDeviceKey)); err == nil {
-		return nil, fmt.Errorf("provision: %s already holds a device; use another directory or remove it first", dir)
+	d, err := NewDevice(venue, now)
+	if err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if err := d.Install(dir, bundle); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Install writes the device into a new data directory: its keys (0600),
+// the province bundle, its identity and an empty outbox. device.json is
+// written last: a directory without it is not provisioned. It refuses a
+// directory that already holds a device.
+func (d *Device) Install(dir string, bundle *province.Bundle) error {
+	if !ValidVenueID(d.Venue) {
+		return fmt.Errorf("provision: venue id %q: use 1-64 letters, digits, '-', '_' or '.'", d.Venue)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileDevice)); err == nil {
+		return fmt.Errorf("provision: %s already holds a device; use another directory or remove it first", dir)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+		return fmt.Errorf("provision: %w", err)
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("provision: device key: %w", err)
-	}
-	deb := make([]byte, 32)
-	if _, err := rand.Read(deb); err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
-	}
-	d := &Device{ID: DeviceID(pub), Venue: venue, PublicKey: pub, Created: now.UTC(), key: priv, debounceKey: deb}
 	keyText := fmt.Sprintf("%s\n%s\n%s\n", deviceKeyMagic,
-		base64.StdEncoding.EncodeToString(priv.Seed()), base64.StdEncoding.EncodeToString(deb))
+		base64.StdEncoding.EncodeToString(d.key.Seed()), base64.StdEncoding.EncodeToString(d.debounceKey))
 	if err := writeFileAtomic(filepath.Join(dir, FileDeviceKey), []byte(keyText), 0o600); err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+		return fmt.Errorf("provision: %w", err)
 	}
 	if err := bundle.Save(filepath.Join(dir, FileBundle)); err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+		return fmt.Errorf("provision: %w", err)
 	}
-	if err := CreateOutbox(filepath.Join(dir, FileOutbox), OutboxMeta{Device: d.ID, Venue: venue}); err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+	ob := filepath.Join(dir, FileOutbox)
+	os.Remove(ob) // left by an interrupted provisioning (no device.json yet)
+	if err := CreateOutbox(ob, OutboxMeta{Device: d.ID, Venue: d.Venue}); err != nil {
+		return fmt.Errorf("provision: %w", err)
 	}
 	js, _ := json.MarshalIndent(d, "", "  ")
 	if err := writeFileAtomic(filepath.Join(dir, FileDevice), append(js, '\n'), 0o644); err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+		return fmt.Errorf("provision: %w", err)
 	}
-	return d, nil
+	return nil
+}
+
+// WriteFileAtomic writes a file in dir through a synced temporary file and
+// a rename, so a crash leaves the old file or the new one.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeFileAtomic(path, data, mode)
 }
 
 // LoadDevice reads the device identity and keys from a data directory.

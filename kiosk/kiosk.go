@@ -45,7 +45,7 @@ type Outcome struct {
 // Kiosk handles scans. It is safe for concurrent use by several scanners.
 type Kiosk struct {
 	outbox    *Outbox
-	verifier  *pass.Verifier
+	verifier  atomic.Pointer[pass.Verifier]
 	sealer    *checkin.Sealer
 	clock     Clock
 	indicator feedback.Indicator
@@ -85,7 +85,7 @@ func New(o Options) (*Kiosk, error) {
 		return nil, errors.New("kiosk: debounce key too short")
 	}
 	k := &Kiosk{
-		outbox: o.Outbox, verifier: o.Verifier, clock: o.Clock, indicator: o.Indicator, log: o.Logger,
+		outbox: o.Outbox, clock: o.Clock, indicator: o.Indicator, log: o.Logger,
 		debKey: o.DebounceKey, window: o.Debounce, exitMode: o.ExitMode,
 		sealer: checkin.NewSealer(o.SealTo, 32, nil),
 	}
@@ -101,12 +101,20 @@ func New(o Options) (*Kiosk, error) {
 	case k.window < 0:
 		k.window = 0
 	}
+	k.verifier.Store(o.Verifier)
 	k.macs.New = func() any { return hmac.New(sha256.New, k.debKey) }
 	return k, nil
 }
 
 // Close releases the Kiosk's background work. It does not close the outbox.
 func (k *Kiosk) Close() { k.sealer.Close() }
+
+// SetVerifier replaces the pass verifier (new pass keys arrived by
+// down-sync). Scans in progress finish with the old one.
+func (k *Kiosk) SetVerifier(v *pass.Verifier) { k.verifier.Store(v) }
+
+// Outbox returns the kiosk's outbox.
+func (k *Kiosk) Outbox() *Outbox { return k.outbox }
 
 // OutOfOrder reports whether the last commit failed (full disk, broken
 // storage): the kiosk shows red until a commit succeeds again.
@@ -192,14 +200,15 @@ func (k *Kiosk) handle(ctx context.Context, s scanner.Scan) Outcome {
 // issue time instead: signature and revocation still apply, and the central
 // re-checks dates with the corrected time.
 func (k *Kiosk) verify(text string, now Stamp) (pass.Pass, error) {
+	v := k.verifier.Load()
 	if now.Trusted() {
-		return k.verifier.Verify(text, now.Wall)
+		return v.Verify(text, now.Wall)
 	}
 	p, _, _, err := pass.Parse(text)
 	if err != nil {
 		return pass.Pass{}, err
 	}
-	return k.verifier.Verify(text, p.Issued)
+	return v.Verify(text, p.Issued)
 }
 
 // tag is the debounce identity of a pass: HMAC(device key, pseudonym ||

@@ -101,7 +101,7 @@ func TestDecoder_Decode_Inverted(t *testing.T) {
 var minDecoded = map[corpus.Class]int{
 	corpus.Clean:    14,
 	corpus.Rotate:   14,
-	corpus.Blur:     12,
+	corpus.Blur:     13,
 	corpus.Noise:    13,
 	corpus.Contrast: 13,
 	corpus.Combined: 12,

@@ -1,0 +1,151 @@
+// Package store is the central server's storage: the venue and device
+// registry, enrollment tokens, per-device chain state, check-ins and the
+// quarantine. One interface, several backends (bbolt embedded today,
+// PostgreSQL next), all held to the conformance test in storetest.
+//
+// # Contract
+//
+//   - Every method is atomic: it happens completely or not at all, also
+//     across a crash of the process.
+//   - Ingest is idempotent on (device, seq): records already stored are
+//     skipped and counted, never stored twice, and the device state never
+//     moves backwards.
+//   - Errors callers branch on: ErrNotFound, ErrExists, ErrTokenUsed.
+package store
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"time"
+
+	"github.com/anshim/anshim/checkin"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrExists    = errors.New("already exists")
+	ErrTokenUsed = errors.New("enrollment token already used or expired")
+)
+
+// Venue is a place with kiosks. (The full business registry arrives with the
+// store issue: registration number, category, location, owner.)
+type Venue struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// Token is a one-time kiosk enrollment token for a venue. Only a hash of
+// the token is stored.
+type Token struct {
+	Hash    [32]byte  // SHA-256 of the token text
+	Venue   string    `json:"venue"`
+	Expires time.Time `json:"expires"`
+	Used    bool      `json:"used"`
+}
+
+// Device is an enrolled kiosk.
+type Device struct {
+	ID        string            `json:"id"`
+	Venue     string            `json:"venue"`
+	PublicKey ed25519.PublicKey `json:"public_key"` // verifies chain heads
+	NKey      string            `json:"nkey"`       // NATS user public nkey ("U…")
+	Enrolled  time.Time         `json:"enrolled"`
+}
+
+// DeviceState is the central's view of a device's chain.
+type DeviceState struct {
+	Device      string       `json:"id"`
+	LastSeq     uint64       `json:"last_seq"`
+	LastHash    checkin.Hash `json:"-"`
+	Records     uint64       `json:"records"`     // check-ins stored
+	Quarantined uint64       `json:"quarantined"` // quarantine entries
+	Breaks      uint64       `json:"breaks"`      // gaps and chain breaks seen
+}
+
+// Flags on a stored check-in.
+const (
+	// FlagAfterBreak: ingested from a batch that did not continue the
+	// device's chain (a gap or a break before it).
+	FlagAfterBreak uint32 = 1 << iota
+	// FlagUncorrected: the record's clock was unsynced and could not be
+	// corrected (its boot was never seen in a batch).
+	FlagUncorrected
+)
+
+// CheckIn is one stored check-in. The personal part stays sealed to the
+// province's key as the kiosk sealed it.
+type CheckIn struct {
+	Device   string              `json:"device"`
+	Seq      uint64              `json:"seq"`
+	Venue    string              `json:"venue"`
+	Kind     checkin.Kind        `json:"kind"`
+	RawWall  time.Time           `json:"raw_wall"`
+	Quality  checkin.TimeQuality `json:"quality"`
+	Boot     [16]byte            `json:"-"`
+	Mono     time.Duration       `json:"mono"`
+	Time     time.Time           `json:"time"` // corrected time
+	Sealed   []byte              `json:"-"`
+	Flags    uint32              `json:"flags"`
+	Received time.Time           `json:"received"`
+}
+
+// Quarantine is a batch or event kept aside for a person to look at: never
+// silently ingested, never silently dropped.
+type Quarantine struct {
+	ID       uint64    `json:"id"` // assigned by the store
+	Device   string    `json:"device"`
+	Subject  string    `json:"subject"`
+	Reason   string    `json:"reason"` // malformed, unknown-device, bad-signature, broken-chain, sequence-gap, chain-break, cannot-open, ...
+	Detail   string    `json:"detail"`
+	Received time.Time `json:"received"`
+	Payload  []byte    `json:"-"` // the message as received
+}
+
+// Batch is what ingest writes in one transaction.
+type Batch struct {
+	Device  string
+	Records []CheckIn // consecutive, ascending
+	// State is the device state after the batch (LastSeq, LastHash); the
+	// store adds the counts itself.
+	LastSeq  uint64
+	LastHash checkin.Hash
+	// Boots are boot starts learned from this batch (device boot id → wall
+	// time of boot), for clock correction of later batches.
+	Boots map[[16]byte]time.Time
+	// Break, if not nil, is a quarantine entry recording that this batch
+	// did not continue the chain; it is stored in the same transaction.
+	Break *Quarantine
+}
+
+// Store is the central's storage.
+type Store interface {
+	AddVenue(ctx context.Context, v Venue) error // ErrExists
+	Venue(ctx context.Context, id string) (Venue, error)
+	Venues(ctx context.Context) ([]Venue, error)
+
+	AddToken(ctx context.Context, t Token) error
+	// UseToken marks the token used and returns it: once only, and only
+	// before it expires (ErrTokenUsed otherwise, ErrNotFound if unknown).
+	UseToken(ctx context.Context, hash [32]byte, now time.Time) (Token, error)
+
+	AddDevice(ctx context.Context, d Device) error // ErrExists
+	Device(ctx context.Context, id string) (Device, error)
+	Devices(ctx context.Context) ([]Device, error)
+	State(ctx context.Context, device string) (DeviceState, error)
+	BootStart(ctx context.Context, device string, boot [16]byte) (time.Time, bool, error)
+
+	// Ingest stores a batch atomically: records not yet stored, the device
+	// state, boot starts and the break entry. It returns how many records
+	// were new. Idempotent on (device, seq).
+	Ingest(ctx context.Context, b Batch) (stored int, err error)
+	AddQuarantine(ctx context.Context, q Quarantine) (uint64, error)
+	Quarantined(ctx context.Context, device string) ([]Quarantine, error)
+	// CheckIns calls fn for a device's check-ins in sequence order from seq
+	// from, until fn returns false.
+	CheckIns(ctx context.Context, device string, from uint64, fn func(CheckIn) bool) error
+
+	Close() error
+}
