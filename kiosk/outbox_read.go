@@ -96,7 +96,11 @@ func (o *Outbox) Verify(pub ed25519.PublicKey) (OutboxStats, error) {
 func (o *Outbox) Pending() (int, error) {
 	var n int
 	err := o.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketRecords).Stats().KeyN
+		// Records are exactly base+1 .. next-1: count without touching
+		// every page (which would pull the whole file into memory).
+		m := tx.Bucket(bucketMeta)
+		base, _ := decodeBase(m.Get(keyBase))
+		n = int(binary.BigEndian.Uint64(m.Get(keyNextSeq)) - 1 - base)
 		return nil
 	})
 	return n, err

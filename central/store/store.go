@@ -6,10 +6,17 @@
 // # Contract
 //
 //   - Every method is atomic: it happens completely or not at all, also
-//     across a crash of the process.
+//     across a crash of the process. A method that returned nil has made its
+//     change durable.
+//   - A method that returned an error may still have made its change durable
+//     (the commit succeeded but its report was lost): callers retry, and
+//     Ingest's idempotence makes the retry harmless.
 //   - Ingest is idempotent on (device, seq): records already stored are
 //     skipped and counted, never stored twice, and the device state never
-//     moves backwards.
+//     moves backwards. A batch that fills a hole below the device's last
+//     sequence (batches processed out of order) stores the missing records.
+//   - Methods are safe for concurrent use; concurrent Ingests of
+//     overlapping batches store each record once.
 //   - Errors callers branch on: ErrNotFound, ErrExists, ErrTokenUsed.
 package store
 
@@ -55,7 +62,8 @@ type Device struct {
 	Enrolled  time.Time         `json:"enrolled"`
 }
 
-// DeviceState is the central's view of a device's chain.
+// DeviceState is the central's view of a device's chain. Before the first
+// record LastSeq is 0 and LastHash is checkin.Genesis(device).
 type DeviceState struct {
 	Device      string       `json:"id"`
 	LastSeq     uint64       `json:"last_seq"`
@@ -78,18 +86,22 @@ const (
 // CheckIn is one stored check-in. The personal part stays sealed to the
 // province's key as the kiosk sealed it.
 type CheckIn struct {
-	Device   string              `json:"device"`
-	Seq      uint64              `json:"seq"`
-	Venue    string              `json:"venue"`
-	Kind     checkin.Kind        `json:"kind"`
-	RawWall  time.Time           `json:"raw_wall"`
-	Quality  checkin.TimeQuality `json:"quality"`
-	Boot     [16]byte            `json:"-"`
-	Mono     time.Duration       `json:"mono"`
-	Time     time.Time           `json:"time"` // corrected time
-	Sealed   []byte              `json:"-"`
-	Flags    uint32              `json:"flags"`
-	Received time.Time           `json:"received"`
+	Device  string              `json:"device"`
+	Seq     uint64              `json:"seq"`
+	Venue   string              `json:"venue"`
+	Kind    checkin.Kind        `json:"kind"`
+	RawWall time.Time           `json:"raw_wall"`
+	Quality checkin.TimeQuality `json:"quality"`
+	Boot    [16]byte            `json:"-"`
+	Mono    time.Duration       `json:"mono"`
+	Time    time.Time           `json:"time"` // corrected time
+	Sealed  []byte              `json:"-"`
+	// Hash is the device's chain hash after this record, hₙ: it lets a
+	// later batch's Prev be checked against any stored record, and an
+	// overlapping batch's records be compared with the stored ones.
+	Hash     checkin.Hash `json:"-"`
+	Flags    uint32       `json:"flags"`
+	Received time.Time    `json:"received"`
 }
 
 // Quarantine is a batch or event kept aside for a person to look at: never
@@ -113,10 +125,14 @@ type Batch struct {
 	LastSeq  uint64
 	LastHash checkin.Hash
 	// Boots are boot starts learned from this batch (device boot id → wall
-	// time of boot), for clock correction of later batches.
+	// time of boot), for clock correction of later batches. Every estimate
+	// is late by the message's transit time, so the store keeps the
+	// earliest start seen per (device, boot).
 	Boots map[[16]byte]time.Time
 	// Break, if not nil, is a quarantine entry recording that this batch
-	// did not continue the chain; it is stored in the same transaction.
+	// did not continue the chain; it is stored in the same transaction,
+	// and only when at least one record of the batch was new (so that a
+	// redelivered batch does not record its break twice).
 	Break *Quarantine
 }
 
@@ -126,7 +142,7 @@ type Store interface {
 	Venue(ctx context.Context, id string) (Venue, error)
 	Venues(ctx context.Context) ([]Venue, error)
 
-	AddToken(ctx context.Context, t Token) error
+	AddToken(ctx context.Context, t Token) error // ErrExists
 	// UseToken marks the token used and returns it: once only, and only
 	// before it expires (ErrTokenUsed otherwise, ErrNotFound if unknown).
 	UseToken(ctx context.Context, hash [32]byte, now time.Time) (Token, error)
@@ -134,17 +150,28 @@ type Store interface {
 	AddDevice(ctx context.Context, d Device) error // ErrExists
 	Device(ctx context.Context, id string) (Device, error)
 	Devices(ctx context.Context) ([]Device, error)
+	// State returns the device's chain state (ErrNotFound for a device
+	// that is not enrolled).
 	State(ctx context.Context, device string) (DeviceState, error)
+	// BootStart returns the earliest known start of a device's boot.
 	BootStart(ctx context.Context, device string, boot [16]byte) (time.Time, bool, error)
 
 	// Ingest stores a batch atomically: records not yet stored, the device
-	// state, boot starts and the break entry. It returns how many records
-	// were new. Idempotent on (device, seq).
+	// state (moved forward only), the counts (records, breaks,
+	// quarantined), boot starts and the break entry. It returns how many
+	// records were new. Idempotent on (device, seq); ErrNotFound if the
+	// device is not enrolled.
 	Ingest(ctx context.Context, b Batch) (stored int, err error)
+	// AddQuarantine stores an entry, payload included, and returns its id
+	// (ids increase). It counts in the device's state when q.Device is
+	// enrolled; entries of unknown devices are kept all the same.
 	AddQuarantine(ctx context.Context, q Quarantine) (uint64, error)
+	// Quarantined returns a device's entries, or every entry when device is
+	// "", in id order.
 	Quarantined(ctx context.Context, device string) ([]Quarantine, error)
 	// CheckIns calls fn for a device's check-ins in sequence order from seq
-	// from, until fn returns false.
+	// from, until fn returns false. fn runs outside any transaction and may
+	// call the store; a check-in stored meanwhile may or may not be seen.
 	CheckIns(ctx context.Context, device string, from uint64, fn func(CheckIn) bool) error
 
 	Close() error

@@ -52,13 +52,18 @@ func fillOutbox(tb testing.TB, data string, n int) {
 	wg.Wait()
 }
 
+var rssField = "VmRSS:"
+
 func rssKB(pid int) (int, error) {
+	if f := os.Getenv("RSS_FIELD"); f != "" {
+		rssField = f
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, rssField); ok {
 			return strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
 		}
 	}

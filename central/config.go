@@ -1,0 +1,350 @@
+package central
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures a central server. A JSON file gives it (see
+// [LoadConfig]); the command line overrides the file. Zero values mean the
+// defaults documented per field and applied by the XOrDefault methods, so a
+// Config is never changed by applying them.
+type Config struct {
+	// Data is the central's data directory, mode 0700: the store, the
+	// embedded NATS server's JetStream files, the central's NATS key and
+	// the admin token (default /var/lib/anshim-central).
+	Data string `json:"data,omitempty"`
+	// Keys is the province key directory made by `anshim keygen` (default
+	// DATA/province).
+	Keys string `json:"keys,omitempty"`
+	// Store is the store, "bolt:PATH" (default bolt:DATA/central.db).
+	Store string `json:"store,omitempty"`
+	// HTTP is the listen address of the HTTP API (default 127.0.0.1:8440).
+	// Put a TLS-terminating proxy in front of it before kiosks use it over
+	// a network.
+	HTTP string `json:"http,omitempty"`
+	// TokenTTL is how long an enrollment token stays valid (default 7d).
+	TokenTTL Duration `json:"token_ttl,omitempty"`
+	// NATS configures the connection to NATS JetStream.
+	NATS NATSConfig `json:"nats"`
+
+	// Now is the clock (default time.Now). Tests set it.
+	Now func() time.Time `json:"-"`
+}
+
+// NATSConfig configures NATS: either an external cluster (URLs) or a
+// server embedded in the central process (the default when URLs is empty).
+type NATSConfig struct {
+	// URLs are the servers of an external NATS cluster. The central
+	// connects as the user of NKeyFile and writes the device users to
+	// DATA/nats-devices.conf, which the cluster's configuration includes
+	// (see [DevicesConfFile]). Empty means an embedded server.
+	URLs []string `json:"urls,omitempty"`
+	// Embedded asks for the embedded server explicitly; it is an error
+	// together with URLs.
+	Embedded bool `json:"embedded,omitempty"`
+	// NKeyFile is the seed file of the central's own NATS user (an nkey,
+	// "SU…"), mode 0600; created if missing (default DATA/central.nk).
+	NKeyFile string `json:"nkey_file,omitempty"`
+	// Listen is the embedded server's client address (default
+	// 127.0.0.1:4223; port -1 picks a free port, for tests).
+	Listen string `json:"listen,omitempty"`
+	// StoreDir is the embedded server's JetStream directory (default
+	// DATA/nats).
+	StoreDir string `json:"store_dir,omitempty"`
+	// SyncInterval is how often the embedded server fsyncs JetStream
+	// files: "always" (the default: a PubAck then means the batch is on
+	// disk) or a duration such as "2m" (faster, but a power cut can lose
+	// acknowledged batches).
+	SyncInterval string `json:"sync_interval,omitempty"`
+	// MaxPayload is the embedded server's largest message in bytes
+	// (default 1 MiB, the NATS default; kiosk batches stay under 256 KiB).
+	MaxPayload int `json:"max_payload,omitempty"`
+	// Advertise are the NATS URLs given to kiosks at enrollment (default:
+	// URLs, or the embedded server's client URL). Set it when kiosks reach
+	// NATS under another name than the central does.
+	Advertise []string `json:"advertise,omitempty"`
+	// Replicas is the replication factor of the KV buckets the central
+	// creates (default 1; 3 on a production cluster).
+	Replicas int `json:"replicas,omitempty"`
+}
+
+// Defaults.
+const (
+	DefaultData         = "/var/lib/anshim-central"
+	DefaultHTTP         = "127.0.0.1:8440"
+	DefaultNATSListen   = "127.0.0.1:4223"
+	DefaultTokenTTL     = 7 * 24 * time.Hour
+	DefaultMaxPayload   = 1 << 20
+	DefaultSyncInterval = "always"
+)
+
+// Files in the data directory.
+const (
+	// AdminTokenFile holds the bearer token of the admin API, mode 0600.
+	AdminTokenFile = "admin.token"
+	// NKeyFile holds the seed of the central's own NATS user, mode 0600.
+	NKeyFile = "central.nk"
+	// DevicesConfFile is the NATS "authorization" block with the central's
+	// user and every enrolled device, for an external NATS cluster.
+	DevicesConfFile = "nats-devices.conf"
+	// StoreFile is the default bbolt store.
+	StoreFile = "central.db"
+)
+
+// DataOrDefault returns the data directory.
+func (c *Config) DataOrDefault() string {
+	if c.Data != "" {
+		return c.Data
+	}
+	return DefaultData
+}
+
+// KeysOrDefault returns the province key directory.
+func (c *Config) KeysOrDefault() string {
+	if c.Keys != "" {
+		return c.Keys
+	}
+	return filepath.Join(c.DataOrDefault(), "province")
+}
+
+// StoreOrDefault returns the store specification.
+func (c *Config) StoreOrDefault() string {
+	if c.Store != "" {
+		return c.Store
+	}
+	return "bolt:" + filepath.Join(c.DataOrDefault(), StoreFile)
+}
+
+// HTTPOrDefault returns the HTTP listen address.
+func (c *Config) HTTPOrDefault() string {
+	if c.HTTP != "" {
+		return c.HTTP
+	}
+	return DefaultHTTP
+}
+
+// TokenTTLOrDefault returns the lifetime of enrollment tokens.
+func (c *Config) TokenTTLOrDefault() time.Duration {
+	if c.TokenTTL > 0 {
+		return time.Duration(c.TokenTTL)
+	}
+	return DefaultTokenTTL
+}
+
+// NowOrDefault returns the clock.
+func (c *Config) NowOrDefault() func() time.Time {
+	if c.Now != nil {
+		return c.Now
+	}
+	return time.Now
+}
+
+// EmbeddedNATS reports whether the central runs its own NATS server.
+func (c *Config) EmbeddedNATS() bool { return len(c.NATS.URLs) == 0 }
+
+// NKeyFileOrDefault returns the seed file of the central's NATS user.
+func (c *Config) NKeyFileOrDefault() string {
+	if c.NATS.NKeyFile != "" {
+		return c.NATS.NKeyFile
+	}
+	return filepath.Join(c.DataOrDefault(), NKeyFile)
+}
+
+// NATSListenOrDefault returns the embedded server's client address.
+func (c *Config) NATSListenOrDefault() string {
+	if c.NATS.Listen != "" {
+		return c.NATS.Listen
+	}
+	return DefaultNATSListen
+}
+
+// NATSStoreDirOrDefault returns the embedded server's JetStream directory.
+func (c *Config) NATSStoreDirOrDefault() string {
+	if c.NATS.StoreDir != "" {
+		return c.NATS.StoreDir
+	}
+	return filepath.Join(c.DataOrDefault(), "nats")
+}
+
+// SyncIntervalOrDefault returns the embedded server's fsync policy:
+// always, or every d.
+func (c *Config) SyncIntervalOrDefault() (always bool, d time.Duration) {
+	s := c.NATS.SyncInterval
+	if s == "" || s == "always" {
+		return true, 0
+	}
+	d, _ = ParseDuration(s) // checked by Validate
+	return false, d
+}
+
+// MaxPayloadOrDefault returns the embedded server's largest message.
+func (c *Config) MaxPayloadOrDefault() int {
+	if c.NATS.MaxPayload > 0 {
+		return c.NATS.MaxPayload
+	}
+	return DefaultMaxPayload
+}
+
+// ReplicasOrDefault returns the KV buckets' replication factor.
+func (c *Config) ReplicasOrDefault() int {
+	if c.NATS.Replicas > 0 {
+		return c.NATS.Replicas
+	}
+	return 1
+}
+
+// Validate checks the configuration, naming the field at fault.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.DataOrDefault()) == "" {
+		return errors.New("config: data: empty")
+	}
+	if _, err := storePath(c.StoreOrDefault()); err != nil {
+		return fmt.Errorf("config: store: %w", err)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPOrDefault()); err != nil {
+		return fmt.Errorf("config: http: %w", err)
+	}
+	if c.TokenTTL < 0 {
+		return fmt.Errorf("config: token_ttl: negative (%v)", time.Duration(c.TokenTTL))
+	}
+	n := &c.NATS
+	if n.Embedded && len(n.URLs) > 0 {
+		return errors.New("config: nats: both urls and embedded given; choose one")
+	}
+	for _, u := range append(append([]string(nil), n.URLs...), n.Advertise...) {
+		if err := checkNATSURL(u); err != nil {
+			return fmt.Errorf("config: nats: %w", err)
+		}
+	}
+	if _, _, err := splitListen(c.NATSListenOrDefault()); err != nil {
+		return fmt.Errorf("config: nats.listen: %w", err)
+	}
+	if s := n.SyncInterval; s != "" && s != "always" {
+		d, err := ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("config: nats.sync_interval: want \"always\" or a positive duration, got %q", s)
+		}
+	}
+	if n.MaxPayload < 0 || n.MaxPayload > 64<<20 {
+		return fmt.Errorf("config: nats.max_payload: %d out of range (0 to 64 MiB)", n.MaxPayload)
+	}
+	if n.Replicas < 0 || n.Replicas > 5 {
+		return fmt.Errorf("config: nats.replicas: %d out of range (1 to 5)", n.Replicas)
+	}
+	return nil
+}
+
+// checkNATSURL checks one NATS server URL.
+func checkNATSURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("url %q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "nats", "tls", "ws", "wss":
+	default:
+		return fmt.Errorf("url %q: want nats://HOST:PORT (or tls://, ws://, wss://)", s)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("url %q: no host", s)
+	}
+	return nil
+}
+
+// splitListen splits a listen address; port -1 means a free port.
+func splitListen(addr string) (host string, port int, err error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 {
+		return "", 0, fmt.Errorf("address %q: bad port", addr)
+	}
+	return h, port, nil
+}
+
+// storePath returns the path of a "bolt:PATH" store specification.
+func storePath(spec string) (string, error) {
+	path, ok := strings.CutPrefix(spec, "bolt:")
+	if !ok || path == "" {
+		return "", fmt.Errorf("%q: want bolt:PATH", spec)
+	}
+	return path, nil
+}
+
+// LoadConfig reads a JSON configuration file. Unknown fields are errors,
+// so that a typo does not silently fall back to a default. The result is
+// not validated yet: the command line may still override it.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("load config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("load config %s: %w", path, err)
+	}
+	if dec.More() {
+		return Config{}, fmt.Errorf("load config %s: data after the JSON object", path)
+	}
+	return c, nil
+}
+
+// Duration is a time.Duration written as "10m", "7d" or "1h30m" in JSON.
+type Duration time.Duration
+
+// ParseDuration parses a Go duration, also accepting a whole number of days
+// as "7d".
+func ParseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("duration %q: want a number of days such as 7d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string like \"7d\": %w", err)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// String implements flag.Value.
+func (d *Duration) String() string { return time.Duration(*d).String() }
+
+// Set implements flag.Value.
+func (d *Duration) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,182 @@
+package central
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// natsReadyTimeout bounds the wait for the embedded server to accept
+// clients.
+const natsReadyTimeout = 30 * time.Second
+
+// embeddedNATS is the NATS server embedded in the central process. It can
+// be stopped and started again on the same address and JetStream directory
+// (the demo's outage), and its users are replaced while it runs.
+type embeddedNATS struct {
+	log          *slog.Logger
+	host         string
+	storeDir     string
+	syncAlways   bool
+	syncInterval time.Duration
+	maxPayload   int
+
+	mu    sync.Mutex
+	port  int // -1 until the first start picked a free port
+	users []natsUser
+	ns    *server.Server // nil while stopped
+}
+
+// newEmbeddedNATS returns the embedded server of cfg, not started.
+func newEmbeddedNATS(cfg *Config, log *slog.Logger) (*embeddedNATS, error) {
+	host, port, err := splitListen(cfg.NATSListenOrDefault())
+	if err != nil {
+		return nil, fmt.Errorf("nats listen: %w", err)
+	}
+	always, interval := cfg.SyncIntervalOrDefault()
+	return &embeddedNATS{
+		log:          log,
+		host:         host,
+		port:         port,
+		storeDir:     cfg.NATSStoreDirOrDefault(),
+		syncAlways:   always,
+		syncInterval: interval,
+		maxPayload:   cfg.MaxPayloadOrDefault(),
+	}, nil
+}
+
+// options returns fresh server options for the current users: the server
+// keeps and changes what it is given, so options are never reused.
+// Called with e.mu held.
+func (e *embeddedNATS) options() *server.Options {
+	opts := &server.Options{
+		ServerName: "anshim-central",
+		Host:       e.host,
+		Port:       e.port,
+		MaxPayload: int32(e.maxPayload),
+		JetStream:  true,
+		StoreDir:   e.storeDir,
+		// Pitfall 5: a PubAck is an fsync only with sync_interval: always.
+		SyncAlways:   e.syncAlways,
+		SyncInterval: e.syncInterval,
+		Nkeys:        nkeyUsers(e.users),
+		NoSigs:       true,
+		// No monitoring, cluster, leaf node or websocket listeners.
+		HTTPPort: 0,
+	}
+	if e.port == 0 {
+		opts.Port = server.RANDOM_PORT
+	}
+	return opts
+}
+
+// start starts the server and waits until it accepts clients. Starting a
+// running server does nothing.
+func (e *embeddedNATS) start() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ns != nil {
+		return nil
+	}
+	if err := os.MkdirAll(e.storeDir, 0o700); err != nil {
+		return fmt.Errorf("start embedded NATS: %w", err)
+	}
+	ns, err := server.NewServer(e.options())
+	if err != nil {
+		return fmt.Errorf("start embedded NATS: %w", err)
+	}
+	ns.SetLoggerV2(natsLogger{e.log}, false, false, false)
+	ns.Start()
+	if !ns.ReadyForConnections(natsReadyTimeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return fmt.Errorf("start embedded NATS on %s: not ready after %v (is the port in use?)",
+			net.JoinHostPort(e.host, strconv.Itoa(e.port)), natsReadyTimeout)
+	}
+	if !ns.JetStreamEnabled() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return errors.New("start embedded NATS: JetStream did not start (see the log)")
+	}
+	if addr, ok := ns.Addr().(*net.TCPAddr); ok && e.port <= 0 {
+		e.port = addr.Port // restarts keep the port kiosks know
+	}
+	e.ns = ns
+	return nil
+}
+
+// stop shuts the server down and waits until it is down. Its JetStream
+// files stay; start serves them again.
+func (e *embeddedNATS) stop() {
+	e.mu.Lock()
+	ns := e.ns
+	e.ns = nil
+	e.mu.Unlock()
+	if ns != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	}
+}
+
+// running reports whether the server runs.
+func (e *embeddedNATS) running() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ns != nil
+}
+
+// setUsers replaces the server's users, reloading a running server: a new
+// device can connect at once, a removed one is disconnected.
+func (e *embeddedNATS) setUsers(users []natsUser) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.users = users
+	if e.ns == nil {
+		return nil // applied at the next start
+	}
+	if err := e.ns.ReloadOptions(e.options()); err != nil {
+		return fmt.Errorf("reload embedded NATS users: %w", err)
+	}
+	return nil
+}
+
+// clientURL returns the URL clients connect to.
+func (e *embeddedNATS) clientURL() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	host := e.host
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "127.0.0.1"
+	}
+	return "nats://" + net.JoinHostPort(host, strconv.Itoa(e.port))
+}
+
+// natsLogger passes the NATS server's log lines to slog.
+type natsLogger struct{ log *slog.Logger }
+
+func (l natsLogger) Noticef(format string, v ...any) {
+	l.log.Info(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l natsLogger) Warnf(format string, v ...any) {
+	l.log.Warn(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l natsLogger) Fatalf(format string, v ...any) {
+	l.log.Error(fmt.Sprintf(format, v...), "component", "nats", "fatal", true)
+}
+func (l natsLogger) Errorf(format string, v ...any) {
+	l.log.Error(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l natsLogger) Debugf(format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "component", "nats")
+}
+func (l natsLogger) Tracef(format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "component", "nats")
+}
