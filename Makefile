@@ -41,6 +41,9 @@ fuzz:
 	$(GO) test ./checkin -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./pass -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./hardware/scanner -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
+	$(GO) test ./hardware/scanner -run '^$$' -fuzz FuzzKeyDecoder -fuzztime $(FUZZTIME)
+	$(GO) test ./hardware/camera -run '^$$' -fuzz FuzzFrameSplitter -fuzztime $(FUZZTIME)
+	$(GO) test ./pass -run '^$$' -fuzz FuzzBase45 -fuzztime $(FUZZTIME)
 
 ## demo: the whole system on embedded defaults (arrives with the sync issue)
 demo: build

@@ -87,7 +87,7 @@ func New(o Options) (*Kiosk, error) {
 	k := &Kiosk{
 		outbox: o.Outbox, clock: o.Clock, indicator: o.Indicator, log: o.Logger,
 		debKey: o.DebounceKey, window: o.Debounce, exitMode: o.ExitMode,
-		sealer: checkin.NewSealer(o.SealTo, 32, nil),
+		sealer: checkin.NewSealer(o.SealTo, 256, nil),
 	}
 	if k.clock == nil {
 		k.clock = NewSystemClock()

@@ -17,6 +17,10 @@
 //     sequence (batches processed out of order) stores the missing records.
 //   - Methods are safe for concurrent use; concurrent Ingests of
 //     overlapping batches store each record once.
+//   - A stored check-in keeps every field of the kiosk's record exactly
+//     (RawWall and Mono to the nanosecond), so that its canonical bytes can
+//     be rebuilt and its chain link checked. Other times keep at least
+//     microseconds.
 //   - Errors callers branch on: ErrNotFound, ErrExists, ErrTokenUsed.
 package store
 
@@ -140,7 +144,7 @@ type Batch struct {
 type Store interface {
 	AddVenue(ctx context.Context, v Venue) error // ErrExists
 	Venue(ctx context.Context, id string) (Venue, error)
-	Venues(ctx context.Context) ([]Venue, error)
+	Venues(ctx context.Context) ([]Venue, error) // in id order
 
 	AddToken(ctx context.Context, t Token) error // ErrExists
 	// UseToken marks the token used and returns it: once only, and only
@@ -149,7 +153,7 @@ type Store interface {
 
 	AddDevice(ctx context.Context, d Device) error // ErrExists
 	Device(ctx context.Context, id string) (Device, error)
-	Devices(ctx context.Context) ([]Device, error)
+	Devices(ctx context.Context) ([]Device, error) // in id order
 	// State returns the device's chain state (ErrNotFound for a device
 	// that is not enrolled).
 	State(ctx context.Context, device string) (DeviceState, error)
@@ -160,7 +164,8 @@ type Store interface {
 	// state (moved forward only), the counts (records, breaks,
 	// quarantined), boot starts and the break entry. It returns how many
 	// records were new. Idempotent on (device, seq); ErrNotFound if the
-	// device is not enrolled.
+	// device is not enrolled. A batch whose records are not ascending or
+	// not all of b.Device is refused whole.
 	Ingest(ctx context.Context, b Batch) (stored int, err error)
 	// AddQuarantine stores an entry, payload included, and returns its id
 	// (ids increase). It counts in the device's state when q.Device is

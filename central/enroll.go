@@ -1,0 +1,270 @@
+package central
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nats-io/nkeys"
+
+	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/province"
+)
+
+// Errors callers branch on (the HTTP API maps them to status codes).
+var (
+	// ErrInvalid marks a request with a malformed field.
+	ErrInvalid = errors.New("invalid request")
+	// ErrBadToken: the enrollment token is unknown, used or expired.
+	ErrBadToken = errors.New("enrollment token unknown, already used or expired")
+)
+
+// DeviceID derives a device id from its public key: "k-" and 16 hex digits
+// (the same as kiosk.DeviceID).
+func DeviceID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return "k-" + hex.EncodeToString(sum[:8])
+}
+
+// ValidVenueID reports whether id can name a venue: 1–64 letters, digits,
+// '-' and '_'. A venue id is one token of a NATS subject, so it holds no
+// '.', '*', '>' or space.
+func ValidVenueID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// AddVenue registers a venue and publishes its settings to the venues
+// bucket (again at the next start or reconnect if NATS is away now).
+func (s *Server) AddVenue(ctx context.Context, id, name string) (store.Venue, error) {
+	if !ValidVenueID(id) {
+		return store.Venue{}, fmt.Errorf("%w: venue id %q: use 1-64 letters, digits, '-' or '_'", ErrInvalid, id)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
+		return store.Venue{}, fmt.Errorf("%w: venue name: want 1-200 bytes of UTF-8", ErrInvalid)
+	}
+	v := store.Venue{ID: id, Name: name, Created: s.now().UTC()}
+	if err := s.store.AddVenue(ctx, v); err != nil {
+		return store.Venue{}, fmt.Errorf("add venue %s: %w", id, err)
+	}
+	if s.kv != nil {
+		if err := s.kv.publishVenue(ctx, v); err != nil {
+			s.log.Warn("venue stored but not yet published to kiosks", "venue", id, "err", err)
+		}
+	}
+	s.log.Info("venue added", "venue", id)
+	return v, nil
+}
+
+// Token is a new enrollment token.
+type Token struct {
+	Token   string    `json:"token"`
+	Venue   string    `json:"venue"`
+	Expires time.Time `json:"expires"`
+}
+
+// NewToken makes a one-time enrollment token for a kiosk of venue, valid
+// for the configured token lifetime (7 days by default). Only its hash is
+// stored.
+func (s *Server) NewToken(ctx context.Context, venue string) (string, error) {
+	t, err := s.newToken(ctx, venue)
+	return t.Token, err
+}
+
+// newToken is NewToken returning the expiry too.
+func (s *Server) newToken(ctx context.Context, venue string) (Token, error) {
+	if _, err := s.store.Venue(ctx, venue); err != nil {
+		return Token{}, fmt.Errorf("new token: venue %q: %w", venue, err)
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return Token{}, fmt.Errorf("new token: %w", err)
+	}
+	text := hex.EncodeToString(b[:])
+	t := store.Token{
+		Hash:    sha256.Sum256([]byte(text)),
+		Venue:   venue,
+		Expires: s.now().Add(s.cfg.TokenTTLOrDefault()).UTC(),
+	}
+	if err := s.store.AddToken(ctx, t); err != nil {
+		return Token{}, fmt.Errorf("new token: %w", err)
+	}
+	s.log.Info("enrollment token issued", "venue", venue, "expires", t.Expires)
+	return Token{Token: text, Venue: venue, Expires: t.Expires}, nil
+}
+
+// EnrollRequest is what a kiosk sends to enroll.
+type EnrollRequest struct {
+	// Token is the one-time enrollment token.
+	Token string `json:"token"`
+	// DeviceKey is the kiosk's Ed25519 public key, base64.
+	DeviceKey string `json:"device_key"`
+	// NKey is the public key of the kiosk's NATS user ("U…").
+	NKey string `json:"nkey"`
+}
+
+// Enrollment is what an enrolled kiosk needs to sync.
+type Enrollment struct {
+	Device string `json:"device"`
+	Venue  string `json:"venue"`
+	// Bundle is the province's public bundle.
+	Bundle *province.Bundle `json:"bundle"`
+	// NATSURLs are the NATS servers to connect to.
+	NATSURLs []string `json:"nats_urls"`
+	// Subject is where the kiosk publishes its batches.
+	Subject string `json:"subject"`
+	// InboxPrefix is the kiosk's nats.CustomInboxPrefix.
+	InboxPrefix string `json:"inbox_prefix"`
+}
+
+// Enroll enrolls a kiosk: it checks the request, uses the token up,
+// registers the device and gives its NATS user the device's permissions,
+// at once on the embedded server (see [DevicePermissions]).
+//
+// A kiosk that retries with the same token, device key and nkey after a
+// lost response gets the same enrollment again (nothing in it is secret).
+// A token used up by a request that failed afterwards stays used: issue a
+// new one.
+func (s *Server) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
+	e, err := s.enroll(ctx, req)
+	if err != nil {
+		s.metrics.enrollFailures.Add(1)
+		return nil, err
+	}
+	s.metrics.enrollments.Add(1)
+	return e, nil
+}
+
+func (s *Server) enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
+	pub, err := base64.StdEncoding.Strict().DecodeString(req.DeviceKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: device_key: want a base64 Ed25519 public key", ErrInvalid)
+	}
+	if !nkeys.IsValidPublicUserKey(req.NKey) {
+		return nil, fmt.Errorf("%w: nkey: want the public key of a NATS user nkey (\"U…\")", ErrInvalid)
+	}
+	if req.Token == "" || len(req.Token) > 256 {
+		return nil, fmt.Errorf("%w: token: missing", ErrInvalid)
+	}
+	id := DeviceID(pub)
+	tok, err := s.store.UseToken(ctx, sha256.Sum256([]byte(req.Token)), s.now())
+	switch {
+	case errors.Is(err, store.ErrTokenUsed):
+		// A retry after a lost response: the same device, key and nkey.
+		if d, derr := s.store.Device(ctx, id); derr == nil && sameDevice(d, pub, req.NKey) {
+			s.log.Info("enrollment repeated", "device", id, "venue", d.Venue)
+			return s.enrolled(d)
+		}
+		return nil, ErrBadToken
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ErrBadToken
+	case err != nil:
+		return nil, fmt.Errorf("enroll: %w", err)
+	}
+	d := store.Device{ID: id, Venue: tok.Venue, PublicKey: pub, NKey: req.NKey, Enrolled: s.now().UTC()}
+	if err := s.store.AddDevice(ctx, d); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			if old, derr := s.store.Device(ctx, id); derr == nil && sameDevice(old, pub, req.NKey) && old.Venue == tok.Venue {
+				return s.enrolled(old)
+			}
+			return nil, fmt.Errorf("enroll: device %s is already enrolled with another venue or nkey (make a new device key): %w", id, store.ErrExists)
+		}
+		return nil, fmt.Errorf("enroll: %w", err)
+	}
+	s.log.Info("device enrolled", "device", id, "venue", d.Venue)
+	return s.enrolled(d)
+}
+
+// sameDevice reports whether d has the public key and nkey.
+func sameDevice(d store.Device, pub ed25519.PublicKey, nkey string) bool {
+	return bytes.Equal(d.PublicKey, pub) && d.NKey == nkey
+}
+
+// enrolled makes sure the device's NATS user exists and returns its
+// enrollment.
+func (s *Server) enrolled(d store.Device) (*Enrollment, error) {
+	if err := s.addUser(d); err != nil {
+		return nil, fmt.Errorf("enroll: device %s is stored but NATS does not know it yet: %w", d.ID, err)
+	}
+	return &Enrollment{
+		Device:      d.ID,
+		Venue:       d.Venue,
+		Bundle:      s.keys.Bundle(),
+		NATSURLs:    s.advertisedURLs(),
+		Subject:     CheckInSubject(d.Venue, d.ID),
+		InboxPrefix: InboxPrefix(d.ID),
+	}, nil
+}
+
+// Revoke revokes a pass by its revocation id (see pass.Pass.RevocationID):
+// the id goes to the revoked bucket, which every kiosk watches. It fails
+// while NATS is unreachable; the caller retries.
+func (s *Server) Revoke(ctx context.Context, revocationID string) error {
+	if err := checkRevocationID(revocationID); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if s.kv == nil {
+		return errors.New("revoke: not started")
+	}
+	if err := s.kv.revoke(ctx, revocationID); err != nil {
+		return fmt.Errorf("revoke %s: %w", revocationID, err)
+	}
+	s.metrics.revocations.Add(1)
+	s.log.Info("pass revoked", "revocation_id", revocationID)
+	return nil
+}
+
+// DeviceStats is one enrolled device and its sync state.
+type DeviceStats struct {
+	ID          string    `json:"id"`
+	Venue       string    `json:"venue"`
+	Records     uint64    `json:"records"`
+	LastSeq     uint64    `json:"last_seq"`
+	Quarantined uint64    `json:"quarantined"`
+	Breaks      uint64    `json:"breaks"`
+	Enrolled    time.Time `json:"enrolled"`
+}
+
+// Stats returns every enrolled device of st with its sync state, in id
+// order.
+func Stats(ctx context.Context, st store.Store) ([]DeviceStats, error) {
+	devices, err := st.Devices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	out := make([]DeviceStats, 0, len(devices))
+	for _, d := range devices {
+		ds := DeviceStats{ID: d.ID, Venue: d.Venue, Enrolled: d.Enrolled}
+		state, err := st.State(ctx, d.ID)
+		switch {
+		case err == nil:
+			ds.Records, ds.LastSeq, ds.Quarantined, ds.Breaks = state.Records, state.LastSeq, state.Quarantined, state.Breaks
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// Devices returns the enrolled devices with their sync state.
+func (s *Server) Devices(ctx context.Context) ([]DeviceStats, error) {
+	return Stats(ctx, s.store)
+}

@@ -1,0 +1,56 @@
+package central
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+)
+
+// metrics are the central's own counters.
+type metrics struct {
+	enrollments    atomic.Uint64
+	enrollFailures atomic.Uint64
+	revocations    atomic.Uint64
+	httpRequests   atomic.Uint64
+	httpErrors     atomic.Uint64 // responses with status >= 500
+}
+
+// writeMetrics writes the metrics in the Prometheus text format: the
+// central's counters, the store's device totals and ingest's counters.
+func (s *Server) writeMetrics(ctx context.Context, w io.Writer) error {
+	stats, err := s.Devices(ctx)
+	if err != nil {
+		return err
+	}
+	var records, quarantined, breaks uint64
+	for _, d := range stats {
+		records += d.Records
+		quarantined += d.Quarantined
+		breaks += d.Breaks
+	}
+	up := 0
+	if s.nc != nil && s.nc.IsConnected() {
+		up = 1
+	}
+	m := s.metrics
+	for _, l := range []struct {
+		name, kind, help string
+		value            uint64
+	}{
+		{"anshim_central_devices_enrolled", "gauge", "Enrolled kiosks.", uint64(len(stats))},
+		{"anshim_central_checkins_stored", "gauge", "Check-ins stored, all devices.", records},
+		{"anshim_central_quarantined", "gauge", "Quarantine entries of enrolled devices.", quarantined},
+		{"anshim_central_chain_breaks", "gauge", "Sequence gaps and chain breaks seen.", breaks},
+		{"anshim_central_nats_connected", "gauge", "1 while the central's NATS connection is up.", uint64(up)},
+		{"anshim_central_enrollments_total", "counter", "Successful enrollments since start.", m.enrollments.Load()},
+		{"anshim_central_enroll_failures_total", "counter", "Refused or failed enrollments since start.", m.enrollFailures.Load()},
+		{"anshim_central_revocations_total", "counter", "Passes revoked since start.", m.revocations.Load()},
+		{"anshim_central_http_requests_total", "counter", "HTTP requests since start.", m.httpRequests.Load()},
+		{"anshim_central_http_errors_total", "counter", "HTTP responses with a 5xx status since start.", m.httpErrors.Load()},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", l.name, l.help, l.name, l.kind, l.name, l.value)
+	}
+	s.writeIngestMetrics(w)
+	return nil
+}

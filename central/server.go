@@ -1,0 +1,477 @@
+package central
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/province"
+)
+
+// Server is a central server: the store, NATS (embedded or external), the
+// down-sync buckets, ingest of kiosk batches and the HTTP API. Make one with
+// [New], then [Server.Start] it and [Server.Close] it.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	now        func() time.Time
+	keys       *province.Keys
+	store      store.Store
+	adminToken string
+	nkey       nkeys.KeyPair   // the central's own NATS user
+	nats       *embeddedNATS   // nil with an external cluster
+	metrics    *metrics
+
+	usersMu sync.Mutex // serialises changes of the NATS users
+	users   map[string]natsUser // device id → user
+
+	// Set by Start.
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	kv      *downSync
+	httpLn  net.Listener
+	httpSrv *http.Server
+	cancel  context.CancelFunc // stops the background work
+	wg      sync.WaitGroup
+	errc    chan error // the first failure of a background part
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the store and the province keys of cfg, creates the data
+// directory and the central's secrets (the admin token and its NATS key)
+// when missing, and returns a server that is not started. A nil logger
+// discards the log.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataOrDefault(), 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	st, err := OpenStore(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newServer(cfg, logger, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newServer is New with an open store, which the server then owns.
+func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	data := cfg.DataOrDefault()
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	keys, err := province.Load(cfg.KeysOrDefault())
+	if err != nil {
+		return nil, fmt.Errorf("province keys: %w", err)
+	}
+	tokenPath := filepath.Join(data, AdminTokenFile)
+	tok, created, err := loadOrCreateSecret(tokenPath, newAdminToken)
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	if created {
+		logger.Info("created the admin token", "file", tokenPath)
+	}
+	kp, created, err := loadUserKey(cfg.NKeyFileOrDefault())
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Info("created the central's NATS key", "file", cfg.NKeyFileOrDefault())
+	}
+	s := &Server{
+		cfg:        cfg,
+		log:        logger,
+		now:        cfg.NowOrDefault(),
+		keys:       keys,
+		store:      st,
+		adminToken: strings.TrimSpace(string(tok)),
+		nkey:       kp,
+		metrics:    new(metrics),
+		users:      make(map[string]natsUser),
+		errc:       make(chan error, 8),
+	}
+	if cfg.EmbeddedNATS() {
+		s.nats, err = newEmbeddedNATS(&s.cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Start starts the server without blocking: the embedded NATS server (or
+// the connection to the external cluster, waiting for it as long as ctx
+// allows), the down-sync buckets filled from the province keys and the
+// store's venues, the check-in stream and its ingest, and the HTTP API.
+// ctx bounds the start only; the server runs until [Server.Close].
+func (s *Server) Start(ctx context.Context) error {
+	if s.cancel != nil {
+		return errors.New("start: already started")
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if err := s.start(ctx, bg); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+func (s *Server) start(ctx, bg context.Context) error {
+	devices, err := s.store.Devices(ctx)
+	if err != nil {
+		return fmt.Errorf("start: list devices: %w", err)
+	}
+	for _, d := range devices {
+		s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
+	}
+	if err := s.applyUsers(); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if s.nats != nil {
+		if err := s.nats.start(); err != nil {
+			return err
+		}
+	}
+	if err := s.connect(ctx); err != nil {
+		return err
+	}
+	if s.kv, err = ensureBuckets(ctx, s.js, s.cfg.ReplicasOrDefault()); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := s.publishAll(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if err := s.startIngest(ctx, bg); err != nil {
+		return fmt.Errorf("start: ingest: %w", err)
+	}
+	if err := s.startHTTP(); err != nil {
+		return err
+	}
+	s.log.Info("central started",
+		"http", s.HTTPURL(), "nats", s.NATSURL(), "embedded_nats", s.nats != nil,
+		"admin_token_file", filepath.Join(s.cfg.DataOrDefault(), AdminTokenFile),
+		"devices", len(devices))
+	return nil
+}
+
+// connect connects the central's own NATS user and waits for the first
+// connection as long as ctx allows. The connection reconnects forever.
+func (s *Server) connect(ctx context.Context) error {
+	pub, err := s.nkey.PublicKey()
+	if err != nil {
+		return fmt.Errorf("connect NATS: %w", err)
+	}
+	urls := s.cfg.NATS.URLs
+	if s.nats != nil {
+		urls = []string{s.nats.clientURL()}
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","),
+		nats.Name("anshim-central"),
+		nats.Nkey(pub, s.nkey.Sign),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true),
+		nats.IgnoreAuthErrorAbort(),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		// Requests fail while disconnected instead of waiting in RAM.
+		nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("NATS disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			s.log.Info("NATS reconnected", "url", nc.ConnectedUrl())
+			s.wg.Add(1)
+			go func() { // venues added while NATS was away
+				defer s.wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if err := s.publishAll(ctx); err != nil {
+					s.log.Warn("republish down-sync values after reconnect", "err", err)
+				}
+			}()
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			s.log.Warn("NATS error", "err", err)
+		}),
+	)
+	if err != nil {
+		return fmt.Errorf("connect NATS %s: %w", strings.Join(urls, ","), err)
+	}
+	s.nc = nc
+	if err := waitConnected(ctx, nc, s.log); err != nil {
+		hint := ""
+		if s.nats == nil {
+			hint = fmt.Sprintf(" (does every NATS server include %s and was it reloaded?)",
+				filepath.Join(s.cfg.DataOrDefault(), DevicesConfFile))
+		}
+		return fmt.Errorf("connect NATS %s: %w%s", strings.Join(urls, ","), err, hint)
+	}
+	s.js, err = jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	return nil
+}
+
+// waitConnected waits until nc is connected or ctx is done.
+func waitConnected(ctx context.Context, nc *nats.Conn, log *slog.Logger) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	start := time.Now()
+	last := start
+	for !nc.IsConnected() {
+		select {
+		case <-ctx.Done():
+			if err := nc.LastError(); err != nil {
+				return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+			}
+			return ctx.Err()
+		case now := <-t.C:
+			if now.Sub(last) >= 10*time.Second {
+				log.Warn("waiting for NATS", "waited", now.Sub(start).Round(time.Second), "last_error", nc.LastError())
+				last = now
+			}
+		}
+	}
+	return nil
+}
+
+// publishAll writes the province keys and the store's venues to the
+// down-sync buckets.
+func (s *Server) publishAll(ctx context.Context) error {
+	if s.kv == nil {
+		return nil
+	}
+	if err := s.kv.publishKeys(ctx, s.keys); err != nil {
+		return err
+	}
+	venues, err := s.store.Venues(ctx)
+	if err != nil {
+		return fmt.Errorf("list venues: %w", err)
+	}
+	return s.kv.publishVenues(ctx, venues)
+}
+
+// startHTTP listens on the HTTP address and serves the API.
+func (s *Server) startHTTP() error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPOrDefault())
+	if err != nil {
+		return fmt.Errorf("start HTTP: %w", err)
+	}
+	s.httpLn = ln
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.goBackground("http", func() error {
+		if err := s.httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// goBackground runs a background part; its failure ends [Server.Wait].
+func (s *Server) goBackground(name string, run func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := run(); err != nil {
+			s.log.Error("background part failed", "part", name, "err", err)
+			select {
+			case s.errc <- fmt.Errorf("%s: %w", name, err):
+			default:
+			}
+		}
+	}()
+}
+
+// Wait blocks until ctx is done, returning nil, or until a background part
+// of the server (HTTP, ingest) fails, returning its error. Close the server
+// afterwards.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.errc:
+		return err
+	}
+}
+
+// NATSURL returns the URL of the NATS server the central uses: the
+// embedded server's client URL, or the external cluster's URLs.
+func (s *Server) NATSURL() string {
+	if s.nats != nil {
+		return s.nats.clientURL()
+	}
+	return strings.Join(s.cfg.NATS.URLs, ",")
+}
+
+// HTTPURL returns the base URL of the HTTP API ("" before Start).
+func (s *Server) HTTPURL() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	addr := s.httpLn.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// AdminTokenFile returns the path of the file holding the admin API's
+// bearer token.
+func (s *Server) AdminTokenFile() string {
+	return filepath.Join(s.cfg.DataOrDefault(), AdminTokenFile)
+}
+
+// advertisedURLs returns the NATS URLs given to kiosks.
+func (s *Server) advertisedURLs() []string {
+	if len(s.cfg.NATS.Advertise) > 0 {
+		return slices.Clone(s.cfg.NATS.Advertise)
+	}
+	if s.nats != nil {
+		return []string{s.nats.clientURL()}
+	}
+	return slices.Clone(s.cfg.NATS.URLs)
+}
+
+// StopNATS shuts the embedded NATS server down, as an outage would; its
+// JetStream files stay. Kiosks and the central reconnect after
+// [Server.StartNATS]. It fails with an external cluster.
+func (s *Server) StopNATS() error {
+	if s.nats == nil {
+		return errors.New("stop NATS: the central does not embed NATS")
+	}
+	s.nats.stop()
+	s.log.Info("embedded NATS stopped")
+	return nil
+}
+
+// StartNATS starts the embedded NATS server again after [Server.StopNATS],
+// on the same address and JetStream directory, and waits until the
+// central's own connection is back.
+func (s *Server) StartNATS() error {
+	if s.nats == nil {
+		return errors.New("start NATS: the central does not embed NATS")
+	}
+	if err := s.nats.start(); err != nil {
+		return err
+	}
+	s.log.Info("embedded NATS started", "url", s.nats.clientURL())
+	if s.nc == nil {
+		return nil
+	}
+	s.nc.ForceReconnect()
+	ctx, cancel := context.WithTimeout(context.Background(), natsReadyTimeout)
+	defer cancel()
+	if err := waitConnected(ctx, s.nc, s.log); err != nil {
+		return fmt.Errorf("start NATS: central connection: %w", err)
+	}
+	return nil
+}
+
+// Close stops the HTTP API, ingest and the embedded NATS server, and
+// closes the store. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.httpSrv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := s.httpSrv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop HTTP: %w", err))
+			}
+			cancel()
+		} else if s.httpLn != nil {
+			s.httpLn.Close()
+		}
+		if s.cancel != nil {
+			s.cancel()
+		}
+		if s.nc != nil {
+			s.nc.Close()
+		}
+		s.wg.Wait()
+		if s.nats != nil {
+			s.nats.stop()
+		}
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+		s.closeErr = errors.Join(errs...)
+		s.log.Info("central stopped")
+	})
+	return s.closeErr
+}
+
+// applyUsers gives the NATS servers the current users: the embedded
+// server is reloaded; for an external cluster DATA/nats-devices.conf is
+// rewritten.
+func (s *Server) applyUsers() error {
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	pub, err := s.nkey.PublicKey()
+	if err != nil {
+		return err
+	}
+	users := []natsUser{{NKey: pub}}
+	for _, u := range s.users {
+		users = append(users, u)
+	}
+	slices.SortFunc(users[1:], func(a, b natsUser) int { return cmp.Compare(a.Device, b.Device) })
+	if s.nats != nil {
+		return s.nats.setUsers(users)
+	}
+	path := filepath.Join(s.cfg.DataOrDefault(), DevicesConfFile)
+	if err := writeFileAtomic(path, formatDevicesConf(users), 0o600); err != nil {
+		return fmt.Errorf("write NATS users: %w", err)
+	}
+	s.log.Info("wrote the NATS users; reload the NATS servers", "file", path, "devices", len(users)-1)
+	return nil
+}
+
+// addUser adds a device's NATS user.
+func (s *Server) addUser(d store.Device) error {
+	s.usersMu.Lock()
+	s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
+	s.usersMu.Unlock()
+	return s.applyUsers()
+}
