@@ -73,6 +73,10 @@ type NATSConfig struct {
 	// URLs, or the embedded server's client URL). Set it when kiosks reach
 	// NATS under another name than the central does.
 	Advertise []string `json:"advertise,omitempty"`
+	// DevicesConf is where an external cluster's users are written (default
+	// DATA/nats-devices.conf), mode 0644: it holds public nkeys only. Point
+	// it to a place the NATS servers read, or copy it there.
+	DevicesConf string `json:"devices_conf,omitempty"`
 	// Replicas is the replication factor of the KV buckets the central
 	// creates (default 1; 3 on a production cluster).
 	Replicas int `json:"replicas,omitempty"`
@@ -193,6 +197,14 @@ func (c *Config) MaxPayloadOrDefault() int {
 		return c.NATS.MaxPayload
 	}
 	return DefaultMaxPayload
+}
+
+// DevicesConfOrDefault returns the path of the external cluster's users.
+func (c *Config) DevicesConfOrDefault() string {
+	if c.NATS.DevicesConf != "" {
+		return c.NATS.DevicesConf
+	}
+	return filepath.Join(c.DataOrDefault(), DevicesConfFile)
 }
 
 // ReplicasOrDefault returns the KV buckets' replication factor.

@@ -62,7 +62,7 @@ func (s *Server) AddVenue(ctx context.Context, id, name string) (store.Venue, er
 	}
 	v := store.Venue{ID: id, Name: name, Created: s.now().UTC()}
 	if err := s.store.AddVenue(ctx, v); err != nil {
-		return store.Venue{}, fmt.Errorf("add venue %s: %w", id, err)
+		return store.Venue{}, err // "add venue ID: ..." from the store
 	}
 	if s.kv != nil {
 		if err := s.kv.publishVenue(ctx, v); err != nil {
@@ -91,7 +91,7 @@ func (s *Server) NewToken(ctx context.Context, venue string) (string, error) {
 // newToken is NewToken returning the expiry too.
 func (s *Server) newToken(ctx context.Context, venue string) (Token, error) {
 	if _, err := s.store.Venue(ctx, venue); err != nil {
-		return Token{}, fmt.Errorf("new token: venue %q: %w", venue, err)
+		return Token{}, fmt.Errorf("new token: %w", err)
 	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {

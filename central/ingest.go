@@ -3,27 +3,36 @@ package central
 import (
 	"context"
 	"fmt"
+	"io"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/anshim/anshim/sync/ingest"
 )
 
-// StreamName is the JetStream stream of kiosk batches.
-const StreamName = "ANSHIM_CHECKINS"
-
-// startIngest makes sure the check-in stream exists and starts ingesting
-// kiosk batches until bg is done.
-//
-// TODO(sync/ingest): replace with ingest.EnsureStream and ingest.Run once
-// the package lands.
+// startIngest makes sure the check-in stream exists, then ingests kiosk
+// batches from its durable consumer in the background until bg is done.
 func (s *Server) startIngest(ctx, bg context.Context) error {
-	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:     StreamName,
-		Subjects: []string{SubjectPrefix + ">"},
-		Storage:  jetstream.FileStorage,
-		Replicas: s.cfg.ReplicasOrDefault(),
-	})
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", StreamName, err)
+	cfg := ingest.Config{
+		JS:       s.js,
+		Store:    s.store,
+		SealPub:  s.keys.SealingPublicKey(),
+		SealPriv: s.keys.SealingPrivateKey(),
+		Log:      s.log.With("component", "ingest"),
+		Now:      s.now,
+		Metrics:  s.ingestMetrics,
+		Stream:   ingest.StreamConfig{Replicas: s.cfg.ReplicasOrDefault()},
 	}
+	if err := ingest.EnsureStream(ctx, s.js, cfg.Stream); err != nil {
+		return err
+	}
+	in, err := ingest.New(cfg)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	s.goBackground("ingest", func() error { return in.Run(bg) })
 	return nil
+}
+
+// writeIngestMetrics writes ingest's counters.
+func (s *Server) writeIngestMetrics(w io.Writer) error {
+	return s.ingestMetrics.WritePrometheus(w)
 }

@@ -51,6 +51,5 @@ func (s *Server) writeMetrics(ctx context.Context, w io.Writer) error {
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", l.name, l.help, l.name, l.kind, l.name, l.value)
 	}
-	s.writeIngestMetrics(w)
-	return nil
+	return s.writeIngestMetrics(w)
 }

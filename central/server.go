@@ -22,6 +22,7 @@ import (
 
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/ingest"
 )
 
 // Server is a central server: the store, NATS (embedded or external), the
@@ -34,11 +35,14 @@ type Server struct {
 	keys       *province.Keys
 	store      store.Store
 	adminToken string
-	nkey       nkeys.KeyPair   // the central's own NATS user
-	nats       *embeddedNATS   // nil with an external cluster
+	nkey       nkeys.KeyPair // the central's own NATS user
+	nats       *embeddedNATS // nil with an external cluster
 	metrics    *metrics
+	// ingestMetrics are sync/ingest's counters, kept across restarts of
+	// ingest.
+	ingestMetrics *ingest.Metrics
 
-	usersMu sync.Mutex // serialises changes of the NATS users
+	usersMu sync.Mutex          // serialises changes of the NATS users
 	users   map[string]natsUser // device id → user
 
 	// Set by Start.
@@ -110,16 +114,17 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 		logger.Info("created the central's NATS key", "file", cfg.NKeyFileOrDefault())
 	}
 	s := &Server{
-		cfg:        cfg,
-		log:        logger,
-		now:        cfg.NowOrDefault(),
-		keys:       keys,
-		store:      st,
-		adminToken: strings.TrimSpace(string(tok)),
-		nkey:       kp,
-		metrics:    new(metrics),
-		users:      make(map[string]natsUser),
-		errc:       make(chan error, 8),
+		cfg:           cfg,
+		log:           logger,
+		now:           cfg.NowOrDefault(),
+		keys:          keys,
+		store:         st,
+		adminToken:    strings.TrimSpace(string(tok)),
+		nkey:          kp,
+		metrics:       new(metrics),
+		ingestMetrics: new(ingest.Metrics),
+		users:         make(map[string]natsUser),
+		errc:          make(chan error, 8),
 	}
 	if cfg.EmbeddedNATS() {
 		s.nats, err = newEmbeddedNATS(&s.cfg, logger)
@@ -208,7 +213,9 @@ func (s *Server) connect(ctx context.Context) error {
 		// Requests fail while disconnected instead of waiting in RAM.
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			s.log.Warn("NATS disconnected", "err", err)
+			if err != nil {
+				s.log.Warn("NATS disconnected", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			s.log.Info("NATS reconnected", "url", nc.ConnectedUrl())
@@ -234,7 +241,7 @@ func (s *Server) connect(ctx context.Context) error {
 		hint := ""
 		if s.nats == nil {
 			hint = fmt.Sprintf(" (does every NATS server include %s and was it reloaded?)",
-				filepath.Join(s.cfg.DataOrDefault(), DevicesConfFile))
+				s.cfg.DevicesConfOrDefault())
 		}
 		return fmt.Errorf("connect NATS %s: %w%s", strings.Join(urls, ","), err, hint)
 	}
@@ -460,8 +467,8 @@ func (s *Server) applyUsers() error {
 	if s.nats != nil {
 		return s.nats.setUsers(users)
 	}
-	path := filepath.Join(s.cfg.DataOrDefault(), DevicesConfFile)
-	if err := writeFileAtomic(path, formatDevicesConf(users), 0o600); err != nil {
+	path := s.cfg.DevicesConfOrDefault()
+	if err := writeFileAtomic(path, formatDevicesConf(users), 0o644); err != nil {
 		return fmt.Errorf("write NATS users: %w", err)
 	}
 	s.log.Info("wrote the NATS users; reload the NATS servers", "file", path, "devices", len(users)-1)

@@ -45,8 +45,15 @@ type Config struct {
 	// clock); the clock then counts as unsynced.
 	ClockOffset Duration `json:"clock_offset"`
 	// Maintenance is how often expired records and debounce entries are
-	// removed and the revocation list re-read (default 1m).
+	// removed and the revocation list re-read (default 1m); an enrolled
+	// kiosk also logs its sync status this often.
 	Maintenance Duration `json:"maintenance"`
+	// NATSURLs replace the central's NATS server URLs that enrollment wrote
+	// to DATA/nats.json (another route to the same central).
+	NATSURLs []string `json:"nats_urls,omitempty"`
+	// Offline keeps an enrolled kiosk from syncing: it records check-ins
+	// and keeps them until it runs online again.
+	Offline bool `json:"offline,omitempty"`
 }
 
 // GPIOPins names the feedback pins as periph.io knows them ("GPIO17").
@@ -173,6 +180,11 @@ func (c Config) Validate() error {
 	}
 	if c.Retention < 0 || c.Maintenance < 0 {
 		return fmt.Errorf("config: negative retention or maintenance interval")
+	}
+	for _, u := range c.NATSURLs {
+		if strings.TrimSpace(u) == "" || strings.ContainsAny(u, ", \t\n") {
+			return fmt.Errorf("config: NATS URL %q: want one URL such as nats://central.example:4222", u)
+		}
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/uplink"
 )
 
 // Env is what the daemon needs from the outside world; main wires the real
@@ -29,10 +30,16 @@ type Env struct {
 	Stderr    io.Writer          // terminal feedback
 	// Scanners replaces the scanners of Config.Scanners (tests, demos).
 	Scanners []scanner.Scanner
+	// Uplink adjusts the uplink's configuration before it starts (tests:
+	// short timeouts and backoffs).
+	Uplink func(*uplink.Config)
 }
 
 // Run runs the kiosk until ctx is done: it opens the outbox, starts every
-// scanner, records and answers scans, and destroys expired records. A
+// scanner, records and answers scans, and destroys expired records. An
+// enrolled kiosk (DATA/nats.json) also syncs with the central: it sends
+// the outbox and follows the down-sync buckets, whose last known values it
+// keeps in the outbox file and applies from the start, also offline. A
 // corrupt outbox does not stop the daemon: it stays up in the out-of-order
 // state (red light, every scan refused) so visitors are told, and the error
 // says what to do.
@@ -85,15 +92,18 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 		return outOfOrder(ctx, scanners, ind, log, err)
 	}
 	defer ob.Close()
+	_, _, online, _ := onlineSettings(cfg)
+	ds := newDownSync(ob, bundle, rev, online, cfg.Debounce != 0, log)
 	k, err := New(Options{
-		Outbox: ob, Verifier: pass.NewVerifier(bundle.PassKeys(), rev), SealTo: bundle.SealingPublicKey(),
-		DebounceKey: dev.DebounceKey(), Debounce: cfg.DebounceOrDefault(), ExitMode: cfg.Mode == "exit",
+		Outbox: ob, Verifier: ds.verifier(), SealTo: ds.sealTo(),
+		DebounceKey: dev.DebounceKey(), Debounce: ds.debounceWindow(cfg), ExitMode: cfg.Mode == "exit",
 		Clock: clock, Indicator: ind, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
 	defer k.Close()
+	ds.attach(k)
 	pending, _ := ob.Pending()
 	log.Info("kiosk started", "device", dev.ID, "venue", dev.Venue, "pending", pending,
 		"scanners", len(scanners), "mode", modeName(cfg.Mode), "clock", clock.Now().Quality.String())
@@ -114,6 +124,7 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 		defer wg.Done()
 		maintain(ctx, cfg, ob, rev, revPath, clock, log)
 	}()
+	startOnline(ctx, &wg, cfg, env, dev, ob, k, ds, clock, log)
 	wg.Wait()
 	log.Info("kiosk stopped")
 	return nil

@@ -46,13 +46,16 @@ type Outcome struct {
 type Kiosk struct {
 	outbox    *Outbox
 	verifier  atomic.Pointer[pass.Verifier]
-	sealer    *checkin.Sealer
+	sealer    sealer // swapped when a new sealing key arrives
 	clock     Clock
 	indicator feedback.Indicator
 	log       *slog.Logger
 	debKey    []byte
-	window    time.Duration
+	window    atomic.Int64 // debounce window (a time.Duration); 0 disables
 	exitMode  bool
+	committed chan struct{} // a new record was committed (uplink wake-up)
+	sealMu    sync.Mutex    // serialises SetSealTo and Close
+	closed    bool
 
 	macs       sync.Pool
 	outOfOrder atomic.Bool
@@ -86,8 +89,7 @@ func New(o Options) (*Kiosk, error) {
 	}
 	k := &Kiosk{
 		outbox: o.Outbox, clock: o.Clock, indicator: o.Indicator, log: o.Logger,
-		debKey: o.DebounceKey, window: o.Debounce, exitMode: o.ExitMode,
-		sealer: checkin.NewSealer(o.SealTo, 256, nil),
+		debKey: o.DebounceKey, exitMode: o.ExitMode, committed: make(chan struct{}, 1),
 	}
 	if k.clock == nil {
 		k.clock = NewSystemClock()
@@ -95,23 +97,71 @@ func New(o Options) (*Kiosk, error) {
 	if k.log == nil {
 		k.log = slog.Default()
 	}
-	switch {
-	case k.window == 0:
-		k.window = 10 * time.Minute
-	case k.window < 0:
-		k.window = 0
-	}
+	k.SetDebounce(o.Debounce)
+	k.sealer.p.Store(checkin.NewSealer(o.SealTo, sealAhead, nil))
 	k.verifier.Store(o.Verifier)
 	k.macs.New = func() any { return hmac.New(sha256.New, k.debKey) }
 	return k, nil
 }
 
+// sealAhead is how many ephemeral sealing keys are kept ready.
+const sealAhead = 256
+
 // Close releases the Kiosk's background work. It does not close the outbox.
-func (k *Kiosk) Close() { k.sealer.Close() }
+func (k *Kiosk) Close() {
+	k.sealMu.Lock()
+	defer k.sealMu.Unlock()
+	k.closed = true
+	k.sealer.p.Load().Close()
+}
 
 // SetVerifier replaces the pass verifier (new pass keys arrived by
 // down-sync). Scans in progress finish with the old one.
 func (k *Kiosk) SetVerifier(v *pass.Verifier) { k.verifier.Store(v) }
+
+// SetSealTo replaces the province's record-sealing key (a new key arrived
+// by down-sync): records committed from now on are sealed to it. A scan
+// already sealing finishes with the old key, which the province keeps
+// until every record sealed to it has arrived. A nil key is ignored.
+func (k *Kiosk) SetSealTo(pub *[32]byte) {
+	if pub == nil {
+		return
+	}
+	key := *pub
+	k.sealMu.Lock()
+	defer k.sealMu.Unlock()
+	if k.closed {
+		return
+	}
+	// Closing the old sealer only stops its precomputation: a Seal in
+	// progress on it still completes, to the old key.
+	k.sealer.p.Swap(checkin.NewSealer(&key, sealAhead, nil)).Close()
+}
+
+// SetDebounce sets the window in which the same pass is "already checked
+// in": zero means the default 10 minutes, negative disables debouncing.
+func (k *Kiosk) SetDebounce(d time.Duration) {
+	switch {
+	case d == 0:
+		d = 10 * time.Minute
+	case d < 0:
+		d = 0
+	}
+	k.window.Store(int64(d))
+}
+
+// sealer is the current checkin.Sealer, replaced by SetSealTo.
+type sealer struct {
+	p atomic.Pointer[checkin.Sealer]
+}
+
+// Seal seals with the current sealer.
+func (s *sealer) Seal(p checkin.Personal) ([]byte, error) { return s.p.Load().Seal(p) }
+
+// Committed returns a channel that receives a value after a new record was
+// committed (values coalesce: one may stand for several records). The
+// uplink waits on it to send promptly.
+func (k *Kiosk) Committed() <-chan struct{} { return k.committed }
 
 // Outbox returns the kiosk's outbox.
 func (k *Kiosk) Outbox() *Outbox { return k.outbox }
@@ -172,7 +222,7 @@ func (k *Kiosk) handle(ctx context.Context, s scanner.Scan) Outcome {
 		k.log.Error("seal failed", "err", err)
 		return Outcome{Result: feedback.OutOfOrder, Reason: ReasonStorage, Kind: kind}
 	}
-	res, err := k.outbox.Append(ctx, Entry{At: now, Kind: kind, Sealed: sealed, Tag: k.tag(&p), Window: k.window})
+	res, err := k.outbox.Append(ctx, Entry{At: now, Kind: kind, Sealed: sealed, Tag: k.tag(&p), Window: time.Duration(k.window.Load())})
 	if err != nil {
 		reason := ReasonStorage
 		switch {
@@ -191,6 +241,10 @@ func (k *Kiosk) handle(ctx context.Context, s scanner.Scan) Outcome {
 	}
 	if res.Duplicate {
 		return Outcome{Result: feedback.Duplicate, Reason: ReasonDuplicate, Kind: kind}
+	}
+	select {
+	case k.committed <- struct{}{}:
+	default: // a wake-up is already pending
 	}
 	return Outcome{Result: feedback.Accepted, Seq: res.Seq, Kind: kind}
 }

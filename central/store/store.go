@@ -114,7 +114,7 @@ type Quarantine struct {
 	ID       uint64    `json:"id"` // assigned by the store
 	Device   string    `json:"device"`
 	Subject  string    `json:"subject"`
-	Reason   string    `json:"reason"` // malformed, unknown-device, bad-signature, broken-chain, sequence-gap, chain-break, cannot-open, ...
+	Reason   string    `json:"reason"` // see the Reason constants of sync/ingest: malformed, unknown-device, wrong-subject, bad-signature, broken-chain, seq-conflict, cannot-open, store-error, sequence-gap, chain-break
 	Detail   string    `json:"detail"`
 	Received time.Time `json:"received"`
 	Payload  []byte    `json:"-"` // the message as received

@@ -38,6 +38,8 @@ func (e *env) commands() []cli.Command {
 	return []cli.Command{
 		{Name: "keygen", Summary: "generate the province keys, or rotate the pass-signing key", Run: e.runKeygen},
 		{Name: "pass", Summary: "issue, verify and revoke visitor passes", Run: e.runPass},
+		{Name: "venue", Summary: "register venues with the central server", Run: e.runVenue},
+		{Name: "device", Summary: "make kiosk enrollment tokens, list enrolled kiosks", Run: e.runDevice},
 	}
 }
 

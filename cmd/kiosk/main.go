@@ -28,6 +28,7 @@ type command struct {
 
 var commands = []command{
 	{"init", "provision a data directory: device key, province bundle, empty outbox", runInit},
+	{"enroll", "enroll with the central: device and NATS keys, bundle, sync settings", runEnroll},
 	{"run", "run the kiosk daemon", runRun},
 	{"outbox", "verify the outbox's chain and print a JSON summary", runOutbox},
 	{"decode", "decode QR codes in image files (camera test)", runDecode},

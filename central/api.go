@@ -1,0 +1,216 @@
+package central
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/anshim/anshim/central/store"
+)
+
+// MaxRequestBytes bounds an HTTP request body.
+const MaxRequestBytes = 64 << 10
+
+// Handler returns the HTTP API:
+//
+//	POST /v1/enroll                 {"token","device_key","nkey"} → Enrollment
+//	POST /v1/venues                 {"id","name"} → venue          (admin)
+//	POST /v1/venues/{id}/tokens     → {"token","venue","expires"}  (admin)
+//	GET  /v1/devices                → [DeviceStats]                (admin)
+//	POST /v1/revocations            {"id"} → {"id","revoked"}      (admin)
+//	GET  /health                    → {"status","nats_connected"}
+//	GET  /metrics                   → Prometheus text counters
+//
+// Admin routes want "Authorization: Bearer TOKEN" with the token of
+// DATA/admin.token. Errors are JSON {"error": "..."}.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/enroll", s.api(s.handleEnroll))
+	mux.Handle("POST /v1/venues", s.api(s.admin(s.handleAddVenue)))
+	mux.Handle("POST /v1/venues/{id}/tokens", s.api(s.admin(s.handleNewToken)))
+	mux.Handle("GET /v1/devices", s.api(s.admin(s.handleDevices)))
+	mux.Handle("POST /v1/revocations", s.api(s.admin(s.handleRevoke)))
+	mux.Handle("GET /health", s.api(s.handleHealth))
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+	return http.MaxBytesHandler(mux, MaxRequestBytes)
+}
+
+// apiFunc handles a request and returns the response value, its status
+// (0 means 200) and an error.
+type apiFunc func(r *http.Request) (any, int, error)
+
+// errUnauthorized: a missing or wrong admin token.
+var errUnauthorized = errors.New("missing or wrong admin token (Authorization: Bearer <DATA/admin.token>)")
+
+// api turns an apiFunc into a handler that writes JSON.
+func (s *Server) api(f apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.httpRequests.Add(1)
+		v, code, err := f(r)
+		if err != nil {
+			code = statusOf(err)
+			msg := err.Error()
+			if code >= 500 {
+				s.metrics.httpErrors.Add(1)
+				s.log.Error("HTTP request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+				if code == http.StatusInternalServerError {
+					msg = "internal error (see the central's log)"
+				}
+			}
+			v = map[string]string{"error": msg}
+		}
+		if code == 0 {
+			code = http.StatusOK
+		}
+		data, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			s.log.Error("HTTP response", "path", r.URL.Path, "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		w.Write(append(data, '\n'))
+	})
+}
+
+// statusOf maps an error to an HTTP status.
+func statusOf(err error) int {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrBadToken):
+		return http.StatusForbidden
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrExists):
+		return http.StatusConflict
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected),
+		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, jetstream.ErrNoHeartbeat),
+		errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// admin wraps f with the admin token check.
+func (s *Server) admin(f apiFunc) apiFunc {
+	return func(r *http.Request) (any, int, error) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.adminToken)) != 1 {
+			return nil, 0, errUnauthorized
+		}
+		return f(r)
+	}
+}
+
+// decodeJSON decodes a request body of one JSON object into v, refusing
+// unknown fields. An empty body leaves v as it is when empty is true.
+func decodeJSON(r *http.Request, v any, empty bool) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return fmt.Errorf("%w: read body: %v", ErrInvalid, err)
+	}
+	if empty && len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: JSON body: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: JSON body: data after the object", ErrInvalid)
+	}
+	return nil
+}
+
+func (s *Server) handleEnroll(r *http.Request) (any, int, error) {
+	var req EnrollRequest
+	if err := decodeJSON(r, &req, false); err != nil {
+		s.metrics.enrollFailures.Add(1)
+		return nil, 0, err
+	}
+	e, err := s.Enroll(r.Context(), req)
+	return e, 0, err
+}
+
+func (s *Server) handleAddVenue(r *http.Request) (any, int, error) {
+	var req struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return nil, 0, err
+	}
+	v, err := s.AddVenue(r.Context(), req.ID, req.Name)
+	return v, http.StatusCreated, err
+}
+
+func (s *Server) handleNewToken(r *http.Request) (any, int, error) {
+	var req struct{}
+	if err := decodeJSON(r, &req, true); err != nil {
+		return nil, 0, err
+	}
+	t, err := s.newToken(r.Context(), r.PathValue("id"))
+	return t, http.StatusCreated, err
+}
+
+func (s *Server) handleDevices(r *http.Request) (any, int, error) {
+	d, err := s.Devices(r.Context())
+	return d, 0, err
+}
+
+func (s *Server) handleRevoke(r *http.Request) (any, int, error) {
+	var req struct {
+		ID string `json:"id"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return nil, 0, err
+	}
+	if err := s.Revoke(r.Context(), req.ID); err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"id": req.ID, "revoked": true}, 0, nil
+}
+
+func (s *Server) handleHealth(r *http.Request) (any, int, error) {
+	up := s.nc != nil && s.nc.IsConnected()
+	if !up {
+		return map[string]any{"status": "degraded", "nats_connected": false}, http.StatusServiceUnavailable, nil
+	}
+	return map[string]any{"status": "ok", "nats_connected": true}, 0, nil
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	s.metrics.httpRequests.Add(1)
+	var b bytes.Buffer
+	if err := s.writeMetrics(r.Context(), &b); err != nil {
+		s.metrics.httpErrors.Add(1)
+		s.log.Error("metrics", "err", err)
+		http.Error(w, "metrics unavailable", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write(b.Bytes())
+}

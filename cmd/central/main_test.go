@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nkeys"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/province"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"central": func() { os.Exit(run()) },
+	})
+}
+
+// TestScript runs the command lines in testdata/script/*.txtar against the
+// real central binary.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"keygen": cmdKeygen,
+		},
+	})
+}
+
+// cmdKeygen is "keygen DIR": province keys in DIR, as 'anshim keygen'.
+func cmdKeygen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: keygen DIR")
+	}
+	k, err := province.Generate(nil, "jeju")
+	ts.Check(err)
+	ts.Check(k.Save(ts.MkAbs(args[0])))
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Ensure that "central serve" starts, serves the API, enrolls a kiosk,
+// stops on a cancelled context (SIGTERM), and that "central stats" then
+// reads its store.
+func TestServe_Stats(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := province.Generate(nil, "jeju")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Save(filepath.Join(dir, "keys")); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	urls := make(chan string, 1)
+	e := &env{started: func(httpURL, _ string) { urls <- httpURL }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- e.main(ctx, []string{"serve", "--data", data, "--keys", filepath.Join(dir, "keys"),
+			"--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:-1"}, &stdout, &stderr)
+	}()
+	var base string
+	select {
+	case base = <-urls:
+	case code := <-exit:
+		t.Fatalf("serve exited with %d:\n%s\n%s", code, stderr.String(), stdout.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	for _, want := range []string{"central: HTTP API     " + base, "central: NATS         nats://127.0.0.1:", "central: admin token  " + filepath.Join(data, "admin.token")} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(path string, body any, admin bool, out any) int {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		if admin {
+			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	if code := post("/v1/venues", map[string]string{"id": "cafe-1", "name": "Cafe"}, true, nil); code != 201 {
+		t.Fatalf("add venue: %d", code)
+	}
+	var token central.Token
+	if code := post("/v1/venues/cafe-1/tokens", nil, true, &token); code != 201 {
+		t.Fatalf("token: %d", code)
+	}
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	nk, _ := nkeys.CreateUser()
+	nkPub, _ := nk.PublicKey()
+	var enr central.Enrollment
+	if code := post("/v1/enroll", central.EnrollRequest{Token: token.Token, DeviceKey: base64.StdEncoding.EncodeToString(pub), NKey: nkPub}, false, &enr); code != 200 {
+		t.Fatalf("enroll: %d", code)
+	}
+
+	// While it runs, stats says the store is busy.
+	var out, errOut bytes.Buffer
+	if code := new(env).main(context.Background(), []string{"stats", "--data", data}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "central: hint: a central server is running") {
+		t.Errorf("stats on a running server: exit %d\n%s", code, errOut.String())
+	}
+
+	cancel()
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("serve exited with %d:\n%s", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	var logLine map[string]any
+	first, _, _ := strings.Cut(stdout.String(), "\n")
+	if err := json.Unmarshal([]byte(first), &logLine); err != nil {
+		t.Errorf("log is not JSON lines: %q", first)
+	}
+
+	out.Reset()
+	errOut.Reset()
+	if code := new(env).main(context.Background(), []string{"stats", "--data", data}, &out, &errOut); code != 0 {
+		t.Fatalf("stats: exit %d\n%s", code, errOut.String())
+	}
+	var stats []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &stats); err != nil {
+		t.Fatalf("stats output %q: %v", out.String(), err)
+	}
+	if len(stats) != 1 || stats[0]["id"] != enr.Device || stats[0]["venue"] != "cafe-1" {
+		t.Errorf("stats = %v", stats)
+	}
+	for _, f := range []string{"id", "venue", "records", "last_seq", "quarantined"} {
+		if _, ok := stats[0][f]; !ok {
+			t.Errorf("stats lack %q", f)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/anshim/anshim/sync/enroll"
+)
+
+func runEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("enroll", "--token T --central URL --data DIR",
+		"Enrolls a kiosk with the province's central server: makes the device key and a\n"+
+			"NATS user key on this device (neither private key leaves it), registers their\n"+
+			"public halves with the one-time token, and installs the province bundle, an empty\n"+
+			"outbox and the central's NATS settings (nats.json, nats.nk) in DIR. `kiosk run`\n"+
+			"then syncs check-ins to the central and follows revocations and key changes.\n\n"+
+			"Example:\n  kiosk enroll --token 3f9c... --central https://central.jeju.example --data /var/lib/anshim", stderr)
+	token := fs.String("token", "", "one-time enrollment `TOKEN` from the province's operator")
+	central := fs.String("central", "", "the central's `URL`, e.g. https://central.example")
+	data := fs.String("data", "", "data `DIR` to create (kept 0700)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *token == "" || *central == "" || *data == "" {
+		fs.Usage()
+		return errUsage
+	}
+	res, err := enroll.Enroll(ctx, enroll.Options{Central: *central, Token: strings.TrimSpace(*token), Dir: *data})
+	var refused *enroll.RefusedError
+	var unreachable *enroll.UnreachableError
+	switch {
+	case errors.As(err, &refused) && refused.BadToken():
+		return withHint(err, "the token is unknown, already used or expired: ask the province's operator for a new one")
+	case errors.As(err, &refused):
+		return withHint(err, "check the token and the central URL; tell the province's operator what the central said")
+	case errors.As(err, &unreachable):
+		return withHint(err, "check the --central URL (scheme, host, port) and the kiosk's network; the same token can be used again")
+	case err != nil:
+		return withHint(err, "nothing was installed unless the error says so; see `kiosk enroll --help`")
+	}
+	fmt.Fprintf(stdout, "device %s enrolled for venue %s in %s; syncs with %s\n",
+		res.Device.ID, res.Device.Venue, *data, strings.Join(res.Settings.URLs, ","))
+	return nil
+}

@@ -1,0 +1,466 @@
+package kiosk
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
+)
+
+// Files of a kiosk enrolled with the central (written by `kiosk enroll`).
+const (
+	FileNATS    = "nats.json" // uplink.Settings: the central's NATS servers
+	FileNATSKey = "nats.nk"   // the device's NATS user nkey seed, mode 0600
+)
+
+var _ uplink.Outbox = (*Outbox)(nil)
+
+// ReadWireBatch returns the batch ReadBatch reads, in the wire format with
+// the outbox's device and venue; Sent is left for the sender to stamp. It
+// implements uplink.Outbox.
+func (o *Outbox) ReadWireBatch(after uint64, maxBytes int) (*wire.Batch, error) {
+	b, err := o.ReadBatch(after, maxBytes)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return &wire.Batch{Device: o.device, Venue: o.venue, Prev: b.Prev, Head: b.Head, Records: b.Records}, nil
+}
+
+// applyCache writes down-sync changes to the cache in one commit: with
+// snapshot true the bucket's cache is replaced by them.
+func (o *Outbox) applyCache(bucket string, changes []uplink.Change, snapshot bool) error {
+	err := o.db.Update(func(tx *bolt.Tx) error {
+		c, err := tx.CreateBucketIfNotExists(bucketCache)
+		if err != nil {
+			return err
+		}
+		if snapshot && c.Bucket([]byte(bucket)) != nil {
+			if err := c.DeleteBucket([]byte(bucket)); err != nil {
+				return err
+			}
+		}
+		b, err := c.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		for _, ch := range changes {
+			if ch.Key == "" {
+				continue
+			}
+			if ch.Value == nil {
+				err = b.Delete([]byte(ch.Key))
+			} else {
+				err = b.Put([]byte(ch.Key), ch.Value)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", bucket, err)
+	}
+	return nil
+}
+
+// revocations is the union of the revocation list file (revoked.json) and
+// the revocations received by down-sync.
+type revocations [2]*pass.RevocationList
+
+// IsRevoked implements pass.Revocations.
+func (r revocations) IsRevoked(p *pass.Pass) bool { return r[0].IsRevoked(p) || r[1].IsRevoked(p) }
+
+// downSync applies what the central publishes (docs/sync.md, "Down-sync")
+// to the running kiosk and keeps it in the outbox's cache, from which it is
+// loaded at start, before and without any connection:
+//
+//   - revoked passes: added to and removed from a revocation list that the
+//     verifier consults next to revoked.json;
+//   - pass keys: when the central lists any valid key, exactly those keys
+//     verify passes (a key deleted centrally stops verifying); with none,
+//     the bundle's keys do;
+//   - the sealing key: new records are sealed to it (the bundle's key when
+//     the central holds none);
+//   - the venue's settings: its debounce window, unless the kiosk's own
+//     configuration sets one.
+//
+// It implements uplink.Sink.
+type downSync struct {
+	ob            *Outbox
+	log           *slog.Logger
+	venue         string
+	bundleKeys    []pass.PublicKey
+	bundleSeal    [32]byte
+	fileRev       *pass.RevocationList
+	kvRev         *pass.RevocationList
+	online        bool
+	localDebounce bool
+
+	mu       sync.Mutex
+	k        *Kiosk
+	passKeys map[string][]byte // as cached: key id → base64 key
+	seal     *[32]byte         // from the sealing bucket, nil: the bundle's
+	sealID   string
+	debounce *time.Duration // from the venue settings, nil: none
+}
+
+var _ uplink.Sink = (*downSync)(nil)
+
+// newDownSync returns the down-sync state of a kiosk, loaded from the
+// cache. A cache that cannot be read is logged and skipped: the bundle and
+// revoked.json still apply.
+func newDownSync(ob *Outbox, bundle *province.Bundle, fileRev *pass.RevocationList, online, localDebounce bool, log *slog.Logger) *downSync {
+	d := &downSync{
+		ob: ob, log: log, venue: ob.Venue(), bundleKeys: bundle.PassKeys(), bundleSeal: *bundle.SealingPublicKey(),
+		fileRev: fileRev, kvRev: new(pass.RevocationList), online: online, localDebounce: localDebounce,
+		passKeys: map[string][]byte{},
+	}
+	for _, b := range []string{uplink.BucketRevoked, uplink.BucketPassKeys, uplink.BucketSealing, uplink.BucketVenues} {
+		var changes []uplink.Change
+		err := ob.ForEachCache(b, func(key string, value []byte) error {
+			changes = append(changes, uplink.Change{Key: key, Value: value})
+			return nil
+		})
+		if err != nil {
+			log.Error("down-sync cache unreadable: using the bundle and revoked.json", "bucket", b, "err", err)
+			continue
+		}
+		d.applyLive(b, changes, true)
+	}
+	if n := d.kvRev.Len(); n > 0 || len(d.passKeys) > 0 || d.seal != nil {
+		log.Info("down-sync cache loaded", "revoked", n, "pass_keys", len(d.passKeys), "sealing_key", d.sealID)
+	}
+	return d
+}
+
+// verifier returns a pass verifier for the current keys and revocations.
+func (d *downSync) verifier() *pass.Verifier {
+	var rev pass.Revocations = d.fileRev
+	if d.online || d.kvRev.Len() > 0 {
+		rev = revocations{d.fileRev, d.kvRev}
+	}
+	return pass.NewVerifier(d.keys(), rev)
+}
+
+// keys returns the valid pass keys the central listed, or the bundle's.
+func (d *downSync) keys() []pass.PublicKey {
+	var keys []pass.PublicKey
+	for id, v := range d.passKeys {
+		if k, err := parsePassKey(id, v); err == nil {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return d.bundleKeys
+	}
+	slices.SortFunc(keys, func(a, b pass.PublicKey) int { return cmp.Compare(a.ID, b.ID) })
+	return keys
+}
+
+// sealTo returns the current record-sealing key.
+func (d *downSync) sealTo() *[32]byte {
+	if d.seal != nil {
+		k := *d.seal
+		return &k
+	}
+	k := d.bundleSeal
+	return &k
+}
+
+// debounceWindow returns the debounce window: the configuration's, else
+// the venue's, else the default.
+func (d *downSync) debounceWindow(cfg Config) time.Duration {
+	if !d.localDebounce && d.debounce != nil {
+		return *d.debounce
+	}
+	return cfg.DebounceOrDefault()
+}
+
+// attach makes d apply changes to k from now on.
+func (d *downSync) attach(k *Kiosk) {
+	d.mu.Lock()
+	d.k = k
+	d.mu.Unlock()
+}
+
+// Apply implements uplink.Sink: it applies the changes to the running
+// kiosk first (a revoked pass is refused at once), then caches them.
+func (d *downSync) Apply(bucket string, changes []uplink.Change, snapshot bool) error {
+	d.mu.Lock()
+	d.applyLive(bucket, changes, snapshot)
+	d.mu.Unlock()
+	return d.ob.applyCache(bucket, changes, snapshot)
+}
+
+// applyLive updates the state and, when attached, the kiosk. d.mu is held
+// (or d is not shared yet).
+func (d *downSync) applyLive(bucket string, changes []uplink.Change, snapshot bool) {
+	switch bucket {
+	case uplink.BucketRevoked:
+		d.applyRevoked(changes, snapshot)
+	case uplink.BucketPassKeys:
+		before := d.keys()
+		if snapshot {
+			clear(d.passKeys)
+		}
+		for _, c := range changes {
+			if c.Value == nil {
+				delete(d.passKeys, c.Key)
+				continue
+			}
+			if _, err := parsePassKey(c.Key, c.Value); err != nil {
+				d.log.Warn("down-sync: pass key ignored", "key", c.Key, "err", err)
+			}
+			d.passKeys[c.Key] = bytes.Clone(c.Value)
+		}
+		if after := d.keys(); d.k != nil && !slices.EqualFunc(before, after, samePassKey) {
+			d.k.SetVerifier(d.verifier())
+			d.log.Info("pass keys updated", "keys", len(after))
+		}
+	case uplink.BucketSealing:
+		before := *d.sealTo()
+		var cur *uplink.Change
+		for i, c := range changes {
+			if c.Key == "current" {
+				cur = &changes[i]
+			}
+		}
+		switch {
+		case cur == nil && !snapshot:
+			return
+		case cur == nil || cur.Value == nil:
+			d.seal, d.sealID = nil, ""
+		default:
+			id, key, err := parseSealing(cur.Value)
+			if err != nil {
+				d.log.Warn("down-sync: sealing key ignored", "err", err)
+				return
+			}
+			d.seal, d.sealID = key, id
+		}
+		if d.k != nil && *d.sealTo() != before {
+			d.k.SetSealTo(d.sealTo())
+			d.log.Info("sealing key updated", "id", d.sealID)
+		}
+	case uplink.BucketVenues:
+		var mine *uplink.Change
+		for i, c := range changes {
+			if c.Key == d.venue {
+				mine = &changes[i]
+			}
+		}
+		switch {
+		case mine == nil && !snapshot:
+			return
+		case mine == nil || mine.Value == nil:
+			d.debounce = nil
+		default:
+			w, err := parseVenueDebounce(mine.Value)
+			if err != nil {
+				d.log.Warn("down-sync: venue settings ignored", "venue", d.venue, "err", err)
+				return
+			}
+			d.debounce = w
+		}
+		if d.k != nil && !d.localDebounce {
+			w := time.Duration(0)
+			if d.debounce != nil {
+				w = *d.debounce
+			}
+			d.k.SetDebounce(w)
+		}
+	}
+}
+
+func (d *downSync) applyRevoked(changes []uplink.Change, snapshot bool) {
+	before := d.kvRev.Len()
+	bad := 0
+	var keep map[string]bool
+	if snapshot {
+		keep = make(map[string]bool, len(changes))
+	}
+	for _, c := range changes {
+		if c.Value == nil {
+			d.kvRev.Remove(c.Key)
+			continue
+		}
+		if err := d.kvRev.Add(c.Key); err != nil {
+			bad++
+			continue
+		}
+		if keep != nil {
+			keep[c.Key] = true
+		}
+	}
+	if keep != nil {
+		for _, id := range d.kvRev.IDs() {
+			if !keep[id] {
+				d.kvRev.Remove(id)
+			}
+		}
+	}
+	if bad > 0 {
+		d.log.Warn("down-sync: malformed revocation ids ignored", "count", bad)
+	}
+	if d.k != nil && (!snapshot || d.kvRev.Len() != before) {
+		d.log.Info("revocations updated", "revoked", d.kvRev.Len())
+	}
+}
+
+func samePassKey(a, b pass.PublicKey) bool { return a.ID == b.ID && bytes.Equal(a.Key, b.Key) }
+
+// parsePassKey parses a pass-keys entry: 8 hex digits → base64 Ed25519 key
+// whose id it must be.
+func parsePassKey(id string, v []byte) (pass.PublicKey, error) {
+	raw, err := hex.DecodeString(id)
+	if err != nil || len(raw) != 4 {
+		return pass.PublicKey{}, fmt.Errorf("key id %q: want 8 hex digits", id)
+	}
+	key, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(v)))
+	if err != nil || len(key) != 32 {
+		return pass.PublicKey{}, fmt.Errorf("key %s: want a base64 Ed25519 public key", id)
+	}
+	k := pass.PublicKey{ID: uint32(raw[0])<<24 | uint32(raw[1])<<16 | uint32(raw[2])<<8 | uint32(raw[3]), Key: key}
+	if pass.KeyIDOf(key) != k.ID {
+		return pass.PublicKey{}, fmt.Errorf("key %s: the id does not match the key", id)
+	}
+	return k, nil
+}
+
+// parseSealing parses the sealing bucket's value {"id":"…","key":"base64"}.
+func parseSealing(v []byte) (string, *[32]byte, error) {
+	var s struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", nil, fmt.Errorf("sealing key: %w", err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(s.Key)
+	if err != nil || len(raw) != 32 {
+		return "", nil, errors.New("sealing key: want a base64 X25519 public key")
+	}
+	var key [32]byte
+	copy(key[:], raw)
+	if province.SealingKeyID(&key) != s.ID {
+		return "", nil, fmt.Errorf("sealing key: id %q does not match the key", s.ID)
+	}
+	return s.ID, &key, nil
+}
+
+// parseVenueDebounce reads the debounce window of a venue's settings; nil
+// when they set none. Other settings are not the kiosk's.
+func parseVenueDebounce(v []byte) (*time.Duration, error) {
+	var s struct {
+		Debounce string `json:"debounce"`
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, fmt.Errorf("venue settings: %w", err)
+	}
+	if s.Debounce == "" {
+		return nil, nil
+	}
+	w, err := ParseDuration(s.Debounce)
+	if err != nil {
+		return nil, fmt.Errorf("venue settings: debounce: %w", err)
+	}
+	return &w, nil
+}
+
+// onlineSettings reads how to reach the central: ok is false when the
+// kiosk is not enrolled online (no nats.json) or is configured offline.
+func onlineSettings(cfg Config) (s uplink.Settings, seed []byte, ok bool, err error) {
+	if cfg.Offline {
+		return s, nil, false, nil
+	}
+	path := filepath.Join(cfg.Data, FileNATS)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return s, nil, false, nil
+	}
+	if s, err = uplink.LoadSettings(path); err != nil {
+		return s, nil, false, err
+	}
+	if len(cfg.NATSURLs) > 0 {
+		s.URLs = cfg.NATSURLs
+	}
+	if seed, err = uplink.LoadSeed(filepath.Join(cfg.Data, FileNATSKey)); err != nil {
+		return s, nil, false, fmt.Errorf("%w (enrollment incomplete: enroll again with a new token)", err)
+	}
+	return s, seed, true, nil
+}
+
+// startOnline starts the uplink and down-sync of an enrolled kiosk in
+// wg; without nats.json it only says that the kiosk runs offline. A broken
+// sync configuration is logged and never stops the kiosk from recording.
+func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, dev *Device, ob *Outbox, k *Kiosk, ds *downSync, clock Clock, log *slog.Logger) {
+	s, seed, ok, err := onlineSettings(cfg)
+	switch {
+	case err != nil:
+		log.Error("sync disabled: running offline", "err", err,
+			"hint", "check "+filepath.Join(cfg.Data, FileNATS)+" and "+FileNATSKey+", or re-enroll with `kiosk enroll`")
+		return
+	case !ok:
+		log.Info("sync off: running offline", "hint", "enroll with `kiosk enroll --token T --central URL` to sync")
+		return
+	}
+	ucfg := uplink.Config{
+		Outbox: ob, Device: dev.ID, Venue: dev.Venue, URLs: s.URLs, Seed: seed,
+		Subject: s.Subject, InboxPrefix: s.InboxPrefix,
+		Clock: func() wire.Stamp { return wire.Stamp(clock.Now()) },
+		Log:   log, Wake: k.Committed(), Sink: ds,
+	}
+	if env.Uplink != nil {
+		env.Uplink(&ucfg)
+	}
+	up, err := uplink.New(ucfg)
+	if err != nil {
+		log.Error("sync disabled: running offline", "err", err)
+		return
+	}
+	wg.Go(func() {
+		if err := up.Run(ctx); err != nil {
+			log.Error("sync stopped: running offline", "err", err)
+		}
+	})
+	wg.Go(func() { logStatus(ctx, up, cfg.MaintenanceOrDefault(), log) })
+}
+
+// logStatus logs the sync's status at every maintenance interval.
+func logStatus(ctx context.Context, up *uplink.Uplink, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := up.Status()
+		attrs := []any{"connected", st.Connected, "pending", st.Pending, "in_flight", st.InFlight}
+		if !st.LastAck.IsZero() {
+			attrs = append(attrs, "last_ack", st.LastAck)
+		}
+		if st.LastError != "" {
+			attrs = append(attrs, "last_error", st.LastError)
+		}
+		log.Info("sync status", attrs...)
+	}
+}

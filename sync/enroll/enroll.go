@@ -1,0 +1,330 @@
+// Package enroll is the kiosk's side of enrollment (docs/sync.md,
+// "Enrollment and credentials"): with a one-time token from the province's
+// operator, a kiosk makes its device key and NATS user key — neither
+// private key ever leaves the device — registers their public halves with
+// the central, and installs what the central answers: the province bundle
+// and how to reach the central's NATS servers.
+//
+// # Files
+//
+// Enroll writes a kiosk data directory as `kiosk init` does (device key,
+// bundle, empty outbox, device.json last), plus nats.nk (the NATS user
+// seed, mode 0600) and nats.json ([uplink.Settings]), which make
+// `kiosk run` sync. It refuses a directory that already holds a device,
+// before using the token up.
+//
+// # Retries
+//
+// A network error or a 5xx answer is retried with the same keys: the
+// central answers a repeated request of the same device with the same
+// enrollment, so a lost response does not cost the token.
+package enroll
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nkeys"
+
+	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/uplink"
+)
+
+// Path is the enrollment endpoint, relative to the central's URL.
+const Path = "/v1/enroll"
+
+// maxResponse bounds the central's answer.
+const maxResponse = 1 << 20
+
+// Options say where to enroll and where to install the kiosk.
+type Options struct {
+	// Central is the central's base URL, e.g. https://central.example.
+	Central string
+	// Token is the one-time enrollment token.
+	Token string
+	// Dir is the kiosk data directory to create.
+	Dir string
+	// Client makes the request (default: a client with a 30s timeout).
+	Client *http.Client
+	// Attempts is how many times a network error or 5xx is tried
+	// (default 3), waiting RetryWait (default 2s) between attempts.
+	Attempts  int
+	RetryWait time.Duration
+	// Now stamps the device's creation (default time.Now).
+	Now func() time.Time
+}
+
+// Request is the body of POST /v1/enroll.
+type Request struct {
+	Token     string `json:"token"`
+	DeviceKey string `json:"device_key"` // Ed25519 public key, base64
+	NKey      string `json:"nkey"`       // NATS user public key, "U…"
+}
+
+// Response is the central's answer to an enrollment.
+type Response struct {
+	Device      string           `json:"device"`
+	Venue       string           `json:"venue"`
+	Bundle      *province.Bundle `json:"bundle"`
+	NATSURLs    []string         `json:"nats_urls"`
+	Subject     string           `json:"subject"`
+	InboxPrefix string           `json:"inbox_prefix"`
+}
+
+// Result is an installed enrollment.
+type Result struct {
+	Device   *kiosk.Device
+	Settings uplink.Settings
+}
+
+// RefusedError is the central's refusal (an HTTP 4xx answer): a token
+// unknown, used or expired, or a malformed request.
+type RefusedError struct {
+	Status  int
+	Message string // the central's message
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("the central refused the enrollment (HTTP %d): %s", e.Status, e.Message)
+}
+
+// BadToken reports whether the central refused the token itself.
+func (e *RefusedError) BadToken() bool {
+	return e.Status == http.StatusForbidden || e.Status == http.StatusUnauthorized || e.Status == http.StatusGone
+}
+
+// UnreachableError means the central could not be asked: a network error
+// or a server error after every attempt.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the central at %s: %v", e.URL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Enroll makes the kiosk's keys, registers them with the central and
+// installs the kiosk in o.Dir.
+func Enroll(ctx context.Context, o Options) (*Result, error) {
+	endpoint, err := o.endpoint()
+	if err != nil {
+		return nil, err
+	}
+	if o.Token == "" {
+		return nil, errors.New("enroll: no token")
+	}
+	if o.Dir == "" {
+		return nil, errors.New("enroll: no data directory")
+	}
+	if _, err := os.Stat(filepath.Join(o.Dir, kiosk.FileDevice)); err == nil {
+		return nil, fmt.Errorf("enroll: %s already holds a device; use another directory or remove it first", o.Dir)
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	dev, err := kiosk.NewDevice("", now())
+	if err != nil {
+		return nil, fmt.Errorf("enroll: %w", err)
+	}
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return nil, fmt.Errorf("enroll: NATS key: %w", err)
+	}
+	seed, err := kp.Seed()
+	if err != nil {
+		return nil, fmt.Errorf("enroll: NATS key: %w", err)
+	}
+	npub, err := kp.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("enroll: NATS key: %w", err)
+	}
+	req := Request{Token: o.Token, DeviceKey: base64.StdEncoding.EncodeToString(dev.PublicKey), NKey: npub}
+	resp, err := o.post(ctx, endpoint, req)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := check(resp, dev)
+	if err != nil {
+		return nil, fmt.Errorf("enroll: the central's answer: %w", err)
+	}
+	dev.Venue = resp.Venue
+	if err := install(o.Dir, dev, resp.Bundle, settings, seed); err != nil {
+		return nil, err
+	}
+	return &Result{Device: dev, Settings: settings}, nil
+}
+
+// endpoint returns the enrollment URL of o.Central.
+func (o Options) endpoint() (string, error) {
+	u, err := url.Parse(strings.TrimSpace(o.Central))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("enroll: central URL %q: want http(s)://host[:port]", o.Central)
+	}
+	return u.JoinPath(Path).String(), nil
+}
+
+// post sends the request, retrying network errors and server errors.
+func (o Options) post(ctx context.Context, endpoint string, req Request) (*Response, error) {
+	client := o.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	attempts, wait := o.Attempts, o.RetryWait
+	if attempts <= 0 {
+		attempts = 3
+	}
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	body, _ := json.Marshal(req)
+	var last error
+	for i := range attempts {
+		if i > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		resp, retry, err := postOnce(ctx, client, endpoint, body)
+		switch {
+		case err == nil:
+			return resp, nil
+		case !retry || ctx.Err() != nil:
+			return nil, err
+		}
+		last = err
+	}
+	return nil, &UnreachableError{URL: endpoint, Err: last}
+}
+
+// serverError is a 5xx answer: worth another attempt.
+type serverError struct {
+	status  int
+	message string
+}
+
+func (e *serverError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.status, e.message) }
+
+// postOnce makes one request; retry says whether another attempt may
+// succeed (a network or server error).
+func postOnce(ctx context.Context, client *http.Client, endpoint string, body []byte) (resp *Response, retry bool, err error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, false, fmt.Errorf("enroll: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	hresp, err := client.Do(hreq)
+	if err != nil {
+		return nil, true, err
+	}
+	defer hresp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponse+1))
+	if err != nil {
+		return nil, true, fmt.Errorf("read the answer: %w", err)
+	}
+	switch {
+	case hresp.StatusCode >= 500:
+		return nil, true, &serverError{hresp.StatusCode, message(data)}
+	case hresp.StatusCode >= 400:
+		return nil, false, &RefusedError{Status: hresp.StatusCode, Message: message(data)}
+	case hresp.StatusCode != http.StatusOK && hresp.StatusCode != http.StatusCreated:
+		return nil, false, fmt.Errorf("enroll: unexpected answer HTTP %d from %s: %s", hresp.StatusCode, endpoint, message(data))
+	case len(data) > maxResponse:
+		return nil, false, fmt.Errorf("enroll: answer larger than %d bytes from %s", maxResponse, endpoint)
+	}
+	resp = new(Response)
+	if err := json.Unmarshal(data, resp); err != nil {
+		return nil, false, fmt.Errorf("enroll: the answer of %s is not an enrollment (is it the central?): %w", endpoint, err)
+	}
+	return resp, false, nil
+}
+
+// message returns the central's error message: the "error" field of a
+// JSON answer, or the text, shortened.
+func message(data []byte) string {
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(data, &e) == nil {
+		if e.Error != "" {
+			return e.Error
+		}
+		if e.Message != "" {
+			return e.Message
+		}
+	}
+	s := strings.TrimSpace(string(data))
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	if s == "" {
+		s = "(no message)"
+	}
+	return s
+}
+
+// check checks the central's answer against the device it enrolled.
+func check(r *Response, dev *kiosk.Device) (uplink.Settings, error) {
+	s := uplink.Settings{URLs: r.NATSURLs, Subject: r.Subject, InboxPrefix: r.InboxPrefix}
+	switch {
+	case r.Device != dev.ID:
+		return s, fmt.Errorf("device %q, but this kiosk's key makes %s", r.Device, dev.ID)
+	case !kiosk.ValidVenueID(r.Venue):
+		return s, fmt.Errorf("venue id %q is not valid", r.Venue)
+	case r.Bundle == nil:
+		return s, errors.New("no province bundle")
+	}
+	if s.Subject == "" {
+		s.Subject = uplink.Subject(r.Venue, r.Device)
+	}
+	if s.InboxPrefix == "" {
+		s.InboxPrefix = uplink.InboxPrefix(r.Device)
+	}
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// install writes the NATS credentials, then the device (device.json last:
+// a directory without it is not provisioned and may be enrolled again).
+func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Settings, seed []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	js, err := s.Marshal()
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	if err := kiosk.WriteFileAtomic(filepath.Join(dir, kiosk.FileNATSKey), append(seed, '\n'), 0o600); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	if err := kiosk.WriteFileAtomic(filepath.Join(dir, kiosk.FileNATS), js, 0o644); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	if err := dev.Install(dir, bundle); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,456 @@
+// Package ingest is the central's consumer of kiosk batches: it takes each
+// batch from the JetStream stream, checks it as docs/sync.md lists, corrects
+// the clocks of records taken while the kiosk's clock was unsynced, stores
+// it, and only then acknowledges the message.
+//
+// # Checks, in order
+//
+//  1. wire.Decode; malformed → quarantine "malformed".
+//  2. The device is enrolled ("unknown-device") and the subject
+//     anshim.checkins.<venue>.<device>, the batch, the device's enrolled
+//     venue and every record agree ("wrong-subject").
+//  3. Batch.Verify with the device's key: "bad-signature" or
+//     "broken-chain".
+//  4. Continuity with what is stored: records already stored are skipped
+//     (and must equal the stored ones, else "seq-conflict"); a batch whose
+//     preceding record is missing ("sequence-gap") or whose Prev differs
+//     from it ("chain-break") is ingested with FlagAfterBreak, and an entry
+//     of that reason records the event in the same transaction.
+//  5. Every new record's sealed part opens with the province key, else
+//     "cannot-open". Nothing of a quarantined batch is stored but the
+//     quarantine entry, which keeps the payload as received.
+//  6. Clock correction (docs/sync.md; see clock.go), then store.Ingest in
+//     one transaction, then the ack.
+//
+// A store error is never acked: the message is NAKed with a delay and
+// redelivered. Every quarantine entry and break makes one error log line
+// (device ids and sequence numbers, never personal data) and counts in
+// Metrics.
+//
+// # Ordering
+//
+// Run handles messages one at a time in stream order and, after a store
+// error, NAKs the rest of the fetched messages too and pauses before
+// fetching again, so that redelivered batches mostly come back in order.
+// Should a device's batches still arrive out of order (several central
+// workers, or redelivery racing new messages), no data is lost: the later
+// batch is ingested as a sequence gap, and the earlier one, arriving next,
+// fills the hole.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/sync/wire"
+)
+
+// Config configures an Ingester. Store and the sealing key pair are
+// required; JS is required by Run only. Zero values mean the defaults
+// documented on each field.
+type Config struct {
+	// JS is the JetStream context Run consumes from.
+	JS jetstream.JetStream
+	// Store is where batches go.
+	Store store.Store
+	// SealPub and SealPriv are the province's record-sealing key pair
+	// (province.Keys.SealingPublicKey / SealingPrivateKey).
+	SealPub, SealPriv *[32]byte
+	// Log receives one error line per quarantine entry and break. Default
+	// slog.Default().
+	Log *slog.Logger
+	// Now is the clock, used where a message carries no JetStream
+	// timestamp. Default time.Now.
+	Now func() time.Time
+	// Metrics receives the counters. Default a new Metrics, see
+	// Ingester.Metrics.
+	Metrics *Metrics
+
+	// Stream configures the stream Run ensures exists.
+	Stream StreamConfig
+	// Durable is the name of the durable pull consumer. Default "central".
+	// Central workers sharing one name share the work.
+	Durable string
+	// MaxAckPending bounds the messages delivered and not yet acked.
+	// Default 256.
+	MaxAckPending int
+	// AckWait is how long the server waits for an ack before redelivering.
+	// Default 30 s.
+	AckWait time.Duration
+	// FetchBatch is how many messages Run asks for at a time. Default 64.
+	FetchBatch int
+	// RetryDelay is the NAK delay after a store error, and Run's pause
+	// before fetching again. Default 5 s.
+	RetryDelay time.Duration
+	// PoisonAfter: a message that failed with a store error on this many
+	// deliveries is put into quarantine ("store-error") instead, if the
+	// quarantine write succeeds, so that one bad message cannot stop the
+	// province's ingest. Default 20; negative means never.
+	PoisonAfter int
+	// OpenWorkers bounds the goroutines opening one batch's sealed parts.
+	// Default GOMAXPROCS.
+	OpenWorkers int
+}
+
+// withDefaults returns cfg with its defaults applied.
+func (cfg Config) withDefaults() Config {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = new(Metrics)
+	}
+	if cfg.Durable == "" {
+		cfg.Durable = "central"
+	}
+	if cfg.MaxAckPending <= 0 {
+		cfg.MaxAckPending = 256
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.FetchBatch <= 0 {
+		cfg.FetchBatch = 64
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = 5 * time.Second
+	}
+	if cfg.PoisonAfter == 0 {
+		cfg.PoisonAfter = 20
+	}
+	if cfg.OpenWorkers <= 0 {
+		cfg.OpenWorkers = runtime.GOMAXPROCS(0)
+	}
+	return cfg
+}
+
+func (cfg *Config) validate() error {
+	switch {
+	case cfg.Store == nil:
+		return errors.New("ingest: no store")
+	case cfg.SealPub == nil || cfg.SealPriv == nil:
+		return errors.New("ingest: no sealing key pair")
+	}
+	return nil
+}
+
+// Ingester checks and stores kiosk batches. It is safe for concurrent use.
+type Ingester struct {
+	cfg Config
+}
+
+// New returns an Ingester for cfg.
+func New(cfg Config) (*Ingester, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Ingester{cfg: cfg}, nil
+}
+
+// Metrics returns the Ingester's counters.
+func (in *Ingester) Metrics() *Metrics { return in.cfg.Metrics }
+
+// Result says what Handle did with one message.
+type Result struct {
+	// Device, FirstSeq and LastSeq identify the batch; Device is the one in
+	// the subject when the batch could not be decoded.
+	Device            string
+	FirstSeq, LastSeq uint64
+	// Stored counts the records new to the store; Duplicates those already
+	// stored, skipped.
+	Stored, Duplicates int
+	// Uncorrected counts stored records whose unsynced time could not be
+	// corrected.
+	Uncorrected int
+	// Quarantined is the reason the message went to quarantine (nothing
+	// else stored), or "". QuarantineID is its entry.
+	Quarantined  string
+	QuarantineID uint64
+	// Break is ReasonSequenceGap or ReasonChainBreak when the batch was
+	// ingested although it did not continue the device's chain.
+	Break string
+	// Detail explains Quarantined or Break, without personal data.
+	Detail string
+}
+
+// Handle checks and stores one message: subject and data as published by
+// the kiosk, received the JetStream timestamp of the message (the true
+// time of sending for clock correction). A nil error means the message is
+// done with — stored, a duplicate, or quarantined — and is to be acked; an
+// error means the store failed and the message is to be redelivered.
+func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, received time.Time) (Result, error) {
+	res, err := in.handle(ctx, subject, data, received)
+	if err != nil {
+		return res, err
+	}
+	m := in.cfg.Metrics
+	m.Batches.Add(1)
+	m.Stored.Add(uint64(res.Stored))
+	m.Duplicates.Add(uint64(res.Duplicates))
+	m.Uncorrected.Add(uint64(res.Uncorrected))
+	if res.Quarantined == "" {
+		in.cfg.Log.Debug("ingest: batch handled", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
+			"stored", res.Stored, "duplicates", res.Duplicates, "uncorrected", res.Uncorrected)
+	}
+	if res.Break != "" {
+		m.Breaks.Add(1)
+		m.quarantine(res.Break)
+		in.cfg.Log.Error("ingest: batch does not continue the device's chain; ingested and flagged",
+			"reason", res.Break, "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
+			"stored", res.Stored, "subject", subject, "detail", res.Detail)
+	}
+	return res, nil
+}
+
+// quarantine stores the message as a quarantine entry and fills in res.
+func (in *Ingester) quarantine(ctx context.Context, res Result, subject string, data []byte, received time.Time, reason, detail string) (Result, error) {
+	device := res.Device
+	if len(device) > checkin.MaxIDLen {
+		device = ""
+	}
+	id, err := in.cfg.Store.AddQuarantine(ctx, store.Quarantine{
+		Device:   device,
+		Subject:  subject,
+		Reason:   reason,
+		Detail:   detail,
+		Received: received,
+		Payload:  data,
+	})
+	if err != nil {
+		return res, fmt.Errorf("quarantine (%s) %s: %w", reason, subject, err)
+	}
+	res.Quarantined, res.QuarantineID, res.Detail = reason, id, detail
+	res.Stored, res.Duplicates, res.Uncorrected, res.Break = 0, 0, 0, ""
+	in.cfg.Metrics.quarantine(reason)
+	in.cfg.Log.Error("ingest: batch quarantined",
+		"reason", reason, "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
+		"subject", subject, "quarantine_id", id, "detail", detail)
+	return res, nil
+}
+
+func (in *Ingester) handle(ctx context.Context, subject string, data []byte, received time.Time) (Result, error) {
+	st := in.cfg.Store
+
+	// 1. Decode.
+	b, recs, err := wire.Decode(data)
+	if err != nil {
+		_, device, _ := ParseSubject(subject)
+		return in.quarantine(ctx, Result{Device: device}, subject, data, received, ReasonMalformed, err.Error())
+	}
+	res := Result{Device: b.Device, FirstSeq: b.FirstSeq(), LastSeq: b.Head.Seq}
+	q := func(reason, format string, args ...any) (Result, error) {
+		return in.quarantine(ctx, res, subject, data, received, reason, fmt.Sprintf(format, args...))
+	}
+
+	// 2. Device and subject.
+	dev, err := st.Device(ctx, b.Device)
+	if errors.Is(err, store.ErrNotFound) {
+		return q(ReasonUnknownDevice, "device %q is not enrolled", b.Device)
+	} else if err != nil {
+		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	}
+	venue, device, ok := ParseSubject(subject)
+	switch {
+	case !ok:
+		return q(ReasonWrongSubject, "subject is not %s.<venue>.<device>", SubjectPrefix)
+	case device != b.Device || venue != b.Venue:
+		return q(ReasonWrongSubject, "batch of %s at venue %s on the subject of %s at venue %s", b.Device, b.Venue, device, venue)
+	case dev.Venue != b.Venue:
+		return q(ReasonWrongSubject, "device %s is enrolled at venue %s, not %s", b.Device, dev.Venue, b.Venue)
+	}
+	for _, r := range recs {
+		if r.Venue != b.Venue {
+			return q(ReasonWrongSubject, "record %d is for venue %s, not %s", r.Seq, r.Venue, b.Venue)
+		}
+	}
+
+	// 3. Signature and chain up to the signed head.
+	if err := b.Verify(dev.PublicKey); err != nil {
+		if errors.Is(err, checkin.ErrBadHead) {
+			return q(ReasonBadSignature, "%v", err)
+		}
+		return q(ReasonBrokenChain, "%v", err)
+	}
+
+	// 4. Continuity with what is stored.
+	state, err := st.State(ctx, b.Device)
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	}
+	hashes := make([]checkin.Hash, len(recs)) // hashes[i]: chain hash after recs[i]
+	h := b.Prev
+	for i, raw := range b.Records {
+		h = checkin.Next(h, raw)
+		hashes[i] = h
+	}
+	first, prev := res.FirstSeq, res.FirstSeq-1
+	var stored map[uint64]checkin.Hash // stored chain hashes from prev to the head
+	if prev < state.LastSeq {
+		stored = make(map[uint64]checkin.Hash)
+		err := st.CheckIns(ctx, b.Device, max(prev, 1), func(c store.CheckIn) bool {
+			if c.Seq > b.Head.Seq {
+				return false
+			}
+			stored[c.Seq] = c.Hash
+			return true
+		})
+		if err != nil {
+			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+		}
+	}
+	var fresh []int // indexes of records not yet stored
+	for i, r := range recs {
+		sh, ok := stored[r.Seq]
+		switch {
+		case !ok:
+			fresh = append(fresh, i)
+		case sh != hashes[i]:
+			return q(ReasonConflict, "record %d differs from the stored record %s/%d", r.Seq, b.Device, r.Seq)
+		}
+	}
+	res.Duplicates = len(recs) - len(fresh)
+	if len(fresh) == 0 {
+		return res, nil
+	}
+	switch {
+	case prev == state.LastSeq:
+		if b.Prev != state.LastHash {
+			res.Break, res.Detail = ReasonChainBreak, fmt.Sprintf("batch %d-%d: prev hash differs from the stored hash of record %d", first, b.Head.Seq, prev)
+		}
+	case prev == 0:
+		if b.Prev != checkin.Genesis(b.Device) {
+			res.Break, res.Detail = ReasonChainBreak, fmt.Sprintf("batch %d-%d: prev hash is not the device's genesis hash", first, b.Head.Seq)
+		}
+	case prev < state.LastSeq:
+		if sh, ok := stored[prev]; !ok {
+			res.Break, res.Detail = ReasonSequenceGap, fmt.Sprintf("batch %d-%d: record %d is missing (last stored %d)", first, b.Head.Seq, prev, state.LastSeq)
+		} else if sh != b.Prev {
+			res.Break, res.Detail = ReasonChainBreak, fmt.Sprintf("batch %d-%d: prev hash differs from the stored hash of record %d", first, b.Head.Seq, prev)
+		}
+	default:
+		res.Break, res.Detail = ReasonSequenceGap, fmt.Sprintf("batch %d-%d: records %d-%d are missing", first, b.Head.Seq, state.LastSeq+1, prev)
+	}
+
+	// 5. Every new sealed part opens.
+	if i, err := in.openAll(recs, fresh); err != nil {
+		return q(ReasonCannotOpen, "record %d: %v", recs[i].Seq, err)
+	}
+
+	// 6. Clock correction and the one transaction.
+	clk, err := in.newClock(ctx, b, received)
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	}
+	sb := store.Batch{Device: b.Device, LastSeq: b.Head.Seq, LastHash: b.Head.Hash, Records: make([]store.CheckIn, 0, len(fresh))}
+	if start, ok := clk.sentStart(); ok {
+		sb.Boots = map[[16]byte]time.Time{b.Sent.Boot: start}
+	}
+	var flags uint32
+	if res.Break != "" {
+		flags = store.FlagAfterBreak
+		sb.Break = &store.Quarantine{
+			Device:   b.Device,
+			Subject:  subject,
+			Reason:   res.Break,
+			Detail:   res.Detail,
+			Received: received,
+			Payload:  data,
+		}
+	}
+	for _, i := range fresh {
+		r := recs[i]
+		t, ok, err := clk.correct(ctx, r)
+		if err != nil {
+			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+		}
+		f := flags
+		if !ok {
+			f |= store.FlagUncorrected
+			res.Uncorrected++
+		}
+		sb.Records = append(sb.Records, store.CheckIn{
+			Device:   r.Device,
+			Seq:      r.Seq,
+			Venue:    r.Venue,
+			Kind:     r.Kind,
+			RawWall:  r.Wall,
+			Quality:  r.Quality,
+			Boot:     r.Boot,
+			Mono:     r.Mono,
+			Time:     t,
+			Sealed:   r.Sealed,
+			Flags:    f,
+			Received: received,
+			Hash:     hashes[i],
+		})
+	}
+	n, err := st.Ingest(ctx, sb)
+	if err != nil {
+		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	}
+	res.Stored, res.Duplicates = n, len(recs)-n
+	if n < len(fresh) {
+		// Another worker stored some of them meanwhile: count only ours.
+		res.Uncorrected = min(res.Uncorrected, n)
+	}
+	if n == 0 {
+		res.Break, res.Detail = "", "" // the store kept no break entry either
+	}
+	return res, nil
+}
+
+// minPerWorker is the fewest sealed parts worth a goroutine of their own.
+const minPerWorker = 16
+
+// openAll opens the sealed parts of recs[i] for i in idx, on up to
+// OpenWorkers goroutines. It returns the index of the first failure.
+// The opened personal parts are discarded: this step only proves that the
+// province can read every record before any is stored.
+func (in *Ingester) openAll(recs []*checkin.Record, idx []int) (int, error) {
+	open := func(idx []int) (int, error) {
+		for _, i := range idx {
+			if _, err := checkin.Open(recs[i].Sealed, in.cfg.SealPub, in.cfg.SealPriv); err != nil {
+				return i, err
+			}
+		}
+		return -1, nil
+	}
+	workers := min(in.cfg.OpenWorkers, (len(idx)+minPerWorker-1)/minPerWorker)
+	if workers <= 1 {
+		return open(idx)
+	}
+	type failure struct {
+		i   int
+		err error
+	}
+	fails := make([]failure, workers)
+	var wg sync.WaitGroup
+	per := (len(idx) + workers - 1) / workers
+	for w := range workers {
+		chunk := idx[min(w*per, len(idx)):min((w+1)*per, len(idx))]
+		wg.Go(func() {
+			i, err := open(chunk)
+			fails[w] = failure{i, err}
+		})
+	}
+	wg.Wait()
+	for _, f := range fails { // chunks are in order: the first failure wins
+		if f.err != nil {
+			return f.i, f.err
+		}
+	}
+	return -1, nil
+}

@@ -1,0 +1,264 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The stream of kiosk batches (docs/sync.md).
+const (
+	StreamName    = "ANSHIM_CHECKINS"
+	SubjectPrefix = "anshim.checkins"
+	// MaxMsgSize is the stream's bound on one message.
+	MaxMsgSize = 1 << 20
+	// DuplicateWindow is the stream's de-duplication window on
+	// Nats-Msg-Id. The store's idempotence does the rest.
+	DuplicateWindow = 2 * time.Minute
+)
+
+// Subject returns the subject a kiosk publishes its batches on.
+func Subject(venue, device string) string {
+	return SubjectPrefix + "." + venue + "." + device
+}
+
+// ParseSubject splits a batch subject anshim.checkins.<venue>.<device>.
+func ParseSubject(subject string) (venue, device string, ok bool) {
+	rest, ok := strings.CutPrefix(subject, SubjectPrefix+".")
+	if !ok {
+		return "", "", false
+	}
+	venue, device, ok = strings.Cut(rest, ".")
+	if !ok || venue == "" || device == "" || strings.Contains(device, ".") {
+		return "", "", false
+	}
+	return venue, device, true
+}
+
+// StreamConfig is what the central may tune of the batch stream. The zero
+// value is the single-server default.
+type StreamConfig struct {
+	// Replicas of the stream and its consumer: 1 (default) on one server,
+	// 3 on a production cluster.
+	Replicas int
+	// MaxAge drops messages never consumed after this long; default 28
+	// days, the retention period of check-ins.
+	MaxAge time.Duration
+	// MaxBytes bounds the stream; at the bound new publishes are refused
+	// (the kiosks keep their records and retry), never old ones dropped.
+	// Default unlimited.
+	MaxBytes int64
+}
+
+func (c StreamConfig) jetstream() jetstream.StreamConfig {
+	replicas := max(c.Replicas, 1)
+	maxAge := c.MaxAge
+	if maxAge <= 0 {
+		maxAge = 28 * 24 * time.Hour
+	}
+	maxBytes := c.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = -1
+	}
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Anshim kiosk check-in batches (sync/wire), consumed by the central",
+		Subjects:    []string{SubjectPrefix + ".>"},
+		Storage:     jetstream.FileStorage,
+		// A work queue: a batch leaves the stream once the central has
+		// stored it and acked, so sealed check-ins do not linger here.
+		Retention:  jetstream.WorkQueuePolicy,
+		Discard:    jetstream.DiscardNew,
+		MaxAge:     maxAge,
+		MaxBytes:   maxBytes,
+		MaxMsgSize: MaxMsgSize,
+		Duplicates: DuplicateWindow,
+		Replicas:   replicas,
+	}
+}
+
+// EnsureStream creates the stream ANSHIM_CHECKINS, or updates it to cfg.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error {
+	if _, err := js.CreateOrUpdateStream(ctx, cfg.jetstream()); err != nil {
+		return fmt.Errorf("ensure stream %s: %w", StreamName, err)
+	}
+	return nil
+}
+
+// consumerConfig is the durable pull consumer of the central.
+func (cfg *Config) consumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		Description:   "Anshim central ingest",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: cfg.MaxAckPending,
+		FilterSubject: SubjectPrefix + ".>",
+		Replicas:      max(cfg.Stream.Replicas, 1),
+	}
+}
+
+// fetchWait bounds one pull request.
+const fetchWait = 5 * time.Second
+
+// Run ensures the stream and the durable consumer exist, then consumes
+// batches until ctx is done, when it returns nil. See the package doc for
+// acks, retries and ordering.
+func Run(ctx context.Context, cfg Config) error {
+	in, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return in.Run(ctx)
+}
+
+// Run is like the package's Run, with the Ingester's config.
+func (in *Ingester) Run(ctx context.Context) error {
+	cfg := &in.cfg
+	if cfg.JS == nil {
+		return errors.New("ingest: no JetStream")
+	}
+	if err := EnsureStream(ctx, cfg.JS, cfg.Stream); err != nil {
+		return err
+	}
+	cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, StreamName, cfg.consumerConfig())
+	if err != nil {
+		return fmt.Errorf("ensure consumer %s: %w", cfg.Durable, err)
+	}
+	cfg.Log.Info("ingest: consuming", "stream", StreamName, "consumer", cfg.Durable)
+	for ctx.Err() == nil {
+		failed, err := in.fetchOnce(ctx, cons)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			cfg.Log.Warn("ingest: fetch failed", "err", err)
+			failed = true
+		}
+		if failed {
+			sleep(ctx, cfg.RetryDelay)
+		}
+	}
+	return nil
+}
+
+// fetchOnce takes the messages waiting, up to FetchBatch, or waits up to
+// fetchWait for one, and handles them in order. After the first store
+// error it NAKs the rest without handling them, so that they are
+// redelivered behind the failed one; after ctx is done it NAKs them for
+// another worker. It reports whether a store error happened.
+//
+// Only a request that returns at once (FetchNoWait) or ends with its
+// first message (a wait for one) is used: a NAKed message must not come
+// back within the same pull request, ahead of the pause.
+func (in *Ingester) fetchOnce(ctx context.Context, cons jetstream.Consumer) (failed bool, err error) {
+	batch, err := cons.FetchNoWait(in.cfg.FetchBatch)
+	if err != nil {
+		return false, err
+	}
+	var n int
+	failed, n = in.handleAll(ctx, batch)
+	if err := fetchError(batch); err != nil || n > 0 || failed {
+		return failed, err
+	}
+	fctx, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	if batch, err = cons.Fetch(1, jetstream.FetchContext(fctx)); err != nil {
+		return false, err
+	}
+	failed, _ = in.handleAll(ctx, batch)
+	return failed, fetchError(batch)
+}
+
+// handleAll handles a fetched batch of messages in order, as fetchOnce
+// says, and returns whether a store error happened and how many
+// messages there were.
+func (in *Ingester) handleAll(ctx context.Context, batch jetstream.MessageBatch) (failed bool, n int) {
+	for msg := range batch.Messages() {
+		n++
+		switch {
+		case ctx.Err() != nil:
+			in.nak(msg, 0)
+		case failed:
+			in.nak(msg, in.cfg.RetryDelay)
+		default:
+			failed = in.handleMsg(ctx, msg) != nil
+		}
+	}
+	return failed, n
+}
+
+// fetchError returns the error that ended a fetch, if it was not just the
+// end of the wait or of the messages waiting.
+func fetchError(batch jetstream.MessageBatch) error {
+	err := batch.Error()
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+		return nil
+	}
+	return err
+}
+
+// handleMsg handles one message and acks it, or NAKs it after a store
+// error. A message that failed PoisonAfter times goes to quarantine.
+func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg) error {
+	cfg := &in.cfg
+	t := cfg.Now()
+	var delivered uint64 = 1
+	if meta, err := msg.Metadata(); err == nil {
+		t, delivered = meta.Timestamp, meta.NumDelivered
+	}
+	res, err := in.Handle(ctx, msg.Subject(), msg.Data(), t)
+	if err != nil && cfg.PoisonAfter > 0 && delivered >= uint64(cfg.PoisonAfter) {
+		var qerr error
+		res, qerr = in.quarantine(ctx, res, msg.Subject(), msg.Data(), t, ReasonStoreError,
+			fmt.Sprintf("failed on %d deliveries, last: %v", delivered, err))
+		if qerr == nil {
+			cfg.Metrics.Batches.Add(1)
+			err = nil
+		}
+	}
+	if err != nil {
+		cfg.Metrics.Retries.Add(1)
+		cfg.Log.Error("ingest: store error; the batch will be redelivered",
+			"device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "subject", msg.Subject(),
+			"delivered", delivered, "retry_in", cfg.RetryDelay, "err", err)
+		in.nak(msg, cfg.RetryDelay)
+		return err
+	}
+	if err := msg.Ack(); err != nil {
+		// Not fatal: the message comes back after AckWait and is then a
+		// duplicate, which the store skips.
+		cfg.Log.Warn("ingest: ack failed", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "err", err)
+	}
+	return nil
+}
+
+func (in *Ingester) nak(msg jetstream.Msg, delay time.Duration) {
+	var err error
+	if delay > 0 {
+		err = msg.NakWithDelay(delay)
+	} else {
+		err = msg.Nak()
+	}
+	if err != nil {
+		in.cfg.Log.Warn("ingest: nak failed; the message comes back after the ack wait", "subject", msg.Subject(), "err", err)
+	}
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,249 @@
+package ingest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/anshim/anshim/central/store"
+)
+
+// startNATS starts an embedded NATS server with JetStream in a temporary
+// directory on a random port, and connects to it.
+func startNATS(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{
+		Host:      "127.0.0.1",
+		Port:      -1,
+		JetStream: true,
+		StoreDir:  t.TempDir(),
+		NoLog:     true,
+		NoSigs:    true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// publish publishes a batch as the kiosk's uplink does, with its
+// de-duplication id, and returns the PubAck.
+func publish(t *testing.T, js jetstream.JetStream, k *fakeKiosk, first, last uint64) *jetstream.PubAck {
+	t.Helper()
+	b := k.batch(first, last, sentStamp())
+	ack, err := js.Publish(context.Background(), Subject(k.venue, k.device), encode(t, b), jetstream.WithMsgID(b.MsgID()))
+	if err != nil {
+		t.Fatalf("publish %s: %v", b.MsgID(), err)
+	}
+	return ack
+}
+
+// runIngest runs in until the test ends, and checks that it returns nil
+// promptly once canceled.
+func runIngest(t *testing.T, in *Ingester) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v after cancel, want nil", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+}
+
+// eventually polls cond until it holds or 15 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// drained reports whether every message was acked: the stream is a work
+// queue, so acked messages leave it.
+func drained(t *testing.T, js jetstream.JetStream) bool {
+	t.Helper()
+	s, err := js.Stream(context.Background(), StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs == 0
+}
+
+func testConfig(js jetstream.JetStream) func(*Config) {
+	return func(c *Config) {
+		c.JS = js
+		c.RetryDelay = 100 * time.Millisecond
+		c.AckWait = 5 * time.Second
+		c.FetchBatch = 8
+	}
+}
+
+// Ensure that Run stores the batches published on the stream, quarantines
+// a malformed one, and acks them all; a re-published batch is a duplicate
+// both for JetStream and for the store.
+func TestRun_StoresAndAcks(t *testing.T) {
+	js := startNATS(t)
+	ctx := context.Background()
+	if err := EnsureStream(ctx, js, StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureStream(ctx, js, StreamConfig{}); err != nil {
+		t.Fatalf("EnsureStream on an existing stream: %v", err)
+	}
+	f := newFixture(t, nil, testConfig(js))
+	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(10)
+	runIngest(t, f.in)
+
+	publish(t, js, k, 1, 4)
+	publish(t, js, k, 5, 10)
+	if ack := publish(t, js, k, 1, 4); !ack.Duplicate {
+		t.Error("JetStream did not see the re-published batch as a duplicate")
+	}
+	if _, err := js.Publish(ctx, Subject("v-1", "k-1"), []byte("not a batch"), jetstream.WithMsgID("junk")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "10 records stored, 1 quarantined and the stream drained", func() bool {
+		st, err := f.store.State(ctx, "k-1")
+		return err == nil && st.Records == 10 && st.Quarantined == 1 && drained(t, js)
+	})
+	st, _ := f.store.State(ctx, "k-1")
+	if st.LastSeq != 10 || st.LastHash != k.hashes[10] || st.Breaks != 0 {
+		t.Fatalf("state %+v", st)
+	}
+
+	// Past the duplicate window, or from another central worker: the
+	// store skips it.
+	b := k.batch(3, 6, sentStamp())
+	if _, err := js.Publish(ctx, Subject("v-1", "k-1"), encode(t, b), jetstream.WithMsgID("resent-"+b.MsgID())); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the resent batch skipped", func() bool { return f.metrics.Duplicates.Load() == 4 && drained(t, js) })
+
+	cons, err := js.Consumer(ctx, StreamName, "central")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 0 || info.NumPending != 0 || info.Config.AckPolicy != jetstream.AckExplicitPolicy || info.Config.MaxDeliver != -1 {
+		t.Fatalf("consumer: ack pending %d, pending %d, config %+v", info.NumAckPending, info.NumPending, info.Config)
+	}
+	if got := f.metrics.Batches.Load(); got != 4 {
+		t.Fatalf("Batches metric %d, want 4", got)
+	}
+}
+
+// Ensure that after a store error the message is redelivered, not acked,
+// and stored once in the end, in order — whether the failed write was
+// persisted or not — and that a message failing for good goes to
+// quarantine after PoisonAfter deliveries.
+func TestRun_RedeliveryAfterStoreError(t *testing.T) {
+	tests := []struct {
+		name        string
+		failures    int64 // negative: every Ingest fails
+		persisted   bool
+		wantRecords uint64
+		wantPoison  int
+	}{
+		{name: "failed and not persisted", failures: 2, wantRecords: 8},
+		{name: "failed but persisted", failures: 1, persisted: true, wantRecords: 8},
+		{name: "failing for good", failures: -1, wantPoison: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			js := startNATS(t)
+			fs := &faultStore{persisted: tt.persisted}
+			fs.failures.Store(tt.failures)
+			f := newFixture(t, func(s store.Store) store.Store { fs.Store = s; return fs }, func(c *Config) {
+				testConfig(js)(c)
+				c.PoisonAfter = 3
+			})
+			k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(8)
+			ctx := context.Background()
+			if err := EnsureStream(ctx, js, StreamConfig{}); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, js, k, 1, 4)
+			publish(t, js, k, 5, 8)
+			runIngest(t, f.in)
+
+			eventually(t, "the stream drained", func() bool { return drained(t, js) })
+			st, err := f.store.State(ctx, "k-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Records != tt.wantRecords || st.Breaks != 0 {
+				t.Fatalf("state %+v; want %d records, no break (batches handled in order)\n%s", st, tt.wantRecords, f.logs)
+			}
+			if got := f.metrics.Retries.Load(); got == 0 {
+				t.Fatal("no retry counted")
+			}
+			if got := f.metrics.Quarantined(ReasonStoreError); got != uint64(tt.wantPoison) {
+				t.Fatalf("%d batches quarantined after store errors, want %d", got, tt.wantPoison)
+			}
+			qs, err := f.store.Quarantined(ctx, "k-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(qs) != tt.wantPoison {
+				t.Fatalf("quarantine %+v, want %d store-error entries", qs, tt.wantPoison)
+			}
+			for _, q := range qs {
+				if q.Reason != ReasonStoreError || len(q.Payload) == 0 {
+					t.Fatalf("quarantine entry %+v", q)
+				}
+			}
+		})
+	}
+}
+
+// Ensure that the package's Run needs a JetStream context and a store.
+func TestRun_Invalid(t *testing.T) {
+	keys := newKeys(t, "jeju")
+	f := newFixture(t, nil, nil)
+	if err := Run(context.Background(), Config{Store: f.store, SealPub: keys.SealingPublicKey(), SealPriv: keys.SealingPrivateKey()}); err == nil {
+		t.Error("Run without JetStream succeeded")
+	}
+	if err := Run(context.Background(), Config{}); err == nil {
+		t.Error("Run without a store succeeded")
+	}
+}

@@ -1,0 +1,467 @@
+// Package uplink is the kiosk's side of the sync protocol (docs/sync.md): it
+// drains the outbox to the central over NATS JetStream and keeps the
+// down-sync buckets (revoked passes, pass keys, sealing key, venue settings)
+// flowing back into the kiosk.
+//
+// # Durability
+//
+// The outbox is the only buffer. Batches are published asynchronously with a
+// bounded window, and records leave the outbox only when the PubAck of the
+// batch that carried them arrived (a duplicate PubAck counts), and only for a
+// contiguous acknowledged prefix. On an ack timeout, a disconnect or "no
+// responders", everything in flight is resent later from the outbox with the
+// same boundaries and so the same Nats-Msg-Id; the central's store is
+// idempotent on (device, seq) for whatever the stream's duplicate window
+// misses. The NATS client's own reconnect buffer is off: a batch that cannot
+// be written to the socket stays in the outbox.
+//
+// # Connection
+//
+// The client never gives up (unlimited reconnects, retry on a failed first
+// connect), waits a jittered, growing delay between attempts so that
+// thousands of kiosks do not reconnect in lock-step after an outage,
+// authenticates with the device's NATS user nkey, and takes its reply
+// subjects under the device's own inbox prefix (the only one its permissions
+// allow it to subscribe to).
+//
+// # Progress
+//
+// A backlog (after an outage, at start) is announced with a "sync catch-up"
+// log line, followed by "sync progress" lines every few seconds or every
+// tenth of the backlog, and a "sync caught up" line; [Uplink.Status] tells
+// the kiosk where the sync stands at any time.
+package uplink
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/sync/wire"
+)
+
+// Protocol names (docs/sync.md).
+const (
+	// Stream is the JetStream stream of check-in batches.
+	Stream = "ANSHIM_CHECKINS"
+	// SubjectPrefix starts every batch subject: anshim.checkins.<venue>.<device>.
+	SubjectPrefix = "anshim.checkins."
+
+	// Down-sync KV buckets.
+	BucketRevoked  = "anshim_revoked"  // revocation id (32 hex) → "1"
+	BucketPassKeys = "anshim_passkeys" // key id (8 hex) → base64 Ed25519 public key
+	BucketSealing  = "anshim_sealing"  // "current" → {"id":"…","key":"base64"}
+	BucketVenues   = "anshim_venues"   // venue id → venue settings JSON
+)
+
+// Subject returns the subject a device publishes its batches on.
+func Subject(venue, device string) string { return SubjectPrefix + venue + "." + device }
+
+// InboxPrefix returns the reply-subject prefix a device's permissions allow.
+func InboxPrefix(device string) string { return "_INBOX_" + device }
+
+// Outbox is the durable queue the uplink drains; *kiosk.Outbox implements it.
+type Outbox interface {
+	// ReadWireBatch returns the oldest records after sequence after: at most
+	// maxBytes of canonical record bytes (but at least one commit's worth),
+	// ending at a commit whose device-signed head the batch carries; nil
+	// when no record waits. Sent is left zero for the uplink to stamp.
+	ReadWireBatch(after uint64, maxBytes int) (*wire.Batch, error)
+	// Ack removes the records up to and including seq.
+	Ack(seq uint64) (int, error)
+	// Base returns the sequence (and chain hash) of the last record removed.
+	Base() (uint64, checkin.Hash, error)
+	// Pending returns the number of records waiting.
+	Pending() (int, error)
+}
+
+// Sink receives what the central publishes in the down-sync buckets.
+type Sink interface {
+	// Apply applies changes to a bucket. With snapshot true the changes are
+	// the bucket's whole current contents (as far as the watch covers it):
+	// every key not among them is gone. Otherwise they are updates in
+	// order, a nil Value meaning the key was deleted or purged. It is called
+	// from one goroutine per bucket.
+	Apply(bucket string, changes []Change, snapshot bool) error
+}
+
+// Change is one key of a down-sync bucket.
+type Change struct {
+	Key      string
+	Value    []byte // nil: deleted
+	Revision uint64
+}
+
+// Watch names a down-sync bucket to follow and, optionally, the keys.
+type Watch struct {
+	Bucket string
+	// Keys is a key or a key pattern (KV wildcards); empty means all keys.
+	Keys string
+}
+
+// DefaultWatches are the four down-sync buckets of docs/sync.md; of the
+// venue settings only the kiosk's own venue.
+func DefaultWatches(venue string) []Watch {
+	return []Watch{{Bucket: BucketRevoked}, {Bucket: BucketPassKeys}, {Bucket: BucketSealing}, {Bucket: BucketVenues, Keys: venue}}
+}
+
+// Config configures an Uplink. Zero values mean the defaults documented per
+// field.
+type Config struct {
+	// Outbox is drained (required).
+	Outbox Outbox
+	// Device and Venue identify the kiosk (required).
+	Device, Venue string
+	// URLs are the central's NATS servers (required).
+	URLs []string
+	// Seed is the device's NATS user nkey seed ("SU..."); nil connects
+	// without authentication (development servers, tests).
+	Seed []byte
+	// Subject is where batches go (default Subject(Venue, Device)).
+	Subject string
+	// InboxPrefix is the prefix of reply subjects (default
+	// InboxPrefix(Device)).
+	InboxPrefix string
+	// Stream is the stream the subject must be bound to (default Stream):
+	// a PubAck from any other stream is an error.
+	Stream string
+	// Clock stamps each batch with the kiosk's time at sending (Sent) and
+	// measures rates and backoff by its monotonic part (default: the
+	// process's wall and monotonic clocks, quality unsynced).
+	Clock func() wire.Stamp
+	// Log receives connection events, errors and catch-up progress
+	// (default slog.Default()).
+	Log *slog.Logger
+	// MaxBatchBytes bounds an encoded batch (default wire.DefaultMaxBytes);
+	// never more than the connection's max payload less room for headers.
+	MaxBatchBytes int
+	// Window is the number of batches in flight (default 8). After a
+	// failure the uplink resends one batch at a time and grows the window
+	// back by one per acknowledged batch: a slow link is not flooded with
+	// resends, and a recovering central receives the batches in order.
+	Window int
+	// AckTimeout is how long a batch waits for its PubAck (default 10s).
+	AckTimeout time.Duration
+	// BackoffMin and BackoffMax bound the jittered, doubling wait before a
+	// reconnect attempt and before resending after a failure (defaults
+	// 1s and 30s).
+	BackoffMin, BackoffMax time.Duration
+	// Wake tells the uplink that new records were committed (optional; a
+	// value is a hint, the outbox is the truth).
+	Wake <-chan struct{}
+	// Poll is how often the outbox is looked at without a wake-up (default
+	// 1s with Wake, 200ms without).
+	Poll time.Duration
+	// CatchUp is the backlog, in records, that is logged as a catch-up with
+	// progress lines (default 1000).
+	CatchUp int
+	// ProgressEvery is the longest time between progress lines during a
+	// catch-up (default 5s); a line is also logged every tenth of it.
+	ProgressEvery time.Duration
+	// ShutdownGrace is how long, once ctx is done, the uplink still waits
+	// for the PubAcks of batches in flight (default 1s; negative: none).
+	ShutdownGrace time.Duration
+	// Sink receives the down-sync buckets (nil: no down-sync).
+	Sink Sink
+	// Watches are the buckets followed for Sink (default DefaultWatches).
+	Watches []Watch
+	// Options are added to the NATS connection options (tests, TLS).
+	Options []nats.Option
+}
+
+// Status is a snapshot of the uplink for the kiosk's status display.
+type Status struct {
+	Connected bool   `json:"connected"`
+	Server    string `json:"server,omitempty"`
+	// Pending is the number of records in the outbox (-1 if unknown).
+	Pending int `json:"pending"`
+	// InFlight is the number of batches sent and not yet acknowledged.
+	InFlight int `json:"in_flight"`
+	// Acked is the last sequence acknowledged by the central this run.
+	Acked uint64 `json:"acked"`
+	// LastAck is the kiosk's wall time of the last PubAck.
+	LastAck time.Time `json:"last_ack,omitzero"`
+	// CatchingUp is true while a backlog is being sent.
+	CatchingUp bool `json:"catching_up"`
+	// LastError is the last error seen, if any, and when (wall time).
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
+// Uplink sends a kiosk's outbox to the central and follows the down-sync
+// buckets. Run it once.
+type Uplink struct {
+	cfg Config
+	log *slog.Logger
+
+	nc  atomic.Pointer[nats.Conn]
+	rng *lockedRand
+
+	mu      sync.Mutex
+	st      Status
+	connCh  chan struct{} // closed and replaced at each (re)connect
+	errLogs map[string]time.Time
+	started bool
+}
+
+// New checks cfg and returns an Uplink.
+func New(cfg Config) (*Uplink, error) {
+	if cfg.Outbox == nil {
+		return nil, errors.New("uplink: no outbox")
+	}
+	if cfg.Device == "" || cfg.Venue == "" {
+		return nil, errors.New("uplink: device and venue are required")
+	}
+	if len(cfg.URLs) == 0 {
+		return nil, errors.New("uplink: no NATS server URL (is the kiosk enrolled? see `kiosk enroll`)")
+	}
+	if cfg.Seed != nil {
+		if err := CheckSeed(cfg.Seed); err != nil {
+			return nil, fmt.Errorf("uplink: NATS key: %w", err)
+		}
+	}
+	c := cfg
+	if c.Subject == "" {
+		c.Subject = Subject(c.Venue, c.Device)
+	}
+	if c.InboxPrefix == "" {
+		c.InboxPrefix = InboxPrefix(c.Device)
+	}
+	if !validSubject(c.Subject) || !validSubject(c.InboxPrefix) {
+		return nil, fmt.Errorf("uplink: subject %q or inbox prefix %q is not a literal NATS subject", c.Subject, c.InboxPrefix)
+	}
+	if c.Stream == "" {
+		c.Stream = Stream
+	}
+	if c.Clock == nil {
+		start := time.Now()
+		c.Clock = func() wire.Stamp {
+			now := time.Now()
+			return wire.Stamp{Wall: now.UTC(), Quality: checkin.Unsynced, Mono: now.Sub(start)}
+		}
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = wire.DefaultMaxBytes
+	}
+	if c.Window <= 0 {
+		c.Window = 8
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 10 * time.Second
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 30 * time.Second
+	}
+	c.BackoffMax = max(c.BackoffMax, c.BackoffMin)
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+		if c.Wake == nil {
+			c.Poll = 200 * time.Millisecond
+		}
+	}
+	if c.CatchUp <= 0 {
+		c.CatchUp = 1000
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 5 * time.Second
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = time.Second
+	}
+	if c.Watches == nil {
+		c.Watches = DefaultWatches(c.Venue)
+	}
+	var seed [8]byte
+	rand.Read(seed[:])
+	u := &Uplink{
+		cfg: c, log: c.Log.With("component", "sync"),
+		rng:    &lockedRand{r: mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:]), uint64(time.Now().UnixNano())))},
+		connCh: make(chan struct{}), errLogs: map[string]time.Time{},
+	}
+	u.st.Pending = -1
+	return u, nil
+}
+
+// Run connects and syncs until ctx is done. It is Run of a new Uplink.
+func Run(ctx context.Context, cfg Config) error {
+	u, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return u.Run(ctx)
+}
+
+// Run connects to the central and syncs until ctx is done; it returns nil
+// then. Batches whose PubAck has not arrived by then (after ShutdownGrace)
+// stay in the outbox. It returns an error only when it cannot start (bad
+// URLs or key).
+func (u *Uplink) Run(ctx context.Context) error {
+	u.mu.Lock()
+	if u.started {
+		u.mu.Unlock()
+		return errors.New("uplink: Run called twice")
+	}
+	u.started = true
+	u.mu.Unlock()
+
+	nc, err := u.connect()
+	if err != nil {
+		return err
+	}
+	u.nc.Store(nc)
+	defer nc.Close()
+
+	var wg sync.WaitGroup
+	s, err := newSender(u, nc)
+	if err != nil {
+		return err
+	}
+	wg.Go(func() { s.run(ctx) })
+	if u.cfg.Sink != nil {
+		for _, w := range u.cfg.Watches {
+			wg.Go(func() { u.follow(ctx, nc, w) })
+		}
+	}
+	wg.Wait()
+	return nil
+}
+
+// Status returns where the sync stands.
+func (u *Uplink) Status() Status {
+	u.mu.Lock()
+	st := u.st
+	u.mu.Unlock()
+	if nc := u.nc.Load(); nc != nil {
+		st.Connected = nc.IsConnected()
+		if st.Connected {
+			st.Server = nc.ConnectedUrlRedacted()
+		}
+	}
+	if n, err := u.cfg.Outbox.Pending(); err == nil {
+		st.Pending = n
+	}
+	return st
+}
+
+// setErr records err as the last error and logs it, once per distinct
+// message a minute so that a central that stays away does not flood the
+// log.
+func (u *Uplink) setErr(msg string, err error, attrs ...any) {
+	now := u.cfg.Clock()
+	text := err.Error()
+	u.mu.Lock()
+	u.st.LastError, u.st.LastErrorAt = msg+": "+text, now.Wall
+	key := msg + text
+	last, seen := u.errLogs[key]
+	quiet := seen && now.Wall.Sub(last) < time.Minute && now.Wall.Sub(last) >= 0
+	if !quiet {
+		if len(u.errLogs) > 64 {
+			clear(u.errLogs)
+		}
+		u.errLogs[key] = now.Wall
+	}
+	u.mu.Unlock()
+	if !quiet {
+		u.log.Warn(msg, append([]any{"err", text}, attrs...)...)
+	}
+}
+
+// connected returns a channel closed at the next (re)connect. Take it
+// before checking nc.IsConnected to not miss a connect in between.
+func (u *Uplink) connected() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.connCh
+}
+
+func (u *Uplink) signalConnected() {
+	u.mu.Lock()
+	close(u.connCh)
+	u.connCh = make(chan struct{})
+	u.mu.Unlock()
+}
+
+// waitConnected waits until nc is connected; false when ctx is done.
+func (u *Uplink) waitConnected(ctx context.Context, nc *nats.Conn) bool {
+	for {
+		ch := u.connected()
+		if nc.IsConnected() {
+			return true
+		}
+		t := time.NewTimer(time.Second) // belt and braces: a missed event costs a second
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-ch:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// sleep waits d or until ctx is done; false when ctx is done.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// backoff returns the jittered delay before attempt n (1, 2, ...): the
+// doubling delay capped at BackoffMax, drawn uniformly from its upper half.
+func (u *Uplink) backoff(n int) time.Duration {
+	d := u.cfg.BackoffMin
+	for i := 1; i < n && d < u.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, u.cfg.BackoffMax)
+	return d/2 + time.Duration(u.rng.float64()*float64(d/2))
+}
+
+// lockedRand is a random source for jitter, safe for concurrent use.
+type lockedRand struct {
+	mu sync.Mutex
+	r  *mrand.Rand
+}
+
+func (l *lockedRand) float64() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Float64()
+}
+
+// redact keeps user information out of logged URLs.
+func redact(urls []string) string {
+	out := make([]string, len(urls))
+	for i, s := range urls {
+		if at := strings.LastIndex(s, "@"); at >= 0 {
+			if p := strings.Index(s, "://"); p >= 0 && p < at {
+				s = s[:p+3] + "***" + s[at:]
+			}
+		}
+		out[i] = s
+	}
+	return strings.Join(out, ",")
+}
