@@ -102,7 +102,8 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected),
-		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, jetstream.ErrNoHeartbeat),
+		errors.Is(err, nats.ErrConnectionReconnecting), errors.Is(err, nats.ErrReconnectBufExceeded),
+		errors.Is(err, jetstream.ErrNoHeartbeat), errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	}

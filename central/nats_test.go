@@ -219,6 +219,16 @@ func TestDevicePermissions(t *testing.T) {
 		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
 			t.Errorf("connect: err = %v, want an authorization violation", err)
 		}
+		// A's nkey with another key's signature of the nonce.
+		apub, _ := a.nkey.PublicKey()
+		_, err = nats.Connect(ts.NATSURL(), nats.Nkey(apub, k.nkey.Sign))
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Errorf("connect with a forged signature: err = %v, want an authorization violation", err)
+		}
+		// No credentials at all.
+		if _, err = nats.Connect(ts.NATSURL()); err == nil {
+			t.Error("connected without credentials")
+		}
 	})
 
 	time.Sleep(100 * time.Millisecond)
@@ -427,6 +437,9 @@ func TestStopStartNATS(t *testing.T) {
 		t.Error("revoke during the outage succeeded")
 	}
 	cancel()
+	if code := ts.do(t, "POST", "/v1/revocations", map[string]string{"id": "ffeeddccbbaa99887766554433221100"}, true, nil); code != http.StatusServiceUnavailable {
+		t.Errorf("revoke over HTTP during the outage: %d, want 503", code)
+	}
 	// Enrollment works without NATS.
 	b := ts.enroll(t, "cafe-2")
 
@@ -463,6 +476,15 @@ func TestStopStartNATS(t *testing.T) {
 	if err := ts.Revoke(ctx, "ffeeddccbbaa99887766554433221100"); err != nil {
 		t.Errorf("revoke after the outage: %v", err)
 	}
+	// The venue added during the outage reaches the bucket after it.
+	vkv, err := cjs.KeyValue(ctx, BucketVenues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "venue of the outage published", func() bool {
+		_, err := vkv.Get(ctx, "cafe-2")
+		return err == nil
+	})
 	// A second outage works too.
 	if err := ts.StopNATS(); err != nil {
 		t.Fatal(err)

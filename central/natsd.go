@@ -1,6 +1,7 @@
 package central
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 )
 
 // natsReadyTimeout bounds the wait for the embedded server to accept
@@ -20,6 +22,11 @@ const natsReadyTimeout = 30 * time.Second
 // embeddedNATS is the NATS server embedded in the central process. It can
 // be stopped and started again on the same address and JetStream directory
 // (the demo's outage), and its users are replaced while it runs.
+//
+// Users are checked by an [authenticator] rather than the server's nkey
+// option: a new user is then known at once, without
+// (*server.Server).ReloadOptions, whose account reload races with
+// JetStream API traffic in nats-server 2.12 (nats-io/nats-server#8499).
 type embeddedNATS struct {
 	log          *slog.Logger
 	host         string
@@ -28,10 +35,11 @@ type embeddedNATS struct {
 	syncInterval time.Duration
 	maxPayload   int
 
-	mu    sync.Mutex
-	port  int // -1 until the first start picked a free port
-	users []natsUser
-	ns    *server.Server // nil while stopped
+	auth *authenticator
+
+	mu   sync.Mutex
+	port int            // -1 or 0 until the first start picked a free port
+	ns   *server.Server // nil while stopped
 }
 
 // newEmbeddedNATS returns the embedded server of cfg, not started.
@@ -49,12 +57,12 @@ func newEmbeddedNATS(cfg *Config, log *slog.Logger) (*embeddedNATS, error) {
 		syncAlways:   always,
 		syncInterval: interval,
 		maxPayload:   cfg.MaxPayloadOrDefault(),
+		auth:         newAuthenticator(),
 	}, nil
 }
 
-// options returns fresh server options for the current users: the server
-// keeps and changes what it is given, so options are never reused.
-// Called with e.mu held.
+// options returns fresh server options: the server keeps and changes what
+// it is given, so options are never reused. Called with e.mu held.
 func (e *embeddedNATS) options() *server.Options {
 	opts := &server.Options{
 		ServerName: "anshim-central",
@@ -66,8 +74,11 @@ func (e *embeddedNATS) options() *server.Options {
 		// Pitfall 5: a PubAck is an fsync only with sync_interval: always.
 		SyncAlways:   e.syncAlways,
 		SyncInterval: e.syncInterval,
-		Nkeys:        nkeyUsers(e.users),
-		NoSigs:       true,
+		// Every client is an nkey user that e.auth knows: the server sends
+		// a nonce, the client signs it, e.auth checks the signature.
+		CustomClientAuthentication: e.auth,
+		AlwaysEnableNonce:          true,
+		NoSigs:                     true,
 		// No monitoring, cluster, leaf node or websocket listeners.
 		HTTPPort: 0,
 	}
@@ -132,19 +143,69 @@ func (e *embeddedNATS) running() bool {
 	return e.ns != nil
 }
 
-// setUsers replaces the server's users, reloading a running server: a new
-// device can connect at once, a removed one is disconnected.
+// setUsers replaces the server's users: a new device can connect at once.
+// (A removed user keeps its open connection until it disconnects.)
 func (e *embeddedNATS) setUsers(users []natsUser) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.users = users
-	if e.ns == nil {
-		return nil // applied at the next start
-	}
-	if err := e.ns.ReloadOptions(e.options()); err != nil {
-		return fmt.Errorf("reload embedded NATS users: %w", err)
-	}
+	e.auth.set(users)
 	return nil
+}
+
+// authenticator authenticates the embedded server's clients: nkey users
+// that signed the server's nonce, with their permissions.
+type authenticator struct {
+	mu    sync.RWMutex
+	users map[string]natsUser // by public nkey
+}
+
+var _ server.Authentication = (*authenticator)(nil)
+
+func newAuthenticator() *authenticator {
+	return &authenticator{users: make(map[string]natsUser)}
+}
+
+// set replaces the users.
+func (a *authenticator) set(users []natsUser) {
+	m := make(map[string]natsUser, len(users))
+	for _, u := range users {
+		m[u.NKey] = u
+	}
+	a.mu.Lock()
+	a.users = m
+	a.mu.Unlock()
+}
+
+// Check implements server.Authentication: the client's nkey is a known
+// user and its signature of the connection's nonce verifies. The client
+// then gets the user's permissions, and the device id (or "central") as
+// its user name in the server's logs.
+func (a *authenticator) Check(c server.ClientAuthentication) bool {
+	if c.Kind() != server.CLIENT {
+		return false
+	}
+	o := c.GetOpts()
+	a.mu.RLock()
+	u, ok := a.users[o.Nkey]
+	a.mu.RUnlock()
+	nonce := c.GetNonce()
+	if !ok || o.Sig == "" || len(nonce) == 0 {
+		return false
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(o.Sig)
+	if err != nil {
+		if sig, err = base64.StdEncoding.DecodeString(o.Sig); err != nil {
+			return false
+		}
+	}
+	pub, err := nkeys.FromPublicKey(o.Nkey)
+	if err != nil || pub.Verify(nonce, sig) != nil {
+		return false
+	}
+	name := u.Device
+	if name == "" {
+		name = "central"
+	}
+	c.RegisterUser(&server.User{Username: name, Permissions: clonePermissions(u.Permissions)})
+	return true
 }
 
 // clientURL returns the URL clients connect to.

@@ -79,15 +79,6 @@ type natsUser struct {
 	Permissions *server.Permissions
 }
 
-// nkeyUsers returns users in the embedded server's form.
-func nkeyUsers(users []natsUser) []*server.NkeyUser {
-	out := make([]*server.NkeyUser, len(users))
-	for i, u := range users {
-		out[i] = &server.NkeyUser{Nkey: u.NKey, Permissions: clonePermissions(u.Permissions)}
-	}
-	return out
-}
-
 // clonePermissions returns a deep copy of p: the server may keep and
 // change what it is given.
 func clonePermissions(p *server.Permissions) *server.Permissions {

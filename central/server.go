@@ -54,6 +54,9 @@ type Server struct {
 	cancel  context.CancelFunc // stops the background work
 	wg      sync.WaitGroup
 	errc    chan error // the first failure of a background part
+	// republish asks for the down-sync values to be written again, after
+	// a reconnect.
+	republish chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,6 +128,7 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 		ingestMetrics: new(ingest.Metrics),
 		users:         make(map[string]natsUser),
 		errc:          make(chan error, 8),
+		republish:     make(chan struct{}, 1),
 	}
 	if cfg.EmbeddedNATS() {
 		s.nats, err = newEmbeddedNATS(&s.cfg, logger)
@@ -139,7 +143,8 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 // the connection to the external cluster, waiting for it as long as ctx
 // allows), the down-sync buckets filled from the province keys and the
 // store's venues, the check-in stream and its ingest, and the HTTP API.
-// ctx bounds the start only; the server runs until [Server.Close].
+// ctx bounds the start only; the server runs until [Server.Close]. A
+// server that failed to start is closed.
 func (s *Server) Start(ctx context.Context) error {
 	if s.cancel != nil {
 		return errors.New("start: already started")
@@ -158,9 +163,11 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start: list devices: %w", err)
 	}
+	s.usersMu.Lock()
 	for _, d := range devices {
 		s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
 	}
+	s.usersMu.Unlock()
 	if err := s.applyUsers(); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -178,6 +185,7 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if err := s.publishAll(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	s.goBackground("republish", func() error { s.republishLoop(bg); return nil })
 	if err := s.startIngest(ctx, bg); err != nil {
 		return fmt.Errorf("start: ingest: %w", err)
 	}
@@ -219,15 +227,10 @@ func (s *Server) connect(ctx context.Context) error {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			s.log.Info("NATS reconnected", "url", nc.ConnectedUrl())
-			s.wg.Add(1)
-			go func() { // venues added while NATS was away
-				defer s.wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				if err := s.publishAll(ctx); err != nil {
-					s.log.Warn("republish down-sync values after reconnect", "err", err)
-				}
-			}()
+			select { // venues added while NATS was away
+			case s.republish <- struct{}{}:
+			default:
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			s.log.Warn("NATS error", "err", err)
@@ -289,6 +292,23 @@ func (s *Server) publishAll(ctx context.Context) error {
 		return fmt.Errorf("list venues: %w", err)
 	}
 	return s.kv.publishVenues(ctx, venues)
+}
+
+// republishLoop writes the down-sync values again whenever the central's
+// NATS connection comes back, until bg is done.
+func (s *Server) republishLoop(bg context.Context) {
+	for {
+		select {
+		case <-bg.Done():
+			return
+		case <-s.republish:
+		}
+		ctx, cancel := context.WithTimeout(bg, 30*time.Second)
+		if err := s.publishAll(ctx); err != nil && bg.Err() == nil {
+			s.log.Warn("republish down-sync values after reconnect", "err", err)
+		}
+		cancel()
+	}
 }
 
 // startHTTP listens on the HTTP address and serves the API.
@@ -450,8 +470,8 @@ func (s *Server) Close() error {
 }
 
 // applyUsers gives the NATS servers the current users: the embedded
-// server is reloaded; for an external cluster DATA/nats-devices.conf is
-// rewritten.
+// server's authenticator knows them at once; for an external cluster
+// DATA/nats-devices.conf is rewritten, for the operator to reload.
 func (s *Server) applyUsers() error {
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()

@@ -181,31 +181,43 @@ func (o *Outbox) DestroyExpired(now Stamp, maxAge, debounceWindow time.Duration)
 
 // removeFront deletes records from the oldest while drop says so, moving the
 // chain base, and adds the count to counter when it is not nil.
-func (o *Outbox) removeFront(drop func(seq uint64, v []byte) bool, counter []byte) (int, error) {
+func (o *Outbox) removeFront(dropFn func(seq uint64, v []byte) bool, counter []byte) (int, error) {
 	n := 0
 	err := o.db.Update(func(tx *bolt.Tx) error {
 		n = 0
 		m := tx.Bucket(bucketMeta)
 		baseSeq, h := decodeBase(m.Get(keyBase))
-		c := tx.Bucket(bucketRecords).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.First() {
+		// Walk first, delete after: re-seeking the first key after each
+		// delete gets slower with every emptied page in the transaction.
+		recs := tx.Bucket(bucketRecords)
+		var drop [][]byte
+		c := recs.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
-			if !drop(seq, v) {
+			if !dropFn(seq, v) {
 				break
 			}
 			h = checkin.Next(h, v)
 			baseSeq = seq
-			if err := c.Delete(); err != nil {
+			drop = append(drop, bytes.Clone(k))
+		}
+		for _, k := range drop {
+			if err := recs.Delete(k); err != nil {
 				return err
 			}
-			n++
 		}
+		n = len(drop)
 		if n == 0 {
 			return nil
 		}
-		hc := tx.Bucket(bucketHeads).Cursor()
-		for k, _ := hc.First(); k != nil && binary.BigEndian.Uint64(k) <= baseSeq; k, _ = hc.First() {
-			if err := hc.Delete(); err != nil {
+		heads := tx.Bucket(bucketHeads)
+		var oldHeads [][]byte
+		hc := heads.Cursor()
+		for k, _ := hc.First(); k != nil && binary.BigEndian.Uint64(k) <= baseSeq; k, _ = hc.Next() {
+			oldHeads = append(oldHeads, bytes.Clone(k))
+		}
+		for _, k := range oldHeads {
+			if err := heads.Delete(k); err != nil {
 				return err
 			}
 		}

@@ -30,11 +30,11 @@ func (u *Uplink) connect() (*nats.Conn, error) {
 		nats.MaxPingsOutstanding(3),
 		nats.ConnectHandler(func(nc *nats.Conn) {
 			u.log.Info("sync connected", "server", nc.ConnectedUrlRedacted())
-			u.signalConnected()
+			u.signalConnected(false)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			u.log.Info("sync reconnected", "server", nc.ConnectedUrlRedacted())
-			u.signalConnected()
+			u.signalConnected(true)
 		}),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if nc.IsClosed() {

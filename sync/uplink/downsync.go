@@ -18,10 +18,15 @@ const maxUpdates = 1024
 // be recreated, or the connection closed).
 var errWatchEnded = errors.New("watch ended")
 
+// errReconnected ends a watch at a reconnect: the server may have lost the
+// watch's consumer (a restart), and waiting for the client to notice its
+// missing heartbeats would leave the kiosk deaf for seconds.
+var errReconnected = errors.New("reconnected")
+
 // follow keeps a watch on one bucket for as long as ctx lasts: every
 // (re)start delivers the bucket's current contents as a snapshot, then the
-// updates as they are pushed. The watch's ordered consumer survives
-// reconnects by itself; when it cannot, the watch starts over.
+// updates as they are pushed. The watch starts over at each reconnect and
+// whenever it ends.
 func (u *Uplink) follow(ctx context.Context, nc *nats.Conn, w Watch) {
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -37,6 +42,10 @@ func (u *Uplink) follow(ctx context.Context, nc *nats.Conn, w Watch) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errReconnected) {
+			attempt = 0
+			continue
+		}
 		if u.cfg.Clock().Mono-start > time.Minute {
 			attempt = 1 // it worked for a while: start the backoff over
 		}
@@ -49,6 +58,7 @@ func (u *Uplink) follow(ctx context.Context, nc *nats.Conn, w Watch) {
 
 // watch runs one watch of a bucket until it ends or ctx is done.
 func (u *Uplink) watch(ctx context.Context, js jetstream.JetStream, w Watch) error {
+	recon := u.reconnected()
 	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	kv, err := js.KeyValue(bctx, w.Bucket)
 	cancel()
@@ -77,6 +87,8 @@ func (u *Uplink) watch(ctx context.Context, js jetstream.JetStream, w Watch) err
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-recon:
+			return errReconnected
 		case e, ok = <-updates:
 		}
 		if !ok {

@@ -209,6 +209,7 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 	enrollOnline(t, k, srv.URL, devSeed)
 
 	d := startDaemon(t, k)
+	var err error
 	textA, passA := issue(t, k.keys.Signer())
 	if ev := d.scan(textA); ev.Result != feedback.Accepted {
 		t.Fatalf("first scan: %+v", ev)
@@ -217,6 +218,20 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 		info, err := stream.Info(context.Background())
 		return err == nil && info.State.Msgs == 1
 	})
+
+	// The central restarts: the kiosk watches again at once.
+	waitFor(t, 5*time.Second, "the buckets loaded", func() bool { return strings.Count(d.logs.String(), "bucket loaded") == 4 })
+	srv.restart()
+	_, js = srv.connect(adminSeed)
+	for b := range kvs {
+		if kvs[b], err = js.KeyValue(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if stream, err = js.Stream(context.Background(), uplink.Stream); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the reconnect", func() bool { return strings.Contains(d.logs.String(), `"msg":"sync reconnected"`) })
 
 	// Revoked centrally: refused within 5 s.
 	t0 := time.Now()
@@ -281,8 +296,10 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 
 	// Restart offline: the cached revocation still applies.
 	d.shutdown()
-	if logs := d.logs.String(); strings.Contains(logs, `"level":"WARN"`) || strings.Contains(logs, `"level":"ERROR"`) {
-		t.Errorf("warnings while online:\n%s", logs)
+	for line := range strings.Lines(d.logs.String()) {
+		if (strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`)) && !strings.Contains(line, `"msg":"sync disconnected"`) {
+			t.Errorf("while online: %s", line)
+		}
 	}
 	srv.stop()
 	d = startDaemon(t, k)

@@ -275,6 +275,11 @@ func (s *sender) checkAck(f *flight, pa *jetstream.PubAck) error {
 		}
 		return fmt.Errorf("batch %s acknowledged by stream %q, not %s: check the central's stream configuration", f.id, stream, s.u.cfg.Stream)
 	}
+	if pa.Duplicate {
+		s.u.mu.Lock()
+		s.u.st.Resent++
+		s.u.mu.Unlock()
+	}
 	return nil
 }
 

@@ -136,9 +136,10 @@ type Config struct {
 	// Stream is the stream the subject must be bound to (default Stream):
 	// a PubAck from any other stream is an error.
 	Stream string
-	// Clock stamps each batch with the kiosk's time at sending (Sent) and
-	// measures rates and backoff by its monotonic part (default: the
-	// process's wall and monotonic clocks, quality unsynced).
+	// Clock is the kiosk's clock: it stamps each batch at sending (Sent),
+	// dates the status (wall time) and measures catch-up rates and log
+	// throttling (monotonic time). Default: the process's clocks, quality
+	// unsynced.
 	Clock func() wire.Stamp
 	// Log receives connection events, errors and catch-up progress
 	// (default slog.Default()).
@@ -194,6 +195,9 @@ type Status struct {
 	LastAck time.Time `json:"last_ack,omitzero"`
 	// CatchingUp is true while a backlog is being sent.
 	CatchingUp bool `json:"catching_up"`
+	// Resent counts batches acknowledged as duplicates: resends of batches
+	// the stream already held (their first PubAck was lost).
+	Resent uint64 `json:"resent"`
 	// LastError is the last error seen, if any, and when (wall time).
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
@@ -210,8 +214,9 @@ type Uplink struct {
 
 	mu      sync.Mutex
 	st      Status
-	connCh  chan struct{} // closed and replaced at each (re)connect
-	errLogs map[string]time.Time
+	connCh  chan struct{}            // closed and replaced at each (re)connect
+	reconCh chan struct{}            // closed and replaced at each reconnect
+	errLogs map[string]time.Duration // message → monotonic time last logged
 	started bool
 }
 
@@ -293,7 +298,7 @@ func New(cfg Config) (*Uplink, error) {
 	u := &Uplink{
 		cfg: c, log: c.Log.With("component", "sync"),
 		rng:    &lockedRand{r: mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:]), uint64(time.Now().UnixNano())))},
-		connCh: make(chan struct{}), errLogs: map[string]time.Time{},
+		connCh: make(chan struct{}), reconCh: make(chan struct{}), errLogs: map[string]time.Duration{},
 	}
 	u.st.Pending = -1
 	return u, nil
@@ -370,12 +375,12 @@ func (u *Uplink) setErr(msg string, err error, attrs ...any) {
 	u.st.LastError, u.st.LastErrorAt = msg+": "+text, now.Wall
 	key := msg + text
 	last, seen := u.errLogs[key]
-	quiet := seen && now.Wall.Sub(last) < time.Minute && now.Wall.Sub(last) >= 0
+	quiet := seen && now.Mono-last < time.Minute
 	if !quiet {
 		if len(u.errLogs) > 64 {
 			clear(u.errLogs)
 		}
-		u.errLogs[key] = now.Wall
+		u.errLogs[key] = now.Mono
 	}
 	u.mu.Unlock()
 	if !quiet {
@@ -391,10 +396,22 @@ func (u *Uplink) connected() <-chan struct{} {
 	return u.connCh
 }
 
-func (u *Uplink) signalConnected() {
+// reconnected returns a channel closed at the next reconnect (not the
+// first connect).
+func (u *Uplink) reconnected() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.reconCh
+}
+
+func (u *Uplink) signalConnected(reconnect bool) {
 	u.mu.Lock()
 	close(u.connCh)
 	u.connCh = make(chan struct{})
+	if reconnect {
+		close(u.reconCh)
+		u.reconCh = make(chan struct{})
+	}
 	u.mu.Unlock()
 }
 

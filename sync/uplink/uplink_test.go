@@ -197,7 +197,7 @@ func TestUplink_ServerRestart(t *testing.T) {
 	}
 	repeats := checkStream(t, k, readStream(t, stream), n, false)
 	w.mu.Lock()
-	t.Logf("%d batches read again and resent, %d stored again (the stream's duplicate window took the rest)", w.rereads, repeats)
+	t.Logf("%d batches read again and resent, %d acknowledged as duplicates, %d stored again", w.rereads, u.Status().Resent, repeats)
 	if w.rereads == 0 || len(w.changed) > 0 {
 		t.Errorf("resent batches: %d; with other boundaries (a new Nats-Msg-Id): %v", w.rereads, w.changed)
 	}
@@ -210,6 +210,39 @@ func TestUplink_ServerRestart(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"sync reconnected"`) {
 		t.Errorf("no reconnect in the log:\n%s", logs.String())
+	}
+}
+
+// Ensure that a batch stored by the stream whose PubAck never reached the
+// kiosk stays in the outbox, goes again with the same Nats-Msg-Id, and is
+// acknowledged then as a duplicate: stored once, removed once.
+func TestUplink_LostPubAck(t *testing.T) {
+	srv := startNATS(t, nil)
+	_, js := srv.connect(nil)
+	stream := createStream(t, js)
+	k := newKiosk(t)
+	const n = 400
+	k.fill(t, n)
+	cfg := k.config(srv.URL, nil)
+	cfg.MaxBatchBytes = 8 << 10
+	cfg.AckTimeout = time.Nanosecond // every PubAck comes too late
+	_, stop := run(t, cfg)
+	waitFor(t, 5*time.Second, "a batch in the stream", func() bool {
+		info, err := stream.Info(context.Background())
+		return err == nil && info.State.Msgs > 0
+	})
+	time.Sleep(100 * time.Millisecond) // resent a few times
+	stop()
+	if p := pending(t, k.ob); p == n {
+		t.Log("every PubAck was late, as intended")
+	}
+
+	cfg.AckTimeout = 2 * time.Second
+	u, _ := run(t, cfg)
+	waitFor(t, 10*time.Second, "the outbox to empty", func() bool { return pending(t, k.ob) == 0 })
+	checkStream(t, k, readStream(t, stream), n, true)
+	if st := u.Status(); st.Resent == 0 {
+		t.Errorf("no batch acknowledged as a duplicate: %+v", st)
 	}
 }
 
