@@ -51,13 +51,13 @@ func DeviceID(pub ed25519.PublicKey) string {
 }
 
 // ValidVenueID reports whether id can name a venue: 1–64 characters of
-// letters, digits, '-', '_' and '.'.
+// letters, digits, '-' and '_' (a venue id is one token of a NATS subject).
 func ValidVenueID(id string) bool {
 	if len(id) == 0 || len(id) > 64 {
 		return false
 	}
 	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.", c)) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_", c)) {
 			return false
 		}
 	}
@@ -102,7 +102,7 @@ func Provision(dir, bundlePath, venue string, now time.Time) (*Device, error) {
 // directory that already holds a device.
 func (d *Device) Install(dir string, bundle *province.Bundle) error {
 	if !ValidVenueID(d.Venue) {
-		return fmt.Errorf("provision: venue id %q: use 1-64 letters, digits, '-', '_' or '.'", d.Venue)
+		return fmt.Errorf("provision: venue id %q: use 1-64 letters, digits, '-' or '_'", d.Venue)
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileDevice)); err == nil {
 		return fmt.Errorf("provision: %s already holds a device; use another directory or remove it first", dir)
