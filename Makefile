@@ -45,9 +45,9 @@ fuzz:
 	$(GO) test ./hardware/camera -run '^$$' -fuzz FuzzFrameSplitter -fuzztime $(FUZZTIME)
 	$(GO) test ./pass -run '^$$' -fuzz FuzzBase45 -fuzztime $(FUZZTIME)
 
-## demo: the whole system on embedded defaults (arrives with the sync issue)
+## demo: the whole system on embedded defaults: a scripted day, then the check (DEMO_FLAGS=--keep to leave it running)
 demo: build
-	@echo "make demo arrives with the sync work (issue 3). Today: see README 'Try a pass by hand'."
+	$(BIN)/anshim demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf $(BIN) bench.out

@@ -1,0 +1,531 @@
+// Package demo plays a scripted day of the whole Anshim system in one
+// process: an embedded NATS server, the central server with its embedded
+// store, and simulated kiosks with virtual scanners and visitors. It is what
+// `make demo` (`anshim demo`) runs.
+//
+// # The script
+//
+// Steady check-ins at every kiosk; a network outage (the NATS server
+// stopped, kiosks keep accepting offline); a kiosk killed and restarted; a
+// kiosk whose clock starts at 1970 (no NTP, no RTC); then recovery. At the
+// end every accepted check-in must be stored at the central exactly once:
+// the demo opens every stored record with the province's key and compares
+// it with what the visitors were told at the kiosks.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/store/boltstore"
+	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/hardware/feedback"
+	"github.com/anshim/anshim/hardware/scanner"
+	"github.com/anshim/anshim/hardware/scanner/scannertest"
+	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/enroll"
+)
+
+// Options configure a demo run. Zero values mean the defaults.
+type Options struct {
+	Kiosks   int           // simulated kiosks (default 20, at least 3)
+	Visitors int           // visitors with passes (default 50 per kiosk)
+	Day      time.Duration // length of the scripted day (default 30s)
+	Dir      string        // working directory (default a new temporary one)
+	Keep     bool          // leave everything running after the check
+	Seed     uint64        // visitor behaviour (default 1)
+	Out      io.Writer     // progress and the final table
+}
+
+func (o *Options) defaults() {
+	if o.Kiosks == 0 {
+		o.Kiosks = 20
+	}
+	o.Kiosks = max(o.Kiosks, 3)
+	if o.Visitors == 0 {
+		o.Visitors = 50 * o.Kiosks
+	}
+	if o.Day == 0 {
+		o.Day = 30 * time.Second
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+}
+
+// Row is one kiosk's line of the final table.
+type Row struct {
+	Kiosk, Device, Venue, Clock string
+	Scanned, Accepted, Already  int
+	Rejected, Stored            int
+	Duplicates, Lost            int
+	ClockError                  time.Duration // largest |stored time − scan time|
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Rows []Row
+	Dir  string
+}
+
+// Totals sums the rows.
+func (r *Report) Totals() Row {
+	t := Row{Kiosk: "total"}
+	for _, x := range r.Rows {
+		t.Scanned += x.Scanned
+		t.Accepted += x.Accepted
+		t.Already += x.Already
+		t.Rejected += x.Rejected
+		t.Stored += x.Stored
+		t.Duplicates += x.Duplicates
+		t.Lost += x.Lost
+		t.ClockError = max(t.ClockError, x.ClockError)
+	}
+	return t
+}
+
+// ErrLostOrDuplicated is returned when the final check fails.
+var ErrLostOrDuplicated = errors.New("check-ins lost or duplicated")
+
+type visit struct {
+	pseudonym [16]byte
+	at        time.Time
+}
+
+// sim is one simulated kiosk.
+type sim struct {
+	idx          int
+	dir, device  string
+	venue, clock string
+	offset       time.Duration
+	logw         io.Writer
+
+	mu       sync.Mutex
+	fake     *scannertest.Fake
+	events   chan feedback.Event
+	cancel   context.CancelFunc
+	done     chan struct{}
+	scanned  int
+	accepted []visit
+	already  int
+	rejected int
+}
+
+type indicator chan feedback.Event
+
+// Indicate hands the event to the visitor waiting at the kiosk. It never
+// blocks: scans are one at a time per kiosk, so the buffer of one is free
+// (also when the kiosk is being killed and its context is done).
+func (c indicator) Indicate(ctx context.Context, ev feedback.Event) error {
+	select {
+	case c <- ev:
+	default:
+	}
+	return nil
+}
+
+func (s *sim) start(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	fake := scannertest.New(fmt.Sprintf("demo-scanner-%02d", s.idx+1))
+	events := make(chan feedback.Event, 1)
+	done := make(chan struct{})
+	cfg := kiosk.Config{Data: s.dir, Feedback: "none", TrustClock: s.offset == 0, ClockOffset: kiosk.Duration(s.offset)}
+	logger := slog.New(slog.NewJSONHandler(s.logw, nil))
+	go func() {
+		defer close(done)
+		if err := kiosk.Run(ctx, cfg, kiosk.Env{Log: logger, Scanners: []scanner.Scanner{fake}, Indicator: indicator(events)}); err != nil {
+			logger.Error("kiosk stopped", "err", err)
+		}
+	}()
+	s.mu.Lock()
+	s.fake, s.events, s.cancel, s.done = fake, events, cancel, done
+	s.mu.Unlock()
+}
+
+// kill stops the kiosk at once; what it committed stays in its outbox.
+func (s *sim) kill() {
+	s.mu.Lock()
+	cancel, done := s.cancel, s.done
+	s.fake = nil
+	s.mu.Unlock()
+	cancel()
+	<-done
+}
+
+func (s *sim) running() (*scannertest.Fake, chan feedback.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fake, s.events
+}
+
+// scan shows one code to the kiosk and waits for its answer.
+func (s *sim) scan(ctx context.Context, text string, p [16]byte) {
+	fake, events := s.running()
+	if fake == nil {
+		return // the kiosk is down: the visitor walks in unrecorded, as in life
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	at := time.Now()
+	if fake.Send(sctx, text) != nil {
+		return
+	}
+	// Once the kiosk has the code, its answer counts even if the day ends
+	// meanwhile: the record may already be committed.
+	var ev feedback.Event
+	select {
+	case ev = <-events:
+	case <-time.After(10 * time.Second):
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scanned++
+	switch ev.Result {
+	case feedback.Accepted:
+		s.accepted = append(s.accepted, visit{p, at})
+	case feedback.Duplicate:
+		s.already++
+	default:
+		s.rejected++
+	}
+}
+
+// Run plays the demo. It returns the report, and ErrLostOrDuplicated when
+// any accepted check-in is missing at the central or stored twice.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o.defaults()
+	out := o.Out
+	dir := o.Dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "anshim-demo-"); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	step := func(format string, args ...any) { fmt.Fprintf(out, "▸ "+format+"\n", args...) }
+	step("working directory %s (logs in logs/)", dir)
+
+	keys, err := province.Generate(rand.Reader, "jeju")
+	if err != nil {
+		return nil, err
+	}
+	keyDir := filepath.Join(dir, "province")
+	if err := keys.Save(keyDir); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	centralLog, err := os.Create(filepath.Join(dir, "logs", "central.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer centralLog.Close()
+	ccfg := central.Config{Data: filepath.Join(dir, "central"), Keys: keyDir, HTTP: "127.0.0.1:0",
+		NATS: central.NATSConfig{Listen: "127.0.0.1:-1"}}
+	srv, err := central.New(ccfg, slog.New(slog.NewJSONHandler(centralLog, nil)))
+	if err != nil {
+		return nil, fmt.Errorf("demo: central: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return nil, fmt.Errorf("demo: central: %w", err)
+	}
+	closeCentral := sync.OnceValue(srv.Close)
+	defer closeCentral()
+	step("central server up: HTTP %s, embedded NATS %s, store %s", srv.HTTPURL(), srv.NATSURL(), filepath.Join(ccfg.Data, central.StoreFile))
+
+	// Venues, tokens, enrollment.
+	sims := make([]*sim, o.Kiosks)
+	for i := range sims {
+		s := &sim{idx: i, dir: filepath.Join(dir, "kiosks", fmt.Sprintf("%02d", i+1)), venue: fmt.Sprintf("v-demo-%02d", i+1), clock: "ntp"}
+		if i == 2 {
+			// Booted without NTP or RTC: its wall clock says 1970.
+			s.offset = -time.Since(time.Date(1970, 1, 1, 0, 0, 5, 0, time.UTC))
+			s.clock = "1970!"
+		}
+		if _, err := srv.AddVenue(ctx, s.venue, fmt.Sprintf("Demo venue %d", i+1)); err != nil {
+			return nil, fmt.Errorf("demo: venue: %w", err)
+		}
+		tok, err := srv.NewToken(ctx, s.venue)
+		if err != nil {
+			return nil, fmt.Errorf("demo: token: %w", err)
+		}
+		res, err := enroll.Enroll(ctx, enroll.Options{Central: srv.HTTPURL(), Token: tok, Dir: s.dir})
+		if err != nil {
+			return nil, fmt.Errorf("demo: enroll kiosk %d: %w", i+1, err)
+		}
+		s.device = res.Device.ID
+		lf, err := os.Create(filepath.Join(dir, "logs", fmt.Sprintf("kiosk-%02d.log", i+1)))
+		if err != nil {
+			return nil, err
+		}
+		defer lf.Close()
+		s.logw = lf
+		sims[i] = s
+	}
+	step("%d kiosks enrolled (kiosk 03's clock starts at 1970)", len(sims))
+
+	// Visitors and their passes; a few forged or expired codes mixed in.
+	signer := keys.Signer()
+	now := time.Now().Truncate(time.Second)
+	type visitor struct {
+		text string
+		p    [16]byte
+	}
+	visitors := make([]visitor, o.Visitors)
+	for i := range visitors {
+		p := pass.Pass{Kind: pass.KindApp, Issued: now.Add(-24 * time.Hour), Expires: now.Add(365 * 24 * time.Hour)}
+		if i%10 == 0 {
+			p.Kind, p.Serial = pass.KindCard, uint32(1000+i)
+		}
+		rand.Read(p.Pseudonym[:])
+		text, err := signer.Issue(p)
+		if err != nil {
+			return nil, err
+		}
+		visitors[i] = visitor{text, p.Pseudonym}
+	}
+	expired, _ := signer.Issue(pass.Pass{Kind: pass.KindApp, Issued: now.Add(-48 * time.Hour), Expires: now.Add(-24 * time.Hour)})
+	bad := []string{"HTTPS://EXAMPLE.COM/MENU", expired, visitors[0].text[:len(visitors[0].text)-9]}
+
+	runCtx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	for _, s := range sims {
+		s.start(runCtx)
+	}
+	step("the day starts: visitors scan at every kiosk")
+
+	var phase atomic.Value
+	phase.Store("steady")
+	scanCtx, stopScans := context.WithCancel(runCtx)
+	var wg sync.WaitGroup
+	for i, s := range sims {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := mrand.New(mrand.NewPCG(o.Seed, uint64(i)))
+			// Regulars of this venue come back; everyone else passes by.
+			regulars := visitors[rng.IntN(len(visitors)/2):]
+			for scanCtx.Err() == nil {
+				time.Sleep(time.Duration(50+rng.IntN(200)) * time.Millisecond)
+				if rng.IntN(50) == 0 {
+					s.scan(scanCtx, bad[rng.IntN(len(bad))], [16]byte{})
+					continue
+				}
+				v := visitors[rng.IntN(len(visitors))]
+				if rng.IntN(4) == 0 {
+					v = regulars[rng.IntN(min(len(regulars), 20))]
+				}
+				s.scan(scanCtx, v.text, v.p)
+			}
+		}()
+	}
+
+	progress := func(label string) (accepted, stored int) {
+		devs, _ := srv.Devices(ctx)
+		byID := map[string]uint64{}
+		for _, d := range devs {
+			byID[d.ID] = d.Records
+		}
+		scanned := 0
+		for _, s := range sims {
+			s.mu.Lock()
+			scanned += s.scanned
+			accepted += len(s.accepted)
+			s.mu.Unlock()
+			stored += int(byID[s.device])
+		}
+		fmt.Fprintf(out, "  [%-9s] scanned %5d  accepted %5d  at central %5d  waiting in kiosks %5d\n", label, scanned, accepted, stored, accepted-stored)
+		return accepted, stored
+	}
+
+	start := time.Now()
+	events := []struct {
+		at   float64
+		name string
+		do   func() error
+	}{
+		{0.25, "outage", func() error {
+			step("network outage: the NATS server stops; kiosks keep accepting and buffering")
+			return srv.StopNATS()
+		}},
+		{0.50, "recovery", func() error {
+			step("network back: NATS restarts; kiosks catch up")
+			return srv.StartNATS()
+		}},
+		{0.60, "kill", func() error {
+			step("kiosk 02 killed (power cut)")
+			sims[1].kill()
+			return nil
+		}},
+		{0.70, "restart", func() error {
+			step("kiosk 02 restarted: its outbox is intact")
+			sims[1].start(runCtx)
+			return nil
+		}},
+	}
+	tick := time.NewTicker(o.Day / 12)
+	defer tick.Stop()
+	for time.Since(start) < o.Day {
+		select {
+		case <-ctx.Done():
+			stopScans()
+			wg.Wait()
+			return nil, ctx.Err()
+		case <-tick.C:
+		case <-time.After(50 * time.Millisecond):
+		}
+		for len(events) > 0 && time.Since(start) >= time.Duration(events[0].at*float64(o.Day)) {
+			phase.Store(events[0].name)
+			if err := events[0].do(); err != nil {
+				stopScans()
+				wg.Wait()
+				return nil, fmt.Errorf("demo: %s: %w", events[0].name, err)
+			}
+			events = events[1:]
+		}
+		select {
+		case <-tick.C:
+			progress(fmt.Sprintf("%2.0fs %s", time.Since(start).Seconds(), phase.Load()))
+		default:
+		}
+	}
+	stopScans()
+	wg.Wait()
+	step("the day ends; waiting for every kiosk to finish syncing")
+	deadline := time.Now().Add(max(30*time.Second, o.Day))
+	for {
+		acc, st := progress("drain")
+		if st >= acc || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	for _, s := range sims {
+		s.kill()
+	}
+	if err := closeCentral(); err != nil {
+		return nil, fmt.Errorf("demo: close central: %w", err)
+	}
+
+	rep, err := check(ctx, filepath.Join(ccfg.Data, central.StoreFile), keys, sims)
+	if err != nil {
+		return nil, err
+	}
+	rep.Dir = dir
+	printTable(out, rep)
+	t := rep.Totals()
+	if t.Lost != 0 || t.Duplicates != 0 || t.Stored != t.Accepted {
+		return rep, fmt.Errorf("%w: %d lost, %d duplicated (logs in %s)", ErrLostOrDuplicated, t.Lost, t.Duplicates, filepath.Join(dir, "logs"))
+	}
+	fmt.Fprintf(out, "✔ every accepted check-in is stored at the central exactly once: %d accepted, %d stored, 0 lost, 0 duplicates\n", t.Accepted, t.Stored)
+	fmt.Fprintf(out, "✔ kiosk 03 booted with its clock at 1970: its check-ins are stored with corrected times, at most %v from the truth\n", rep.Rows[2].ClockError.Round(time.Millisecond))
+	if o.Keep {
+		return rep, keep(ctx, ccfg, sims, out)
+	}
+	return rep, nil
+}
+
+// check opens every stored check-in with the province key and compares the
+// central's store with what the kiosks answered.
+func check(ctx context.Context, path string, keys *province.Keys, sims []*sim) (*Report, error) {
+	st, err := boltstore.Open(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("demo: open the central's store: %w", err)
+	}
+	defer st.Close()
+	rep := &Report{}
+	for _, s := range sims {
+		row := Row{Kiosk: fmt.Sprintf("%02d", s.idx+1), Device: s.device, Venue: s.venue, Clock: s.clock,
+			Scanned: s.scanned, Accepted: len(s.accepted), Already: s.already, Rejected: s.rejected}
+		want := map[[16]byte]time.Time{}
+		for _, v := range s.accepted {
+			want[v.pseudonym] = v.at
+		}
+		seen := map[[16]byte]bool{}
+		err := st.CheckIns(ctx, s.device, 0, func(c store.CheckIn) bool {
+			row.Stored++
+			p, err := checkin.Open(c.Sealed, keys.SealingPublicKey(), keys.SealingPrivateKey())
+			if err != nil {
+				row.Duplicates++ // not a check-in any visitor made here
+				return true
+			}
+			at, ok := want[p.Pseudonym]
+			if !ok || seen[p.Pseudonym] {
+				row.Duplicates++
+				return true
+			}
+			seen[p.Pseudonym] = true
+			d := c.Time.Sub(at)
+			row.ClockError = max(row.ClockError, d, -d)
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("demo: read check-ins: %w", err)
+		}
+		row.Lost = len(want) - len(seen)
+		rep.Rows = append(rep.Rows, row)
+	}
+	return rep, nil
+}
+
+func printTable(w io.Writer, r *Report) {
+	fmt.Fprintf(w, "\n%-6s %-18s %-11s %-6s %8s %8s %8s %8s %10s %6s %5s %10s\n",
+		"kiosk", "device", "venue", "clock", "scanned", "accepted", "already", "rejected", "at central", "dups", "lost", "clock err")
+	line := func(x Row) {
+		fmt.Fprintf(w, "%-6s %-18s %-11s %-6s %8d %8d %8d %8d %10d %6d %5d %10v\n",
+			x.Kiosk, x.Device, x.Venue, x.Clock, x.Scanned, x.Accepted, x.Already, x.Rejected, x.Stored, x.Duplicates, x.Lost, x.ClockError.Round(time.Millisecond))
+	}
+	for _, x := range r.Rows {
+		line(x)
+	}
+	line(r.Totals())
+	fmt.Fprintln(w)
+}
+
+// keep restarts the central and the kiosks on the same files and leaves
+// them running until ctx is done.
+func keep(ctx context.Context, cfg central.Config, sims []*sim, out io.Writer) error {
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(cfg.Data), "logs", "central.log"), os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	srv, err := central.New(cfg, slog.New(slog.NewJSONHandler(logf, nil)))
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer srv.Close()
+	for _, s := range sims {
+		s.start(ctx)
+	}
+	fmt.Fprintf(out, "still running (Ctrl-C to stop):\n  central HTTP   %s  (GET /health, /metrics; admin token in %s)\n  NATS           %s\n  kiosk data     %s\n  logs           %s\n  after stopping: bin/central stats --data %s\n",
+		srv.HTTPURL(), srv.AdminTokenFile(), srv.NATSURL(), filepath.Join(filepath.Dir(cfg.Data), "kiosks"),
+		filepath.Join(filepath.Dir(cfg.Data), "logs"), cfg.Data)
+	<-ctx.Done()
+	for _, s := range sims {
+		s.kill()
+	}
+	return nil
+}
