@@ -30,7 +30,7 @@ Examples:
 func (e *env) runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := cli.NewFlagSet("anshim demo", demoUsage)
 	kiosks := flags.Int("kiosks", 20, "simulated kiosks (at least 3)")
-	day := flags.Duration("day", 30*time.Second, "length of the scripted day")
+	day := flags.Duration("day", 25*time.Second, "length of the scripted day")
 	dir := flags.String("dir", "", "working `directory` (default: a new temporary directory)")
 	keepRunning := flags.Bool("keep", false, "leave the central and the kiosks running after the check, and print where to look")
 	rest, err := flags.ParseArgs(args, stdout)

@@ -60,7 +60,7 @@ func (o *Options) defaults() {
 		o.Visitors = 50 * o.Kiosks
 	}
 	if o.Day == 0 {
-		o.Day = 30 * time.Second
+		o.Day = 25 * time.Second
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
