@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/nats-io/nkeys"
 )
@@ -28,7 +28,7 @@ func loadOrCreateSecret(path string, make func() ([]byte, error)) (data []byte, 
 	if err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", path, err)
 	}
-	if err := writeFileExcl(path, data, 0o600); err != nil {
+	if err := atomicfile.WriteExcl(path, data, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) { // made by a concurrent start
 			data, err = readSecret(path)
 			return data, false, err
@@ -56,76 +56,6 @@ func readSecret(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: empty", path)
 	}
 	return data, nil
-}
-
-// writeFileExcl creates path with data and mode, failing if it exists, and
-// syncs it and its directory.
-func writeFileExcl(path string, data []byte, mode fs.FileMode) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// writeFileAtomic replaces path with data and mode through a temporary
-// file and a rename.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir fsyncs a directory, so that a new entry in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // newAdminToken returns a fresh admin token: 32 random bytes in hex.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"io"
 	"log/slog"
 	"net"
@@ -488,7 +489,7 @@ func (s *Server) applyUsers() error {
 		return s.nats.setUsers(users)
 	}
 	path := s.cfg.DevicesConfOrDefault()
-	if err := writeFileAtomic(path, formatDevicesConf(users), 0o644); err != nil {
+	if err := atomicfile.Write(path, formatDevicesConf(users), 0o644); err != nil {
 		return fmt.Errorf("write NATS users: %w", err)
 	}
 	s.log.Info("wrote the NATS users; reload the NATS servers", "file", path, "devices", len(users)-1)

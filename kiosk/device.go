@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,7 +113,7 @@ func (d *Device) Install(dir string, bundle *province.Bundle) error {
 	}
 	keyText := fmt.Sprintf("%s\n%s\n%s\n", deviceKeyMagic,
 		base64.StdEncoding.EncodeToString(d.key.Seed()), base64.StdEncoding.EncodeToString(d.debounceKey))
-	if err := writeFileAtomic(filepath.Join(dir, FileDeviceKey), []byte(keyText), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, FileDeviceKey), []byte(keyText), 0o600); err != nil {
 		return fmt.Errorf("provision: %w", err)
 	}
 	if err := bundle.Save(filepath.Join(dir, FileBundle)); err != nil {
@@ -124,16 +125,10 @@ func (d *Device) Install(dir string, bundle *province.Bundle) error {
 		return fmt.Errorf("provision: %w", err)
 	}
 	js, _ := json.MarshalIndent(d, "", "  ")
-	if err := writeFileAtomic(filepath.Join(dir, FileDevice), append(js, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, FileDevice), append(js, '\n'), 0o644); err != nil {
 		return fmt.Errorf("provision: %w", err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes a file in dir through a synced temporary file and
-// a rename, so a crash leaves the old file or the new one.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return writeFileAtomic(path, data, mode)
 }
 
 // LoadDevice reads the device identity and keys from a data directory.
@@ -168,28 +163,4 @@ func LoadDevice(dir string) (*Device, error) {
 		return nil, fmt.Errorf("load device: %s does not match %s", FileDeviceKey, FileDevice)
 	}
 	return &d, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

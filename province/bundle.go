@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"os"
 	"slices"
 
@@ -219,7 +220,7 @@ func (b *Bundle) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save bundle: %w", err)
 	}
-	if err := writeFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("save bundle: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,14 +87,14 @@ func (k *Keys) Save(dir string) error {
 		}
 	}
 	for _, f := range files {
-		if err := writeFileExcl(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
+		if err := atomicfile.WriteExcl(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
 			return fmt.Errorf("save province keys: %w", err)
 		}
 	}
-	if err := writeFileExcl(filepath.Join(dir, BundleFile), bundle, 0o644); err != nil {
+	if err := atomicfile.WriteExcl(filepath.Join(dir, BundleFile), bundle, 0o644); err != nil {
 		return fmt.Errorf("save province keys: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("save province keys: %w", err)
 	}
 	return nil
@@ -118,10 +119,10 @@ func (k *Keys) Update(dir string) error {
 	if err != nil {
 		return fmt.Errorf("update province keys: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, BundleFile), bundle, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, BundleFile), bundle, 0o644); err != nil {
 		return fmt.Errorf("update province keys: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, PassKeyFile), k.keyFiles()[0].data, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, PassKeyFile), k.keyFiles()[0].data, 0o600); err != nil {
 		return fmt.Errorf("update province keys: %w", err)
 	}
 	return nil
@@ -266,70 +267,4 @@ func parseKeyFiles(files map[string]string) (*Keys, error) {
 		}
 	}
 	return k, nil
-}
-
-// writeFileExcl creates path, which must not exist, with data and mode, and
-// syncs it. A partly written file is removed.
-func writeFileExcl(path string, data []byte, mode fs.FileMode) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(path)
-		}
-	}()
-	if err := f.Chmod(mode); err != nil { // whatever the umask
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it,
-// renames it over path and syncs the directory.
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes the directory entries of dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"io"
 	"net/http"
 	"net/url"
@@ -317,10 +318,10 @@ func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Se
 	if err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
-	if err := kiosk.WriteFileAtomic(filepath.Join(dir, kiosk.FileNATSKey), append(seed, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, kiosk.FileNATSKey), append(seed, '\n'), 0o600); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
-	if err := kiosk.WriteFileAtomic(filepath.Join(dir, kiosk.FileNATS), js, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, kiosk.FileNATS), js, 0o644); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	if err := dev.Install(dir, bundle); err != nil {

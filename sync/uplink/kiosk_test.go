@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,10 +155,10 @@ func enrollOnline(t *testing.T, k *testKiosk, url string, seed []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kiosk.WriteFileAtomic(filepath.Join(k.dir, kiosk.FileNATS), b, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(k.dir, kiosk.FileNATS), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := kiosk.WriteFileAtomic(filepath.Join(k.dir, kiosk.FileNATSKey), seed, 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(k.dir, kiosk.FileNATSKey), seed, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
