@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/binread"
 	"time"
 )
 
@@ -141,29 +142,29 @@ func (r *Record) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary decodes a canonical record. It rejects truncated input,
 // trailing bytes, unknown versions and out-of-range fields.
 func (r *Record) UnmarshalBinary(data []byte) error {
-	d := decoder{b: data}
-	if v := d.u8(); d.err == nil && v != Version {
+	d := binread.New(data, ErrMalformed)
+	if v := d.U8(); d.Err() == nil && v != Version {
 		return fmt.Errorf("%w: version %d", ErrMalformed, v)
 	}
 	var out Record
-	out.Device = string(d.bytes(int(d.u8())))
-	out.Seq = d.u64()
-	out.Venue = string(d.bytes(int(d.u8())))
-	out.Wall = time.Unix(0, int64(d.u64())).UTC()
-	out.Quality = TimeQuality(d.u8())
-	copy(out.Boot[:], d.bytes(16))
-	out.Mono = time.Duration(d.u64())
-	out.Kind = Kind(d.u8())
-	n := int(d.u16())
+	out.Device = string(d.Bytes(int(d.U8())))
+	out.Seq = d.U64()
+	out.Venue = string(d.Bytes(int(d.U8())))
+	out.Wall = time.Unix(0, int64(d.U64())).UTC()
+	out.Quality = TimeQuality(d.U8())
+	copy(out.Boot[:], d.Bytes(16))
+	out.Mono = time.Duration(d.U64())
+	out.Kind = Kind(d.U8())
+	n := int(d.U16())
 	if n > MaxSealedLen {
 		return fmt.Errorf("%w: sealed length %d", ErrMalformed, n)
 	}
-	out.Sealed = append([]byte(nil), d.bytes(n)...)
-	if d.err != nil {
-		return d.err
+	out.Sealed = append([]byte(nil), d.Bytes(n)...)
+	if d.Err() != nil {
+		return d.Err()
 	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.b))
+	if d.Rest() != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, d.Rest())
 	}
 	if err := out.validate(); err != nil {
 		return err
@@ -179,43 +180,4 @@ func Decode(data []byte) (*Record, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) bytes(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if len(d.b) < n {
-		d.err = fmt.Errorf("%w: truncated", ErrMalformed)
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) u8() uint8 {
-	if b := d.bytes(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (d *decoder) u16() uint16 {
-	if b := d.bytes(2); b != nil {
-		return binary.BigEndian.Uint16(b)
-	}
-	return 0
-}
-
-func (d *decoder) u64() uint64 {
-	if b := d.bytes(8); b != nil {
-		return binary.BigEndian.Uint64(b)
-	}
-	return 0
 }

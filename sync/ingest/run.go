@@ -143,7 +143,12 @@ func (in *Ingester) Run(ctx context.Context) error {
 			failed = true
 		}
 		if failed {
-			sleep(ctx, cfg.RetryDelay)
+			// Wait out the NAK delay with a margin: once the NAKed message
+			// is due again the server hands it out before newer ones, so
+			// the device's batches stay in order. Waiting exactly the delay
+			// races it and can let a later batch through first (a false
+			// sequence-gap alert).
+			sleep(ctx, cfg.RetryDelay+cfg.RetryDelay/4+50*time.Millisecond)
 		}
 	}
 	return nil

@@ -24,6 +24,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/binread"
 	"time"
 
 	"github.com/anshim/anshim/checkin"
@@ -119,36 +120,36 @@ func (b *Batch) MarshalBinary() ([]byte, error) {
 // in order. It rejects truncated input, trailing bytes, records of another
 // device, and records that are not consecutive ending at the head.
 func Decode(data []byte) (*Batch, []*checkin.Record, error) {
-	d := reader{b: data}
-	if string(d.bytes(len(magic))) != magic {
-		if d.err != nil {
-			return nil, nil, d.err
+	d := binread.New(data, ErrMalformed)
+	if string(d.Bytes(len(magic))) != magic {
+		if d.Err() != nil {
+			return nil, nil, d.Err()
 		}
 		return nil, nil, fmt.Errorf("%w: not a version-1 batch", ErrMalformed)
 	}
 	b := &Batch{}
-	b.Device = string(d.bytes(int(d.u8())))
-	b.Venue = string(d.bytes(int(d.u8())))
-	copy(b.Prev[:], d.bytes(32))
-	b.Head.Seq = d.u64()
-	copy(b.Head.Hash[:], d.bytes(32))
-	b.Head.Sig = append([]byte(nil), d.bytes(ed25519.SignatureSize)...)
-	b.Sent.Wall = time.Unix(0, int64(d.u64())).UTC()
-	b.Sent.Quality = checkin.TimeQuality(d.u8())
-	copy(b.Sent.Boot[:], d.bytes(16))
-	b.Sent.Mono = time.Duration(d.u64())
-	n := int(d.u16())
-	if d.err != nil {
-		return nil, nil, d.err
+	b.Device = string(d.Bytes(int(d.U8())))
+	b.Venue = string(d.Bytes(int(d.U8())))
+	copy(b.Prev[:], d.Bytes(32))
+	b.Head.Seq = d.U64()
+	copy(b.Head.Hash[:], d.Bytes(32))
+	b.Head.Sig = append([]byte(nil), d.Bytes(ed25519.SignatureSize)...)
+	b.Sent.Wall = time.Unix(0, int64(d.U64())).UTC()
+	b.Sent.Quality = checkin.TimeQuality(d.U8())
+	copy(b.Sent.Boot[:], d.Bytes(16))
+	b.Sent.Mono = time.Duration(d.U64())
+	n := int(d.U16())
+	if d.Err() != nil {
+		return nil, nil, d.Err()
 	}
 	if n == 0 || n > MaxRecords || b.Head.Seq < uint64(n) || b.Device == "" || b.Venue == "" {
 		return nil, nil, fmt.Errorf("%w: %d records ending at %d", ErrMalformed, n, b.Head.Seq)
 	}
 	recs := make([]*checkin.Record, 0, n)
 	for i := range n {
-		raw := d.bytes(int(d.u16()))
-		if d.err != nil {
-			return nil, nil, fmt.Errorf("record %d of %d: %w", i+1, n, d.err)
+		raw := d.Bytes(int(d.U16()))
+		if d.Err() != nil {
+			return nil, nil, fmt.Errorf("record %d of %d: %w", i+1, n, d.Err())
 		}
 		r, err := checkin.Decode(raw)
 		if err != nil {
@@ -161,8 +162,8 @@ func Decode(data []byte) (*Batch, []*checkin.Record, error) {
 		b.Records = append(b.Records, append([]byte(nil), raw...))
 		recs = append(recs, r)
 	}
-	if len(d.b) != 0 {
-		return nil, nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.b))
+	if d.Rest() != 0 {
+		return nil, nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, d.Rest())
 	}
 	return b, recs, nil
 }
@@ -187,43 +188,4 @@ func (b *Batch) Verify(pub ed25519.PublicKey) error {
 		return fmt.Errorf("batch %s: %w", b.MsgID(), ErrChain)
 	}
 	return nil
-}
-
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (d *reader) bytes(n int) []byte {
-	if d.err != nil {
-		return nil
-	}
-	if len(d.b) < n {
-		d.err = fmt.Errorf("%w: truncated", ErrMalformed)
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) u8() uint8 {
-	if b := d.bytes(1); b != nil {
-		return b[0]
-	}
-	return 0
-}
-
-func (d *reader) u16() uint16 {
-	if b := d.bytes(2); b != nil {
-		return binary.BigEndian.Uint16(b)
-	}
-	return 0
-}
-
-func (d *reader) u64() uint64 {
-	if b := d.bytes(8); b != nil {
-		return binary.BigEndian.Uint64(b)
-	}
-	return 0
 }
