@@ -26,7 +26,9 @@ type Config struct {
 	// Keys is the province key directory made by `anshim keygen` (default
 	// DATA/province).
 	Keys string `json:"keys,omitempty"`
-	// Store is the store, "bolt:PATH" (default bolt:DATA/central.db).
+	// Store is the store: "bolt:PATH" (default bolt:DATA/central.db, one
+	// file, for pilots) or a PostgreSQL URL "postgres://USER@HOST:PORT/DB"
+	// (production: day partitions, schema migrated at start).
 	Store string `json:"store,omitempty"`
 	// HTTP is the listen address of the HTTP API (default 127.0.0.1:8440).
 	// Put a TLS-terminating proxy in front of it before kiosks use it over
@@ -288,11 +290,19 @@ func splitListen(addr string) (host string, port int, err error) {
 
 // storePath returns the path of a "bolt:PATH" store specification.
 func storePath(spec string) (string, error) {
+	if isPostgres(spec) {
+		return spec, nil
+	}
 	path, ok := strings.CutPrefix(spec, "bolt:")
 	if !ok || path == "" {
-		return "", fmt.Errorf("%q: want bolt:PATH", spec)
+		return "", fmt.Errorf("%q: want bolt:PATH or postgres://USER@HOST:PORT/DB", spec)
 	}
 	return path, nil
+}
+
+// isPostgres reports whether a store spec names a PostgreSQL database.
+func isPostgres(spec string) bool {
+	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://")
 }
 
 // LoadConfig reads a JSON configuration file. Unknown fields are errors,

@@ -10,7 +10,7 @@ import (
 	"github.com/anshim/anshim/internal/demo"
 )
 
-const demoUsage = `Usage: anshim demo [--kiosks N] [--day DURATION] [--dir DIR] [--keep]
+const demoUsage = `Usage: anshim demo [--kiosks N] [--day DURATION] [--dir DIR] [--store SPEC] [--keep]
 
 Demo runs the whole system in this process on embedded defaults: an
 embedded NATS server, the central server with its bbolt store, and N
@@ -24,7 +24,8 @@ is stored exactly once.
 Examples:
 
 	anshim demo
-	anshim demo --kiosks 50 --day 60s --keep`
+	anshim demo --kiosks 50 --day 60s --keep
+	anshim demo --store postgres://postgres@127.0.0.1:5432/anshim_demo`
 
 // runDemo runs "anshim demo".
 func (e *env) runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,6 +33,7 @@ func (e *env) runDemo(ctx context.Context, args []string, stdout, stderr io.Writ
 	kiosks := flags.Int("kiosks", 20, "simulated kiosks (at least 3)")
 	day := flags.Duration("day", 25*time.Second, "length of the scripted day")
 	dir := flags.String("dir", "", "working `directory` (default: a new temporary directory)")
+	storeSpec := flags.String("store", "", "the central's `store`: bbolt in the working directory (default) or postgres://USER@HOST:PORT/DB")
 	keepRunning := flags.Bool("keep", false, "leave the central and the kiosks running after the check, and print where to look")
 	rest, err := flags.ParseArgs(args, stdout)
 	if err != nil {
@@ -43,7 +45,7 @@ func (e *env) runDemo(ctx context.Context, args []string, stdout, stderr io.Writ
 	if *kiosks < 3 || *day < 5*time.Second {
 		return cli.WithHint(cli.Usagef("--kiosks must be at least 3 and --day at least 5s"), "run 'anshim demo --help' for usage")
 	}
-	_, err = demo.Run(ctx, demo.Options{Kiosks: *kiosks, Day: *day, Dir: *dir, Keep: *keepRunning, Out: stdout})
+	_, err = demo.Run(ctx, demo.Options{Kiosks: *kiosks, Day: *day, Dir: *dir, Store: *storeSpec, Keep: *keepRunning, Out: stdout})
 	if errors.Is(err, demo.ErrLostOrDuplicated) {
 		return cli.WithHint(err, "the per-component logs are in the working directory's logs/ folder")
 	}

@@ -36,7 +36,7 @@ func addConfigFlags(fs *cli.FlagSet, all bool) *configFlags {
 	f := &configFlags{fs: fs}
 	f.path = fs.String("config", "", "JSON config `file` (see central.Config); flags override it")
 	f.data = fs.String("data", "", "data `directory` (default "+central.DefaultData+")")
-	f.store = fs.String("store", "", "store `spec`, bolt:PATH (default bolt:DATA/central.db)")
+	f.store = fs.String("store", "", "store `spec`: bolt:PATH (default bolt:DATA/central.db) or postgres://USER@HOST:PORT/DB")
 	if !all {
 		return f
 	}

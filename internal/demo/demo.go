@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,7 +30,6 @@ import (
 
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/central/store"
-	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/feedback"
 	"github.com/anshim/anshim/hardware/scanner"
@@ -48,6 +48,7 @@ type Options struct {
 	Dir      string        // working directory (default a new temporary one)
 	Keep     bool          // leave everything running after the check
 	Seed     uint64        // visitor behaviour (default 1)
+	Store    string        // the central's store: "" (bbolt in Dir) or a PostgreSQL URL
 	Out      io.Writer     // progress and the final table
 }
 
@@ -239,7 +240,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer centralLog.Close()
-	ccfg := central.Config{Data: filepath.Join(dir, "central"), Keys: keyDir, HTTP: "127.0.0.1:0",
+	ccfg := central.Config{Data: filepath.Join(dir, "central"), Keys: keyDir, HTTP: "127.0.0.1:0", Store: o.Store,
 		NATS: central.NATSConfig{Listen: "127.0.0.1:-1"}}
 	srv, err := central.New(ccfg, slog.New(slog.NewJSONHandler(centralLog, nil)))
 	if err != nil {
@@ -250,7 +251,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	closeCentral := sync.OnceValue(srv.Close)
 	defer closeCentral()
-	step("central server up: HTTP %s, embedded NATS %s, store %s", srv.HTTPURL(), srv.NATSURL(), filepath.Join(ccfg.Data, central.StoreFile))
+	step("central server up: HTTP %s, embedded NATS %s, store %s", srv.HTTPURL(), srv.NATSURL(), storeName(ccfg.StoreOrDefault()))
 
 	// Venues, tokens, enrollment.
 	sims := make([]*sim, o.Kiosks)
@@ -426,7 +427,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("demo: close central: %w", err)
 	}
 
-	rep, err := check(ctx, filepath.Join(ccfg.Data, central.StoreFile), keys, sims)
+	rep, err := check(ctx, &ccfg, keys, sims)
 	if err != nil {
 		return nil, err
 	}
@@ -446,8 +447,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // check opens every stored check-in with the province key and compares the
 // central's store with what the kiosks answered.
-func check(ctx context.Context, path string, keys *province.Keys, sims []*sim) (*Report, error) {
-	st, err := boltstore.Open(path, nil)
+func check(ctx context.Context, cfg *central.Config, keys *province.Keys, sims []*sim) (*Report, error) {
+	st, err := central.OpenStore(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("demo: open the central's store: %w", err)
 	}
@@ -528,4 +529,13 @@ func keep(ctx context.Context, cfg central.Config, sims []*sim, out io.Writer) e
 		s.kill()
 	}
 	return nil
+}
+
+// storeName shows a store spec without a password.
+func storeName(spec string) string {
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String()
+	}
+	return spec
 }

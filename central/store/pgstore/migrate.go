@@ -65,11 +65,9 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return out, nil
 }
 
-// Advisory lock keys ("anshim" and a number), scoped to the database.
-const (
-	lockMigrate    int64 = 0x616e7368696d0001
-	lockPartitions int64 = 0x616e7368696d0002
-)
+// lockMigrate is the key of the advisory lock that migrate holds: "anshim"
+// and 1. Advisory locks are scoped to the database.
+const lockMigrate int64 = 0x616e7368696d0001
 
 // migrate brings the database's schema up to the last of migs, in one
 // transaction under an advisory lock so that servers starting together

@@ -20,24 +20,27 @@
 //	checkins       (device, seq, day) → the record, PARTITION BY RANGE (day)
 //	dropped_days   days whose partition DropDay dropped
 //
-// Venue and device ids are bytea: any Go string (the conformance suite
-// uses "k\x00"), compared byte by byte, so that listings come in
-// boltstore's order. Sequence numbers are bigint: Ingest refuses a
-// sequence number above 2⁶³−1. Times are timestamptz (microseconds);
-// where the store keeps nanoseconds (a check-in's raw wall time and
-// corrected time, boot starts) a _ns column beside holds the nanoseconds
-// below the microsecond.
+// Venue and device ids and the devices' nkeys are bytea: any Go string
+// (the conformance suite uses "k\x00"), compared byte by byte, so that
+// listings come in boltstore's order. A quarantine entry's subject, reason
+// and detail are text, with NUL and invalid UTF-8 replaced by U+FFFD so
+// that an entry is never refused; a venue's name is text as given.
+// Sequence numbers are bigint: Ingest refuses a sequence number above
+// 2⁶³−1. Times are timestamptz (microseconds); where the store keeps
+// nanoseconds (a check-in's raw wall time and corrected time, boot
+// starts) a _ns column beside holds the nanoseconds below the microsecond.
 //
 // # Days and partitions
 //
 // A check-in's day is the KST calendar date (UTC+9, no daylight saving
 // time) of its corrected time. The partition of a day, checkins_YYYYMMDD,
 // is made by the first Ingest that stores a record of that day, inside its
-// transaction: CREATE TABLE (LIKE checkins) then ATTACH PARTITION, under a
-// transaction-level advisory lock so that concurrent Ingests make it once.
-// ATTACH locks checkins in SHARE UPDATE EXCLUSIVE mode, which lets other
-// Ingests and readers go on; CREATE TABLE … PARTITION OF would lock it
-// ACCESS EXCLUSIVE until the Ingest commits.
+// transaction: CREATE TABLE (LIKE checkins) then ATTACH PARTITION, after
+// locking checkins in SHARE UPDATE EXCLUSIVE mode. That lock admits one
+// maker at a time, so concurrent Ingests make a partition once, but lets
+// other Ingests and readers go on; CREATE TABLE … PARTITION OF would lock
+// checkins ACCESS EXCLUSIVE until the Ingest commits, stalling everything
+// behind it. A Store remembers the days whose partition exists.
 //
 // DropDay drops a day's partition and records the day in dropped_days;
 // Ingest never stores a record of a dropped day again (it is skipped, not
@@ -183,7 +186,7 @@ func (s *Store) Venues(ctx context.Context) ([]store.Venue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list venues: %w", err)
 	}
-	return v, nil
+	return nilIfEmpty(v), nil
 }
 
 func (s *Store) venues(ctx context.Context, where string, args ...any) ([]store.Venue, error) {
@@ -258,7 +261,7 @@ func (s *Store) AddDevice(ctx context.Context, d store.Device) error {
 			INSERT INTO devices (id, venue, public_key, nkey, enrolled) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (id) DO NOTHING RETURNING id)
 		INSERT INTO device_states (device, last_hash) SELECT id, $6 FROM d`,
-		[]byte(d.ID), []byte(d.Venue), nonNil(d.PublicKey), d.NKey, d.Enrolled, genesis[:])
+		[]byte(d.ID), []byte(d.Venue), nonNil(d.PublicKey), []byte(d.NKey), d.Enrolled, genesis[:])
 	if err == nil && tag.RowsAffected() == 0 {
 		err = store.ErrExists
 	}
@@ -286,7 +289,7 @@ func (s *Store) Devices(ctx context.Context) ([]store.Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list devices: %w", err)
 	}
-	return d, nil
+	return nilIfEmpty(d), nil
 }
 
 func (s *Store) devices(ctx context.Context, where string, args ...any) ([]store.Device, error) {
@@ -295,10 +298,10 @@ func (s *Store) devices(ctx context.Context, where string, args ...any) ([]store
 	}
 	rows, _ := s.pool.Query(ctx, "SELECT id, venue, public_key, nkey, enrolled FROM devices "+where, args...)
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Device, error) {
-		var id, venue, key []byte
+		var id, venue, key, nkey []byte
 		var d store.Device
-		err := row.Scan(&id, &venue, &key, &d.NKey, &d.Enrolled)
-		d.ID, d.Venue, d.PublicKey, d.Enrolled = string(id), string(venue), key, d.Enrolled.UTC()
+		err := row.Scan(&id, &venue, &key, &nkey, &d.Enrolled)
+		d.ID, d.Venue, d.PublicKey, d.NKey, d.Enrolled = string(id), string(venue), key, string(nkey), d.Enrolled.UTC()
 		return d, err
 	})
 }
@@ -363,6 +366,15 @@ func (s *Store) update(ctx context.Context, fn func(pgx.Tx) error) error {
 		return err
 	}
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+}
+
+// nilIfEmpty returns nil for an empty list, as boltstore does (a JSON
+// null, not []).
+func nilIfEmpty[T any](list []T) []T {
+	if len(list) == 0 {
+		return nil
+	}
+	return list
 }
 
 // nonNil returns b, or an empty slice for nil (which pgx would send as

@@ -18,7 +18,7 @@ CREATE TABLE devices (
     id         bytea PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 255),
     venue      bytea NOT NULL,
     public_key bytea NOT NULL,
-    nkey       text NOT NULL,
+    nkey       bytea NOT NULL,
     enrolled   timestamptz NOT NULL
 );
 
