@@ -67,7 +67,8 @@ func TestConfig_LoadValidate(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Store = "postgres://x" }, "store"},
+		{func(c *Config) { c.Store = "mysql://x" }, "store"},
+		{func(c *Config) { c.Store = "bolt:" }, "store"},
 		{func(c *Config) { c.HTTP = "nohost" }, "http"},
 		{func(c *Config) { c.NATS.Embedded, c.NATS.URLs = true, []string{"nats://a:1"} }, "choose one"},
 		{func(c *Config) { c.NATS.URLs = []string{"http://a:1"} }, "nats://"},
