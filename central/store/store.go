@@ -142,6 +142,7 @@ type Batch struct {
 
 // Store is the central's storage.
 type Store interface {
+	Vault
 	AddVenue(ctx context.Context, v Venue) error // ErrExists
 	Venue(ctx context.Context, id string) (Venue, error)
 	Venues(ctx context.Context) ([]Venue, error) // in id order

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Quarantine", testQuarantine},
 		{"CheckIns_Order", testCheckInsOrder},
 		{"Reopen", testReopen},
+		{"Vault", testVault},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
