@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 )
 
@@ -23,22 +24,34 @@ const MaxRequestBytes = 64 << 10
 // Handler returns the HTTP API:
 //
 //	POST /v1/enroll                 {"token","device_key","nkey"} → Enrollment
-//	POST /v1/venues                 {"id","name"} → venue          (admin)
+//	POST /v1/venues                 registry.Registration → venue  (admin)
+//	GET  /v1/venues/{id}            → venue                        (admin)
+//	POST /v1/venues/{id}/status     {"status"} → venue             (admin)
 //	POST /v1/venues/{id}/tokens     → {"token","venue","expires"}  (admin)
+//	POST /v1/venues/{id}/poster     → {"venue","poster","key_id","issued"} (admin)
 //	GET  /v1/devices                → [DeviceStats]                (admin)
 //	POST /v1/revocations            {"id"} → {"id","revoked"}      (admin)
 //	GET  /health                    → {"status","nats_connected"}
 //	GET  /metrics                   → Prometheus text counters
 //
 // Admin routes want "Authorization: Bearer TOKEN" with the token of
-// DATA/admin.token. Errors are JSON {"error": "..."}.
+// DATA/admin.token. Errors are JSON {"error": "..."}. A venue is a
+// store.Venue; a registration with bad fields is refused with 400 and an
+// error naming each ("invalid request: business_number: check digit does
+// not match"), a taken id or business number with 409; tokens and posters
+// of a venue that is not approved, and a status change the registry does
+// not allow, with 409.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/enroll", s.api(s.handleEnroll))
 	mux.Handle("POST /v1/venues", s.api(s.admin(s.handleAddVenue)))
+	mux.Handle("GET /v1/venues/{id}", s.api(s.admin(s.handleVenue)))
+	mux.Handle("POST /v1/venues/{id}/status", s.api(s.admin(s.handleVenueStatus)))
 	mux.Handle("POST /v1/venues/{id}/tokens", s.api(s.admin(s.handleNewToken)))
+	mux.Handle("POST /v1/venues/{id}/poster", s.api(s.admin(s.handlePoster)))
 	mux.Handle("GET /v1/devices", s.api(s.admin(s.handleDevices)))
 	mux.Handle("POST /v1/revocations", s.api(s.admin(s.handleRevoke)))
+	s.vaultRoutes(mux) // POST /v1/persons… (admin): the identity vault, see vault_api.go
 	mux.Handle("GET /health", s.api(s.handleHealth))
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	return http.MaxBytesHandler(mux, MaxRequestBytes)
@@ -98,7 +111,7 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, store.ErrExists), errors.Is(err, ErrNotApproved), errors.As(err, new(*registry.TransitionError)):
 		return http.StatusConflict
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected),
@@ -157,15 +170,41 @@ func (s *Server) handleEnroll(r *http.Request) (any, int, error) {
 }
 
 func (s *Server) handleAddVenue(r *http.Request) (any, int, error) {
+	var req registry.Registration
+	if err := decodeJSON(r, &req, false); err != nil {
+		return nil, 0, err
+	}
+	v, err := s.RegisterVenue(r.Context(), req)
+	return v, http.StatusCreated, err
+}
+
+func (s *Server) handleVenue(r *http.Request) (any, int, error) {
+	v, err := s.Venue(r.Context(), r.PathValue("id"))
+	return v, 0, err
+}
+
+func (s *Server) handleVenueStatus(r *http.Request) (any, int, error) {
 	var req struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
+		Status string `json:"status"`
 	}
 	if err := decodeJSON(r, &req, false); err != nil {
 		return nil, 0, err
 	}
-	v, err := s.AddVenue(r.Context(), req.ID, req.Name)
-	return v, http.StatusCreated, err
+	st, err := registry.ParseStatus(req.Status)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: status: %v", ErrInvalid, err)
+	}
+	v, err := s.SetVenueStatus(r.Context(), r.PathValue("id"), st)
+	return v, 0, err
+}
+
+func (s *Server) handlePoster(r *http.Request) (any, int, error) {
+	var req struct{}
+	if err := decodeJSON(r, &req, true); err != nil {
+		return nil, 0, err
+	}
+	p, err := s.Poster(r.Context(), r.PathValue("id"))
+	return p, http.StatusCreated, err
 }
 
 func (s *Server) handleNewToken(r *http.Request) (any, int, error) {

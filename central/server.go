@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/internal/atomicfile"
 	"io"
 	"log/slog"
@@ -30,6 +31,8 @@ import (
 // down-sync buckets, ingest of kiosk batches and the HTTP API. Make one with
 // [New], then [Server.Start] it and [Server.Close] it.
 type Server struct {
+	vault      *vault.Vault // the identity vault (nil when vaultErr says why)
+	vaultErr   error
 	cfg        Config
 	log        *slog.Logger
 	now        func() time.Time
@@ -131,6 +134,10 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 		errc:          make(chan error, 8),
 		republish:     make(chan struct{}, 1),
 	}
+	if s.vault, err = vault.New(st, keys.KEK(), keys.Signer(), &vault.Options{Now: s.now}); err != nil {
+		s.vaultErr = fmt.Errorf("identity vault: %w", err)
+		logger.Error("identity vault unavailable", "err", err)
+	}
 	if cfg.EmbeddedNATS() {
 		s.nats, err = newEmbeddedNATS(&s.cfg, logger)
 		if err != nil {
@@ -187,6 +194,9 @@ func (s *Server) start(ctx, bg context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	s.goBackground("republish", func() error { s.republishLoop(bg); return nil })
+	if s.vault != nil {
+		s.goBackground("identity retention", func() error { s.vaultRetention(bg, s.vault); return nil })
+	}
 	if err := s.startIngest(ctx, bg); err != nil {
 		return fmt.Errorf("start: ingest: %w", err)
 	}

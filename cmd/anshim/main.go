@@ -40,6 +40,7 @@ func (e *env) commands() []cli.Command {
 		{Name: "pass", Summary: "issue, verify and revoke visitor passes", Run: e.runPass},
 		{Name: "venue", Summary: "register venues with the central server", Run: e.runVenue},
 		{Name: "device", Summary: "make kiosk enrollment tokens, list enrolled kiosks", Run: e.runDevice},
+		{Name: "person", Summary: "register visitors, issue their passes, revoke lost cards", Run: e.runPerson},
 		{Name: "demo", Summary: "run the whole system on embedded defaults and play a scripted day", Run: e.runDemo},
 	}
 }
