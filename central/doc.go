@@ -16,7 +16,7 @@
 //     DATA/nats-devices.conf for the NATS servers to include and reload.
 //   - The down-sync KV buckets of docs/sync.md: revoked passes, pass keys,
 //     the sealing key and venue settings, filled from the province keys and
-//     the store at start, and by [Server.AddVenue] and [Server.Revoke].
+//     the store at start, and by [Server.RegisterVenue] and [Server.Revoke].
 //   - Ingest of kiosk batches from the stream ANSHIM_CHECKINS (sync/ingest).
 //   - An HTTP API ([Server.Handler]): enrollment for kiosks, venues, tokens,
 //     devices and revocations for operators (bearer admin token), /health

@@ -10,9 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/nats-io/nkeys"
 
@@ -35,44 +33,6 @@ func DeviceID(pub ed25519.PublicKey) string {
 	return "k-" + hex.EncodeToString(sum[:8])
 }
 
-// ValidVenueID reports whether id can name a venue: 1–64 letters, digits,
-// '-' and '_'. A venue id is one token of a NATS subject, so it holds no
-// '.', '*', '>' or space.
-func ValidVenueID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// AddVenue registers a venue and publishes its settings to the venues
-// bucket (again at the next start or reconnect if NATS is away now).
-func (s *Server) AddVenue(ctx context.Context, id, name string) (store.Venue, error) {
-	if !ValidVenueID(id) {
-		return store.Venue{}, fmt.Errorf("%w: venue id %q: use 1-64 letters, digits, '-' or '_'", ErrInvalid, id)
-	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 || !utf8.ValidString(name) {
-		return store.Venue{}, fmt.Errorf("%w: venue name: want 1-200 bytes of UTF-8", ErrInvalid)
-	}
-	v := store.Venue{ID: id, Name: name, Created: s.now().UTC()}
-	if err := s.store.AddVenue(ctx, v); err != nil {
-		return store.Venue{}, err // "add venue ID: ..." from the store
-	}
-	if s.kv != nil {
-		if err := s.kv.publishVenue(ctx, v); err != nil {
-			s.log.Warn("venue stored but not yet published to kiosks", "venue", id, "err", err)
-		}
-	}
-	s.log.Info("venue added", "venue", id)
-	return v, nil
-}
-
 // Token is a new enrollment token.
 type Token struct {
 	Token   string    `json:"token"`
@@ -82,7 +42,7 @@ type Token struct {
 
 // NewToken makes a one-time enrollment token for a kiosk of venue, valid
 // for the configured token lifetime (7 days by default). Only its hash is
-// stored.
+// stored. The venue must be approved (ErrNotApproved otherwise).
 func (s *Server) NewToken(ctx context.Context, venue string) (string, error) {
 	t, err := s.newToken(ctx, venue)
 	return t.Token, err
@@ -90,7 +50,7 @@ func (s *Server) NewToken(ctx context.Context, venue string) (string, error) {
 
 // newToken is NewToken returning the expiry too.
 func (s *Server) newToken(ctx context.Context, venue string) (Token, error) {
-	if _, err := s.store.Venue(ctx, venue); err != nil {
+	if _, err := s.approvedVenue(ctx, venue); err != nil {
 		return Token{}, fmt.Errorf("new token: %w", err)
 	}
 	var b [16]byte
@@ -176,6 +136,11 @@ func (s *Server) enroll(ctx context.Context, req EnrollRequest) (*Enrollment, er
 	case errors.Is(err, store.ErrNotFound):
 		return nil, ErrBadToken
 	case err != nil:
+		return nil, fmt.Errorf("enroll: %w", err)
+	}
+	// A venue suspended since its token was made gets no new kiosk (the
+	// token stays used).
+	if _, err := s.approvedVenue(ctx, tok.Venue); err != nil {
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
 	d := store.Device{ID: id, Venue: tok.Venue, PublicKey: pub, NKey: req.NKey, Enrolled: s.now().UTC()}

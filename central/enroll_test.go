@@ -204,7 +204,7 @@ func TestAddVenue_NewToken(t *testing.T) {
 	if _, err := ts.AddVenue(ctx, "v1", "Cafe"); !errors.Is(err, store.ErrExists) {
 		t.Errorf("venue twice: err = %v, want ErrExists", err)
 	}
-	if code := ts.do(t, "POST", "/v1/venues", map[string]string{"id": "v1", "name": "x"}, true, nil); code != http.StatusConflict {
+	if code := ts.do(t, "POST", "/v1/venues", testRegistration("v1", ""), true, nil); code != http.StatusConflict {
 		t.Errorf("venue twice over HTTP: %d, want 409", code)
 	}
 	if code := ts.do(t, "POST", "/v1/venues/nowhere/tokens", nil, true, nil); code != http.StatusNotFound {

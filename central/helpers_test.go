@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/wire"
@@ -166,7 +167,7 @@ func (ts *testServer) do(t *testing.T, method, path string, body any, admin bool
 // addVenueAndToken registers a venue over HTTP and returns a token for it.
 func (ts *testServer) addVenueAndToken(t *testing.T, venue string) string {
 	t.Helper()
-	if code := ts.do(t, "POST", "/v1/venues", map[string]string{"id": venue, "name": "Cafe " + venue}, true, nil); code != http.StatusCreated && code != http.StatusConflict {
+	if code := ts.do(t, "POST", "/v1/venues", testRegistration(venue, registry.StatusApproved), true, nil); code != http.StatusCreated && code != http.StatusConflict {
 		t.Fatalf("add venue %s: status %d", venue, code)
 	}
 	var tok Token

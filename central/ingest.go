@@ -16,6 +16,7 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 		Store:    s.store,
 		SealPub:  s.keys.SealingPublicKey(),
 		SealPriv: s.keys.SealingPrivateKey(),
+		DayKeys:  s.dayKeys,
 		Log:      s.log.With("component", "ingest"),
 		Now:      s.now,
 		Metrics:  s.ingestMetrics,

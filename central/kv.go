@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/province"
 )
@@ -58,9 +59,14 @@ type sealingValue struct {
 }
 
 // VenueSettings is the value of a venue in the venues bucket, as kiosks
-// read it.
+// read it. The venue's status is not in it: a suspended venue's kiosks
+// keep working as before.
 type VenueSettings struct {
-	Name string `json:"name"`
+	Name     string            `json:"name"`
+	Category registry.Category `json:"category"`
+	// DefaultStay is the stay of a visitor who never scanned out, as a Go
+	// duration in whole minutes ("45m").
+	DefaultStay string `json:"default_stay"`
 }
 
 // publishKeys makes the pass-key and sealing buckets hold exactly the
@@ -106,9 +112,17 @@ func (d *downSync) publishVenue(ctx context.Context, v store.Venue) error {
 	return syncBucket(ctx, d.venues, map[string][]byte{v.ID: val}, false)
 }
 
-// venueValue returns the venue settings JSON of v.
+// venueValue returns the venue settings JSON of v. A venue stored before
+// the registry (no category) is published as other, with its stay.
 func venueValue(v store.Venue) ([]byte, error) {
-	return json.Marshal(VenueSettings{Name: v.Name})
+	c, stay := v.Category, v.DefaultStay
+	if c == "" {
+		c = registry.Other
+	}
+	if stay == 0 {
+		stay = registry.Stays(nil).Of(c)
+	}
+	return json.Marshal(VenueSettings{Name: v.Name, Category: c, DefaultStay: fmt.Sprintf("%dm", stay)})
 }
 
 // revoke marks a revocation id revoked.

@@ -300,7 +300,7 @@ func TestKV_StartAndRevoke(t *testing.T) {
 			t.Errorf("sealing = %+v", sv)
 		}
 		venues := readBucket(t, js, BucketVenues)
-		if want := map[string]string{"cafe-1": `{"name":"Cafe One"}`}; !mapsEqual(venues, want) {
+		if want := map[string]string{"cafe-1": `{"name":"Cafe One","category":"other","default_stay":"60m"}`}; !mapsEqual(venues, want) {
 			t.Errorf("%s = %v, want %v", BucketVenues, venues, want)
 		}
 		revoked := readBucket(t, js, BucketRevoked)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/internal/atomicfile"
 	"io"
@@ -31,7 +32,8 @@ import (
 // down-sync buckets, ingest of kiosk batches and the HTTP API. Make one with
 // [New], then [Server.Start] it and [Server.Close] it.
 type Server struct {
-	vault      *vault.Vault // the identity vault (nil when vaultErr says why)
+	dayKeys    *daykeys.Keys // the day-key ratchet (crypto-shredding)
+	vault      *vault.Vault  // the identity vault (nil when vaultErr says why)
 	vaultErr   error
 	cfg        Config
 	log        *slog.Logger
@@ -134,6 +136,9 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 		errc:          make(chan error, 8),
 		republish:     make(chan struct{}, 1),
 	}
+	if s.dayKeys, err = s.openDayKeys(); err != nil {
+		return nil, err
+	}
 	if s.vault, err = vault.New(st, keys.KEK(), keys.Signer(), &vault.Options{Now: s.now}); err != nil {
 		s.vaultErr = fmt.Errorf("identity vault: %w", err)
 		logger.Error("identity vault unavailable", "err", err)
@@ -194,6 +199,13 @@ func (s *Server) start(ctx, bg context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	s.goBackground("republish", func() error { s.republishLoop(bg); return nil })
+	s.goBackground("check-in retention", func() error {
+		s.periodic(bg, retentionEvery, func(ctx context.Context, now time.Time) error {
+			_, err := s.RunRetention(ctx, now)
+			return err
+		})
+		return nil
+	})
 	if s.vault != nil {
 		s.goBackground("identity retention", func() error { s.vaultRetention(bg, s.vault); return nil })
 	}

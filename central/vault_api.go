@@ -20,10 +20,6 @@ import (
 // server's clock.
 const vaultRetentionEvery = 24 * time.Hour
 
-// vaultRetentionPoll is how often the retention job reads the server's
-// clock (a variable for tests, whose clock jumps).
-var vaultRetentionPoll = time.Minute
-
 // vaultRoutes adds the identity vault's admin routes to mux:
 //
 //	POST /v1/persons                              {"name","phone"} → {"id","created"}
@@ -156,29 +152,13 @@ func (h *vaultAPI) revokeCard(r *http.Request) (any, int, error) {
 // and then every vaultRetentionEvery by the server's clock, until ctx is
 // done. A failed run is tried again an hour later.
 func (s *Server) vaultRetention(ctx context.Context, v *vault.Vault) {
-	t := time.NewTicker(vaultRetentionPoll)
-	defer t.Stop()
-	var next time.Time // zero: at once
-	for {
-		// A clock set back by more than a period runs at once, too.
-		if now := s.now(); !now.Before(next) || now.Add(vaultRetentionEvery).Before(next) {
-			next = now.Add(vaultRetentionEvery)
-			n, err := v.DestroyUnused(ctx, now, vault.Retention)
-			switch {
-			case ctx.Err() != nil:
-				return
-			case err != nil:
-				s.log.Warn("destroying unused identities failed; trying again in an hour", "err", err)
-				next = now.Add(time.Hour)
-			default:
-				s.log.Info("destroyed identities unused for 8 weeks", "count", n,
-					"unused_since", now.Add(-vault.Retention).UTC().Format(time.RFC3339))
-			}
+	s.periodic(ctx, vaultRetentionEvery, func(ctx context.Context, now time.Time) error {
+		n, err := v.DestroyUnused(ctx, now, vault.Retention)
+		if err != nil {
+			return fmt.Errorf("destroying unused identities: %w", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		s.log.Info("destroyed identities unused for 8 weeks", "count", n,
+			"unused_since", now.Add(-vault.Retention).UTC().Format(time.RFC3339))
+		return nil
+	})
 }

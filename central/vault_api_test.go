@@ -328,8 +328,8 @@ func (ts *testServer) decode(t *testing.T, body string, v any) {
 // starts and then daily by the server's clock, the count logged without
 // personal data, and that a used identity stays.
 func TestVaultAPI_Retention(t *testing.T) {
-	defer func(p time.Duration) { vaultRetentionPoll = p }(vaultRetentionPoll)
-	vaultRetentionPoll = 5 * time.Millisecond
+	defer func(p time.Duration) { periodicPoll = p }(periodicPoll)
+	periodicPoll = 5 * time.Millisecond
 
 	clock := newTestClock()
 	dir := t.TempDir()

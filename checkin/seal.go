@@ -26,6 +26,26 @@ const personalLen = 1 + 16 + 1 + 4
 // SealedLen is the size of a sealed personal part.
 const SealedLen = personalLen + box.AnonymousOverhead
 
+// PersonalLen is the size of an encoded personal part.
+const PersonalLen = personalLen
+
+// AppendBinary appends the personal part's encoding (version 1, pseudonym,
+// pass kind, serial): what is sealed, to the province and later under a
+// day key.
+func (p *Personal) AppendBinary(b []byte) []byte { return p.appendBinary(b) }
+
+// ParsePersonal decodes what AppendBinary wrote.
+func ParsePersonal(b []byte) (Personal, error) {
+	if len(b) != personalLen || b[0] != 1 {
+		return Personal{}, fmt.Errorf("%w: personal part of %d bytes", ErrMalformed, len(b))
+	}
+	var p Personal
+	copy(p.Pseudonym[:], b[1:17])
+	p.PassKind = b[17]
+	p.Serial = binary.BigEndian.Uint32(b[18:])
+	return p, nil
+}
+
 func (p *Personal) appendBinary(b []byte) []byte {
 	b = append(b, 1)
 	b = append(b, p.Pseudonym[:]...)
@@ -44,13 +64,10 @@ func Open(sealed []byte, pub, priv *[32]byte) (Personal, error) {
 	if !ok {
 		return Personal{}, ErrOpen
 	}
-	if len(msg) != personalLen || msg[0] != 1 {
+	p, err := ParsePersonal(msg)
+	if err != nil {
 		return Personal{}, fmt.Errorf("%w: unexpected plaintext layout", ErrOpen)
 	}
-	var p Personal
-	copy(p.Pseudonym[:], msg[1:17])
-	p.PassKind = msg[17]
-	p.Serial = binary.BigEndian.Uint32(msg[18:])
 	return p, nil
 }
 

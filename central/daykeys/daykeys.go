@@ -292,3 +292,20 @@ func (k *Keys) DestroyThrough(d Day) error {
 func AD(device string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(device), 0), seq)
 }
+
+// KeyMaterial returns the secret bytes behind day d — the day key and its
+// two purpose keys — for audits and tests that prove they appear nowhere
+// else. It fails with ErrDestroyed once the day is destroyed.
+func (k *Keys) KeyMaterial(d Day) ([][]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if d < k.oldest {
+		return nil, fmt.Errorf("%s: %w", d, ErrDestroyed)
+	}
+	key := k.key
+	for range int(d - k.oldest) {
+		key = next(key)
+	}
+	tag, enc := derive(key, tagLabel), derive(key, encLabel)
+	return [][]byte{key[:], tag[:], enc[:]}, nil
+}

@@ -1,6 +1,6 @@
-// Package store is the central server's storage: the venue and device
-// registry, enrollment tokens, per-device chain state, check-ins and the
-// quarantine. One interface, several backends (bbolt embedded today,
+// Package store is the central server's storage: the venue registry, the
+// enrolled devices, enrollment tokens, per-device chain state, check-ins
+// and the quarantine. One interface, several backends (bbolt embedded today,
 // PostgreSQL next), all held to the conformance test in storetest.
 //
 // # Contract
@@ -21,7 +21,8 @@
 //     (RawWall and Mono to the nanosecond), so that its canonical bytes can
 //     be rebuilt and its chain link checked. Other times keep at least
 //     microseconds.
-//   - Errors callers branch on: ErrNotFound, ErrExists, ErrTokenUsed.
+//   - Errors callers branch on: ErrNotFound, ErrExists, ErrTokenUsed, and
+//     UpdateVenueStatus's *registry.TransitionError.
 package store
 
 import (
@@ -30,6 +31,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/checkin"
 )
 
@@ -40,12 +42,30 @@ var (
 	ErrTokenUsed = errors.New("enrollment token already used or expired")
 )
 
-// Venue is a place with kiosks. (The full business registry arrives with the
-// store issue: registration number, category, location, owner.)
+// Venue is a registered place: a venue with kiosks, or without one and a
+// poster instead. The store keeps what it is given; central/registry's
+// rules decide what a registration must hold. A venue stored before the
+// registry has only ID, Name and Created: its other fields are zero, its
+// status registry.StatusNone.
 type Venue struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Created time.Time `json:"created"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// BusinessNumber is the 사업자등록번호 as NNN-NN-NNNNN: unique among
+	// the venues that have one.
+	BusinessNumber string            `json:"business_number"`
+	Address        string            `json:"address"`
+	Category       registry.Category `json:"category"`
+	// DefaultStay is the stay, in minutes, of a visitor who never scanned
+	// out (set from the category at registration).
+	DefaultStay int               `json:"default_stay"`
+	Location    registry.Location `json:"location"`
+	// OwnerPhone is the owner's contact number, E.164.
+	OwnerPhone string          `json:"owner_phone"`
+	Status     registry.Status `json:"status"`
+	Created    time.Time       `json:"created"`
+	// Updated is when the venue last changed (its status); Created at
+	// first.
+	Updated time.Time `json:"updated"`
 }
 
 // Token is a one-time kiosk enrollment token for a venue. Only a hash of
@@ -99,7 +119,13 @@ type CheckIn struct {
 	Boot    [16]byte            `json:"-"`
 	Mono    time.Duration       `json:"mono"`
 	Time    time.Time           `json:"time"` // corrected time
-	Sealed  []byte              `json:"-"`
+	// Sealed is the personal part as the store keeps it: sealed under the
+	// key of its KST day (central/daykeys), so that destroying the day key
+	// makes every copy unreadable. The store treats it as opaque bytes.
+	Sealed []byte `json:"-"`
+	// Tag is HMAC(day key, pseudonym): finds a person's check-ins of that
+	// day without decrypting, and links nothing across days.
+	Tag [16]byte `json:"-"`
 	// Hash is the device's chain hash after this record, hₙ: it lets a
 	// later batch's Prev be checked against any stored record, and an
 	// overlapping batch's records be compared with the stored ones.
@@ -143,9 +169,21 @@ type Batch struct {
 // Store is the central's storage.
 type Store interface {
 	Vault
-	AddVenue(ctx context.Context, v Venue) error // ErrExists
-	Venue(ctx context.Context, id string) (Venue, error)
-	Venues(ctx context.Context) ([]Venue, error) // in id order
+	Retention
+	// AddVenue stores a new venue, every field as given. ErrExists when
+	// its id is taken, or when its business number is another venue's
+	// (the error says "business_number"); a venue without a business
+	// number is not checked for one.
+	AddVenue(ctx context.Context, v Venue) error
+	Venue(ctx context.Context, id string) (Venue, error) // ErrNotFound
+	Venues(ctx context.Context) ([]Venue, error)         // in id order
+	// UpdateVenueStatus moves a venue to status and sets its Updated to
+	// now, in one transaction with the check that registry.CheckTransition
+	// allows the move from its current status (a *registry.TransitionError
+	// otherwise, and nothing changes). Asking for the status the venue has
+	// changes nothing, Updated included. It returns the venue as it is
+	// after; ErrNotFound for an unknown venue.
+	UpdateVenueStatus(ctx context.Context, id string, status registry.Status, now time.Time) (Venue, error)
 
 	AddToken(ctx context.Context, t Token) error // ErrExists
 	// UseToken marks the token used and returns it: once only, and only

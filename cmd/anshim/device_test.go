@@ -21,7 +21,7 @@ func TestDeviceToken_List(t *testing.T) {
 	url, tokenFile := startCentral(t)
 	e := testEnv(testNow, "")
 	flags := []string{"--central", url, "--admin-token-file", tokenFile}
-	e.mustRun(t, append([]string{"venue", "add", "--id", "cafe-1", "--name", "Cafe"}, flags...)...)
+	e.mustRun(t, append(venueAddArgs("cafe-1", "--status", "approved"), flags...)...)
 
 	code, stdout, stderr := e.anshim(t, append([]string{"device", "token", "--venue", "cafe-1"}, flags...)...)
 	if code != 0 {
@@ -40,7 +40,7 @@ func TestDeviceToken_List(t *testing.T) {
 
 	code, _, stderr = e.anshim(t, append([]string{"device", "token", "--venue", "nowhere"}, flags...)...)
 	if code != 1 || !strings.Contains(stderr, "(HTTP 404)") ||
-		!strings.Contains(stderr, "anshim: hint: register the venue first: 'anshim venue add --id nowhere --name NAME'") {
+		!strings.Contains(stderr, "anshim: hint: register the venue first: 'anshim venue add --id nowhere ...'") {
 		t.Errorf("unknown venue: exit %d\n%s", code, stderr)
 	}
 	code, _, stderr = e.anshim(t, append([]string{"device", "token"}, flags...)...)

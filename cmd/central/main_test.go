@@ -124,7 +124,9 @@ func TestServe_Stats(t *testing.T) {
 		}
 		return resp.StatusCode
 	}
-	if code := post("/v1/venues", map[string]string{"id": "cafe-1", "name": "Cafe"}, true, nil); code != 201 {
+	venue := map[string]any{"id": "cafe-1", "name": "Cafe", "business_number": "123-45-67891", "address": "제주시 중앙로 1",
+		"category": "cafe", "location": map[string]float64{"lat": 33.4996, "lon": 126.5312}, "owner_phone": "010-1234-5678", "status": "approved"}
+	if code := post("/v1/venues", venue, true, nil); code != 201 {
 		t.Fatalf("add venue: %d", code)
 	}
 	var token central.Token

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/feedback"
@@ -453,6 +454,12 @@ func check(ctx context.Context, cfg *central.Config, keys *province.Keys, sims [
 		return nil, fmt.Errorf("demo: open the central's store: %w", err)
 	}
 	defer st.Close()
+	// The central keeps personal parts sealed under day keys: open them as
+	// an investigator's tools would.
+	dk, err := daykeys.Open(filepath.Join(cfg.DataOrDefault(), central.DayKeysFile), keys.KEK()[:], 0)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	rep := &Report{}
 	for _, s := range sims {
 		row := Row{Kiosk: fmt.Sprintf("%02d", s.idx+1), Device: s.device, Venue: s.venue, Clock: s.clock,
@@ -464,7 +471,12 @@ func check(ctx context.Context, cfg *central.Config, keys *province.Keys, sims [
 		seen := map[[16]byte]bool{}
 		err := st.CheckIns(ctx, s.device, 0, func(c store.CheckIn) bool {
 			row.Stored++
-			p, err := checkin.Open(c.Sealed, keys.SealingPublicKey(), keys.SealingPrivateKey())
+			plain, err := dk.Open(daykeys.DayOf(c.Time), c.Sealed, daykeys.AD(c.Device, c.Seq))
+			if err != nil {
+				row.Duplicates++ // not a check-in any visitor made here
+				return true
+			}
+			p, err := checkin.ParsePersonal(plain)
 			if err != nil {
 				row.Duplicates++ // not a check-in any visitor made here
 				return true

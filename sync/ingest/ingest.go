@@ -49,6 +49,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/sync/wire"
@@ -65,6 +66,10 @@ type Config struct {
 	// SealPub and SealPriv are the province's record-sealing key pair
 	// (province.Keys.SealingPublicKey / SealingPrivateKey).
 	SealPub, SealPriv *[32]byte
+	// DayKeys, if set, re-seals every personal part under the key of its
+	// KST day and tags it (crypto-shredding; the central always sets it).
+	// Without it the store keeps the parts sealed to the province's key.
+	DayKeys *daykeys.Keys
 	// Log receives one error line per quarantine entry and break. Default
 	// slog.Default().
 	Log *slog.Logger
@@ -175,6 +180,9 @@ type Result struct {
 	// Uncorrected counts stored records whose unsynced time could not be
 	// corrected.
 	Uncorrected int
+	// Expired counts records whose day was already past retention (its key
+	// destroyed) when they arrived: not stored, counted and logged.
+	Expired int
 	// Quarantined is the reason the message went to quarantine (nothing
 	// else stored), or "". QuarantineID is its entry.
 	Quarantined  string
@@ -201,6 +209,11 @@ func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, rec
 	m.Stored.Add(uint64(res.Stored))
 	m.Duplicates.Add(uint64(res.Duplicates))
 	m.Uncorrected.Add(uint64(res.Uncorrected))
+	m.Expired.Add(uint64(res.Expired))
+	if res.Expired > 0 {
+		in.cfg.Log.Warn("ingest: records past the 28-day retention arrived; not stored", "device", res.Device,
+			"first", res.FirstSeq, "last", res.LastSeq, "expired", res.Expired)
+	}
 	if res.Quarantined == "" {
 		in.cfg.Log.Debug("ingest: batch handled", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
 			"stored", res.Stored, "duplicates", res.Duplicates, "uncorrected", res.Uncorrected)
@@ -345,7 +358,8 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	}
 
 	// 5. Every new sealed part opens.
-	if i, err := in.openAll(recs, fresh); err != nil {
+	persons := make([]checkin.Personal, len(recs))
+	if i, err := in.openAll(recs, fresh, persons); err != nil {
 		return q(ReasonCannotOpen, "record %d: %v", recs[i].Seq, err)
 	}
 
@@ -381,6 +395,19 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			f |= store.FlagUncorrected
 			res.Uncorrected++
 		}
+		sealed, tag := r.Sealed, [16]byte{}
+		if in.cfg.DayKeys != nil {
+			// Re-seal under the day key: once the day is destroyed no copy
+			// of the store can be read, also with the province's key.
+			sealed, tag, err = in.daySeal(r, t, &persons[i])
+			if errors.Is(err, daykeys.ErrDestroyed) {
+				res.Expired++
+				continue // past the 28-day retention on arrival: not kept
+			}
+			if err != nil {
+				return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+			}
+		}
 		sb.Records = append(sb.Records, store.CheckIn{
 			Device:   r.Device,
 			Seq:      r.Seq,
@@ -391,7 +418,8 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			Boot:     r.Boot,
 			Mono:     r.Mono,
 			Time:     t,
-			Sealed:   r.Sealed,
+			Sealed:   sealed,
+			Tag:      tag,
 			Flags:    f,
 			Received: received,
 			Hash:     hashes[i],
@@ -401,7 +429,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	if err != nil {
 		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 	}
-	res.Stored, res.Duplicates = n, len(recs)-n
+	res.Stored, res.Duplicates = n, len(recs)-n-res.Expired
 	if n < len(fresh) {
 		// Another worker stored some of them meanwhile: count only ours.
 		res.Uncorrected = min(res.Uncorrected, n)
@@ -415,16 +443,19 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 // minPerWorker is the fewest sealed parts worth a goroutine of their own.
 const minPerWorker = 16
 
-// openAll opens the sealed parts of recs[i] for i in idx, on up to
-// OpenWorkers goroutines. It returns the index of the first failure.
-// The opened personal parts are discarded: this step only proves that the
-// province can read every record before any is stored.
-func (in *Ingester) openAll(recs []*checkin.Record, idx []int) (int, error) {
+// openAll opens the sealed parts of recs[i] for i in idx into out[i], on
+// up to OpenWorkers goroutines. It returns the index of the first failure:
+// the province must be able to read every record before any is stored.
+// The personal parts are only ever re-sealed under their day key, never
+// stored or logged in clear.
+func (in *Ingester) openAll(recs []*checkin.Record, idx []int, out []checkin.Personal) (int, error) {
 	open := func(idx []int) (int, error) {
 		for _, i := range idx {
-			if _, err := checkin.Open(recs[i].Sealed, in.cfg.SealPub, in.cfg.SealPriv); err != nil {
+			p, err := checkin.Open(recs[i].Sealed, in.cfg.SealPub, in.cfg.SealPriv)
+			if err != nil {
 				return i, err
 			}
+			out[i] = p
 		}
 		return -1, nil
 	}
@@ -453,4 +484,19 @@ func (in *Ingester) openAll(recs []*checkin.Record, idx []int) (int, error) {
 		}
 	}
 	return -1, nil
+}
+
+// daySeal seals a record's personal part under the key of its (corrected)
+// KST day and computes its lookup tag, and clears the plaintext.
+func (in *Ingester) daySeal(r *checkin.Record, t time.Time, p *checkin.Personal) ([]byte, [16]byte, error) {
+	defer clear(p.Pseudonym[:])
+	day := daykeys.DayOf(t)
+	tag, err := in.cfg.DayKeys.Tag(day, p.Pseudonym)
+	if err != nil {
+		return nil, tag, err
+	}
+	var buf [checkin.PersonalLen]byte
+	sealed, err := in.cfg.DayKeys.Seal(day, p.AppendBinary(buf[:0]), daykeys.AD(r.Device, r.Seq))
+	clear(buf[:])
+	return sealed, tag, err
 }

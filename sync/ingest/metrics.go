@@ -50,6 +50,9 @@ type Metrics struct {
 	Uncorrected atomic.Uint64
 	// Retries counts messages left for redelivery after a store error.
 	Retries atomic.Uint64
+	// Expired counts check-ins that arrived after their day's key was
+	// destroyed (past retention): not stored.
+	Expired atomic.Uint64
 
 	quarantined [len(reasons)]atomic.Uint64
 }
@@ -91,6 +94,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		{"anshim_ingest_breaks_total", "Batches ingested after a sequence gap or chain break.", &m.Breaks},
 		{"anshim_ingest_records_uncorrected_total", "Check-ins whose unsynced clock could not be corrected.", &m.Uncorrected},
 		{"anshim_ingest_retries_total", "Messages left for redelivery after a store error.", &m.Retries},
+		{"anshim_ingest_records_expired_total", "Check-ins that arrived past retention (day key destroyed): not stored.", &m.Expired},
 	}
 	for _, c := range counters {
 		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v.Load()); err != nil {

@@ -142,51 +142,6 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return s.db.Update(fn)
 }
 
-// AddVenue implements store.Store.
-func (s *Store) AddVenue(ctx context.Context, v store.Venue) error {
-	if v.ID == "" {
-		return errors.New("add venue: empty id")
-	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		return putNew(tx.Bucket(bucketVenues), []byte(v.ID), v)
-	})
-	if err != nil {
-		return fmt.Errorf("add venue %s: %w", v.ID, err)
-	}
-	return nil
-}
-
-// Venue implements store.Store.
-func (s *Store) Venue(ctx context.Context, id string) (store.Venue, error) {
-	var v store.Venue
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketVenues), []byte(id), &v)
-	})
-	if err != nil {
-		return store.Venue{}, fmt.Errorf("venue %s: %w", id, err)
-	}
-	return v, nil
-}
-
-// Venues implements store.Store: all venues in id order.
-func (s *Store) Venues(ctx context.Context) ([]store.Venue, error) {
-	var out []store.Venue
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketVenues).ForEach(func(k, v []byte) error {
-			var x store.Venue
-			if err := json.Unmarshal(v, &x); err != nil {
-				return fmt.Errorf("venue %s: %w", k, err)
-			}
-			out = append(out, x)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list venues: %w", err)
-	}
-	return out, nil
-}
-
 // AddToken implements store.Store.
 func (s *Store) AddToken(ctx context.Context, t store.Token) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
@@ -316,14 +271,17 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 		cb := tx.Bucket(bucketCheckIns)
 		for _, r := range b.Records {
 			k := checkInKey(r.Device, r.Seq)
-			if cb.Get(k) != nil {
-				continue
+			if cb.Get(k) != nil || dayDropped(tx, r.Time) {
+				continue // already stored, or its day is past retention
 			}
 			v, err := encodeCheckIn(r)
 			if err != nil {
 				return fmt.Errorf("record %d: %w", r.Seq, err)
 			}
 			if err := cb.Put(k, v); err != nil {
+				return err
+			}
+			if _, err := indexDay(tx, r.Time, k); err != nil {
 				return err
 			}
 			stored++
@@ -550,14 +508,15 @@ func timeFromBits(n uint64) time.Time {
 //	raw wall, time, received: i64 Unix ns each
 //	boot 16, mono i64
 //	hash 32
+//	tag 16
 //	sealed  u16 len + bytes
-const checkInVersion = 1
+const checkInVersion = 2
 
 func encodeCheckIn(r store.CheckIn) ([]byte, error) {
 	if len(r.Venue) > 255 || len(r.Sealed) > math.MaxUint16 {
 		return nil, fmt.Errorf("venue of %d bytes or sealed part of %d bytes", len(r.Venue), len(r.Sealed))
 	}
-	v := make([]byte, 0, 2+len(r.Venue)+6+24+24+32+2+len(r.Sealed))
+	v := make([]byte, 0, 2+len(r.Venue)+6+24+24+32+16+2+len(r.Sealed))
 	v = append(v, checkInVersion, byte(len(r.Venue)))
 	v = append(v, r.Venue...)
 	v = append(v, byte(r.Kind), byte(r.Quality))
@@ -568,6 +527,7 @@ func encodeCheckIn(r store.CheckIn) ([]byte, error) {
 	v = append(v, r.Boot[:]...)
 	v = binary.BigEndian.AppendUint64(v, uint64(r.Mono))
 	v = append(v, r.Hash[:]...)
+	v = append(v, r.Tag[:]...)
 	v = binary.BigEndian.AppendUint16(v, uint16(len(r.Sealed)))
 	return append(v, r.Sealed...), nil
 }
@@ -580,7 +540,7 @@ func decodeCheckIn(device string, seq uint64, v []byte) (store.CheckIn, error) {
 		return bad()
 	}
 	n := int(v[1])
-	const fixed = 2 + 4 + 24 + 16 + 8 + 32 + 2
+	const fixed = 2 + 4 + 24 + 16 + 8 + 32 + 16 + 2
 	if len(v) < 2+n+fixed {
 		return bad()
 	}
@@ -594,7 +554,8 @@ func decodeCheckIn(device string, seq uint64, v []byte) (store.CheckIn, error) {
 	copy(r.Boot[:], p[30:46])
 	r.Mono = time.Duration(binary.BigEndian.Uint64(p[46:]))
 	copy(r.Hash[:], p[54:86])
-	m := int(binary.BigEndian.Uint16(p[86:]))
+	copy(r.Tag[:], p[86:102])
+	m := int(binary.BigEndian.Uint16(p[102:]))
 	if len(p) != fixed+m {
 		return bad()
 	}

@@ -26,7 +26,7 @@ func joinTime(us time.Time, ns int16) time.Time {
 
 // checkInColumns are the columns of checkins in the order of checkInRow.
 var checkInColumns = []string{"device", "seq", "day", "venue", "kind", "quality", "flags",
-	"raw_wall", "raw_wall_ns", "mono", "boot", "time", "time_ns", "received", "hash", "sealed"}
+	"raw_wall", "raw_wall_ns", "mono", "boot", "time", "time_ns", "received", "hash", "tag", "sealed"}
 
 // checkInRow returns r's values for CopyFrom, r being of day.
 func checkInRow(r store.CheckIn, day time.Time) []any {
@@ -34,13 +34,13 @@ func checkInRow(r store.CheckIn, day time.Time) []any {
 	corrected, correctedNS := splitTime(r.Time)
 	return []any{
 		[]byte(r.Device), int64(r.Seq), day, []byte(r.Venue), int16(r.Kind), int16(r.Quality), int64(r.Flags),
-		raw, rawNS, int64(r.Mono), r.Boot[:], corrected, correctedNS, r.Received, r.Hash[:], nonNil(r.Sealed),
+		raw, rawNS, int64(r.Mono), r.Boot[:], corrected, correctedNS, r.Received, r.Hash[:], r.Tag[:], nonNil(r.Sealed),
 	}
 }
 
 // selectCheckIns reads the columns that scanCheckIn scans.
 const selectCheckIns = `SELECT seq, venue, kind, quality, flags, raw_wall, raw_wall_ns, mono, boot,
-	time, time_ns, received, hash, sealed FROM checkins`
+	time, time_ns, received, hash, tag, sealed FROM checkins`
 
 // scanCheckIn scans a row of selectCheckIns of device's check-ins.
 func scanCheckIn(device string) pgx.RowToFunc[store.CheckIn] {
@@ -48,13 +48,14 @@ func scanCheckIn(device string) pgx.RowToFunc[store.CheckIn] {
 		var (
 			seq, flags, mono      int64
 			venue, boot, hash     []byte
+			tag                   []byte
 			kind, quality         int16
 			raw, corrected, recvd time.Time
 			rawNS, correctedNS    int16
 			r                     = store.CheckIn{Device: device}
 		)
 		err := row.Scan(&seq, &venue, &kind, &quality, &flags, &raw, &rawNS, &mono, &boot,
-			&corrected, &correctedNS, &recvd, &hash, &r.Sealed)
+			&corrected, &correctedNS, &recvd, &hash, &tag, &r.Sealed)
 		if err != nil {
 			return store.CheckIn{}, err
 		}
@@ -67,6 +68,7 @@ func scanCheckIn(device string) pgx.RowToFunc[store.CheckIn] {
 		r.Mono = time.Duration(mono)
 		copy(r.Boot[:], boot)
 		copy(r.Hash[:], hash)
+		copy(r.Tag[:], tag)
 		return r, nil
 	}
 }

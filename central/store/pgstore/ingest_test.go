@@ -188,7 +188,7 @@ func TestDropDay(t *testing.T) {
 	}
 
 	// Any instant of the 26th in KST names the day: here 15:30 UTC on the 25th.
-	if err := s.DropDay(ctx, time.Date(2026, 11, 25, 15, 30, 0, 0, time.UTC)); err != nil {
+	if _, err := s.DropDay(ctx, time.Date(2026, 11, 25, 15, 30, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := partitions(t, s), map[string]int{"checkins_20261125": 5, "checkins_20261127": 5}; !equalMaps(got, want) {
@@ -217,10 +217,10 @@ func TestDropDay(t *testing.T) {
 	}
 
 	// Again, and a day without check-ins: no error.
-	if err := s.DropDay(ctx, time.Date(2026, 11, 26, 12, 0, 0, 0, kst)); err != nil {
+	if _, err := s.DropDay(ctx, time.Date(2026, 11, 26, 12, 0, 0, 0, kst)); err != nil {
 		t.Fatalf("DropDay twice: %v", err)
 	}
-	if err := s.DropDay(ctx, time.Date(2025, 1, 1, 12, 0, 0, 0, kst)); err != nil {
+	if _, err := s.DropDay(ctx, time.Date(2025, 1, 1, 12, 0, 0, 0, kst)); err != nil {
 		t.Fatalf("DropDay of an empty day: %v", err)
 	}
 }
@@ -234,7 +234,7 @@ func TestDropDay_OtherProcess(t *testing.T) {
 	day := time.Date(2026, 11, 26, 10, 0, 0, 0, kst)
 	recs := records("k-1", 4, func(i int) time.Time { return day.Add(time.Duration(i) * time.Minute) })
 	mustIngest(t, s1, batch(recs, 1, 2), 2) // s1 now knows the partition
-	if err := s2.DropDay(context.Background(), day); err != nil {
+	if _, err := s2.DropDay(context.Background(), day); err != nil {
 		t.Fatal(err)
 	}
 	mustIngest(t, s1, batch(recs, 3, 4), 0)

@@ -162,11 +162,12 @@ const dropLockTimeout = 2 * time.Second
 // DropDay locks checkins ACCESS EXCLUSIVE for the moment of the drop and
 // waits at most 2 s for that lock so as not to stall ingest behind a long
 // query; on that timeout it returns an error and can be called again.
-func (s *Store) DropDay(ctx context.Context, day time.Time) error {
+func (s *Store) DropDay(ctx context.Context, day time.Time) (int, error) {
 	d := kstDay(day)
 	if err := checkDay(d); err != nil {
-		return fmt.Errorf("pgstore: drop day: %w", err)
+		return 0, fmt.Errorf("pgstore: drop day: %w", err)
 	}
+	n := 0
 	err := s.update(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", dropLockTimeout.Milliseconds())); err != nil {
 			return err
@@ -177,14 +178,25 @@ func (s *Store) DropDay(ctx context.Context, day time.Time) error {
 		if _, err := tx.Exec(ctx, "INSERT INTO dropped_days (day) VALUES ($1) ON CONFLICT (day) DO NOTHING", d); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{partitionName(d)}.Sanitize())
+		name := pgx.Identifier{partitionName(d)}.Sanitize()
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", partitionName(d)).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return nil
+		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "DROP TABLE "+name)
 		return err
 	})
 	s.mu.Lock()
 	delete(s.days, d)
 	s.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("pgstore: drop day %s: %w", d.Format(time.DateOnly), err)
+		return 0, fmt.Errorf("pgstore: drop day %s: %w", d.Format(time.DateOnly), err)
 	}
-	return nil
+	return n, nil
 }

@@ -11,7 +11,7 @@
 // one once; schema_migrations(version, applied_at) records them. Open
 // refuses a database migrated by a newer binary (ErrSchemaTooNew).
 //
-//	venues         id → name, created
+//	venues         id → name, registration details, status, created, updated
 //	tokens         SHA-256 of the token → venue, expires, used
 //	devices        id → venue, public key, nkey, enrolled
 //	device_states  device → last seq, last hash, records, quarantined, breaks
@@ -147,60 +147,6 @@ func Open(ctx context.Context, dsn string, opts *Options) (*Store, error) {
 func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
-}
-
-// AddVenue implements store.Store.
-func (s *Store) AddVenue(ctx context.Context, v store.Venue) error {
-	if v.ID == "" {
-		return errors.New("pgstore: add venue: empty id")
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("pgstore: add venue %q: %w", v.ID, err)
-	}
-	tag, err := s.pool.Exec(ctx, `INSERT INTO venues (id, name, created) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO NOTHING`, []byte(v.ID), v.Name, v.Created)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = store.ErrExists
-	}
-	if err != nil {
-		return fmt.Errorf("pgstore: add venue %q: %w", v.ID, err)
-	}
-	return nil
-}
-
-// Venue implements store.Store.
-func (s *Store) Venue(ctx context.Context, id string) (store.Venue, error) {
-	v, err := s.venues(ctx, "WHERE id = $1", []byte(id))
-	if err == nil && len(v) == 0 {
-		err = store.ErrNotFound
-	}
-	if err != nil {
-		return store.Venue{}, fmt.Errorf("pgstore: venue %q: %w", id, err)
-	}
-	return v[0], nil
-}
-
-// Venues implements store.Store: all venues in id order.
-func (s *Store) Venues(ctx context.Context) ([]store.Venue, error) {
-	v, err := s.venues(ctx, "ORDER BY id")
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: list venues: %w", err)
-	}
-	return nilIfEmpty(v), nil
-}
-
-func (s *Store) venues(ctx context.Context, where string, args ...any) ([]store.Venue, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	rows, _ := s.pool.Query(ctx, "SELECT id, name, created FROM venues "+where, args...)
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Venue, error) {
-		var id []byte
-		var v store.Venue
-		err := row.Scan(&id, &v.Name, &v.Created)
-		v.ID, v.Created = string(id), v.Created.UTC()
-		return v, err
-	})
 }
 
 // AddToken implements store.Store.

@@ -51,6 +51,9 @@ func Run(t *testing.T, open Opener) {
 		{"CheckIns_Order", testCheckInsOrder},
 		{"Reopen", testReopen},
 		{"Vault", testVault},
+		{"Retention_DropDay", testDropDay},
+		{"Retention_Audit", testAudit},
+		{"Registry", testRegistry},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +168,7 @@ func newChain(t *testing.T, device, venue string, n int) *chain {
 			Flags:    uint32(i % 4),
 			Received: base.Add(time.Duration(i) * time.Second),
 			Hash:     h,
+			Tag:      [16]byte{byte(seq), 0x7a},
 		}
 		c.recs = append(c.recs, ci)
 	}
@@ -273,6 +277,8 @@ func diffCheckIn(got, want store.CheckIn) string {
 		return "sealed part differs"
 	case got.Hash != want.Hash:
 		return "chain hash differs"
+	case got.Tag != want.Tag:
+		return "tag differs"
 	}
 	return ""
 }

@@ -1,0 +1,57 @@
+// Package registry is the venue registry's rules: what a venue's
+// registration must hold to be accepted, and the signed static poster code
+// of a venue without a kiosk. It has no storage (see central/store) and no
+// network; central applies it to the requests of the HTTP API, and the
+// operator tool to its flags before it sends them.
+//
+// # Business registration numbers
+//
+// [ParseBusinessNumber] accepts a 사업자등록번호 written NNN-NN-NNNNN or as
+// ten bare digits, checks its check digit and returns it as NNN-NN-NNNNN.
+// Whether the business is open or closed is a tax-office look-up outside
+// this system.
+//
+// # Categories and default stays
+//
+// A venue has one [Category]. Each category has a default stay, the length
+// of a visit whose visitor never scanned out, for tracing: see
+// [Category.DefaultStay]. A province overrides them with a [Stays] map;
+// a registration may set its own stay. Stays are bounded to
+// [MinStay]..[MaxStay] minutes.
+//
+// # Locations
+//
+// A venue's location is checked against South Korea's bounding box
+// ([Korea]), not Jeju's ([Jeju]): the system is built to serve a nation as
+// well as a province, and a location outside Korea is surely a mistake
+// (latitude and longitude swapped, a sign lost, degrees typed as minutes),
+// while a location elsewhere in Korea is a policy question for the
+// province. Tests and the demo put their venues in Jeju.
+//
+// # Phone numbers
+//
+// [ParsePhone] accepts a Korean mobile, landline, internet-phone (070) or
+// business representative (15xx, 16xx, 18xx) number, with or without
+// hyphens, spaces or the +82 country code, and returns it in E.164.
+//
+// # Status
+//
+// A venue is applied, approved or suspended; see [CheckTransition] for the
+// moves allowed. Kiosk enrollment tokens and posters are issued to approved
+// venues only. A suspended venue's kiosks keep working: their check-ins are
+// still ingested (never silently dropped), since a visitor who checked in
+// was there whatever the venue's paperwork says.
+//
+// # Errors
+//
+// [Registration.Validate] reports every bad field at once, each as a
+// [*FieldError] named by its JSON field ("business_number", "location.lat").
+//
+// # Posters
+//
+// A poster code is "AV1:" and the Base45 encoding of a venue id and an
+// issue time signed with the province's pass-signing key (see
+// [IssuePoster]), for venues without a kiosk: the visitor's app scans it
+// and checks in online, where the central compares the phone's location
+// with the venue's.
+package registry

@@ -1,0 +1,87 @@
+package central
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/store"
+)
+
+// Retention of check-ins: 28 KST days, today included. A day older than
+// that has its rows dropped from the store and then its key destroyed, so
+// that no copy of the store (a backup, a replica, a dump, free pages) can
+// be read for it any more; each destroyed day leaves an audit event.
+const (
+	RetentionDays  = 28
+	DayKeysFile    = "daykeys" // the day-key ratchet, outside the store, 0600
+	retentionEvery = 24 * time.Hour
+)
+
+// periodicPoll is how often periodic jobs read the server's clock (tests
+// shorten it).
+var periodicPoll = time.Minute
+
+// openDayKeys opens the day-key ratchet in the data directory, creating it
+// with the retention window as its first live days.
+func (s *Server) openDayKeys() (*daykeys.Keys, error) {
+	first := daykeys.DayOf(s.now()) - RetentionDays + 1
+	k, err := daykeys.Open(filepath.Join(s.cfg.DataOrDefault(), DayKeysFile), s.keys.KEK()[:], first)
+	if err != nil {
+		return nil, fmt.Errorf("day keys: %w", err)
+	}
+	return k, nil
+}
+
+// RunRetention drops and destroys every day past retention at now, oldest
+// first, and returns the days destroyed. It is idempotent: a day dropped
+// but whose key was not yet destroyed (a crash between) is finished.
+func (s *Server) RunRetention(ctx context.Context, now time.Time) ([]daykeys.Day, error) {
+	last := daykeys.DayOf(now) - RetentionDays // the newest day to destroy
+	var done []daykeys.Day
+	for d := s.dayKeys.Oldest(); d <= last; d++ {
+		n, err := s.store.DropDay(ctx, d.Start().Add(12*time.Hour))
+		if err != nil {
+			return done, fmt.Errorf("retention: drop %s: %w", d, err)
+		}
+		if err := s.dayKeys.DestroyThrough(d); err != nil {
+			return done, fmt.Errorf("retention: destroy the key of %s: %w", d, err)
+		}
+		detail, _ := json.Marshal(map[string]any{"day": d.String(), "check_ins_dropped": n, "key": "destroyed"})
+		if _, err := s.store.AddAudit(ctx, store.AuditEvent{Time: now.UTC(), Kind: store.AuditDayDestroyed, Detail: string(detail)}); err != nil {
+			return done, fmt.Errorf("retention: audit %s: %w", d, err)
+		}
+		s.log.Info("day destroyed: check-ins dropped and the day key destroyed", "day", d.String(), "check_ins", n)
+		done = append(done, d)
+	}
+	return done, nil
+}
+
+// periodic runs fn at once and then every period by the server's clock
+// (tests move it), until ctx is done. A failed run is tried again in an
+// hour; a clock set back by more than a period runs at once.
+func (s *Server) periodic(ctx context.Context, every time.Duration, fn func(ctx context.Context, now time.Time) error) {
+	t := time.NewTicker(periodicPoll)
+	defer t.Stop()
+	var next time.Time // zero: at once
+	for {
+		if now := s.now(); !now.Before(next) || now.Add(every).Before(next) {
+			next = now.Add(every)
+			if err := fn(ctx, now); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.log.Warn("periodic job failed; trying again in an hour", "err", err)
+				next = now.Add(time.Hour)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

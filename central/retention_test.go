@@ -1,0 +1,57 @@
+package central
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/store"
+)
+
+// Ensure that the retention job destroys exactly the days older than 28
+// KST days, once each, with an audit event per day, and keeps the day-key
+// file private.
+func TestRunRetention(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	fi, err := os.Stat(filepath.Join(ts.cfg.DataOrDefault(), DayKeysFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("day-key file: %v %v", fi, err)
+	}
+	now := ts.clock.Now()
+	oldest := ts.dayKeys.Oldest()
+	if want := daykeys.DayOf(now) - RetentionDays + 1; oldest != want {
+		t.Fatalf("oldest live day %s, want %s", oldest, want)
+	}
+	if done, err := ts.RunRetention(ctx, now); err != nil || len(done) != 0 {
+		t.Fatalf("retention today: %v %v", done, err)
+	}
+	later := now.Add(3 * 24 * time.Hour)
+	done, err := ts.RunRetention(ctx, later)
+	if err != nil || len(done) != 3 || done[0] != oldest {
+		t.Fatalf("retention three days later: %v %v", done, err)
+	}
+	if again, err := ts.RunRetention(ctx, later); err != nil || len(again) != 0 {
+		t.Fatalf("second run: %v %v", again, err)
+	}
+	ev, err := ts.store.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range ev {
+		if e.Kind == store.AuditDayDestroyed {
+			n++
+			if !strings.Contains(e.Detail, `"day":"`+oldest.String()+`"`) && n == 1 {
+				t.Fatalf("first event %s", e.Detail)
+			}
+		}
+	}
+	if n != 3 {
+		t.Fatalf("%d day-destroyed events, want 3: %+v", n, ev)
+	}
+}

@@ -1,0 +1,37 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/anshim/anshim/central/store"
+)
+
+// AddAudit implements store.Retention.
+func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, "INSERT INTO audit (time, kind, detail) VALUES ($1, $2, $3) RETURNING id",
+		e.Time, e.Kind, e.Detail).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: add audit event: %w", err)
+	}
+	return uint64(id), nil
+}
+
+// Audit implements store.Retention.
+func (s *Store) Audit(ctx context.Context) ([]store.AuditEvent, error) {
+	rows, _ := s.pool.Query(ctx, "SELECT id, time, kind, detail FROM audit ORDER BY id")
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEvent, error) {
+		var e store.AuditEvent
+		var id int64
+		err := row.Scan(&id, &e.Time, &e.Kind, &e.Detail)
+		e.ID, e.Time = uint64(id), e.Time.UTC()
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: audit: %w", err)
+	}
+	return out, nil
+}

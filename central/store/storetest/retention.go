@@ -1,0 +1,77 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/anshim/anshim/central/store"
+)
+
+// Ensure that DropDay deletes exactly the check-ins of one KST day, that a
+// later batch of that day stores nothing, that other days and the device
+// state are untouched, and that dropping again deletes nothing.
+func testDropDay(t *testing.T, h *harness) {
+	s := h.store("a")
+	enroll(t, s, "k-1", "v-1")
+	c := newChain(t, "k-1", "v-1", 9)
+	// Spread the records over three KST days: 3 on each.
+	kst := time.FixedZone("KST", 9*60*60)
+	days := []time.Time{
+		time.Date(2026, 11, 24, 12, 0, 0, 0, kst),
+		time.Date(2026, 11, 25, 23, 59, 0, 0, kst), // 14:59 UTC: still the 25th in KST
+		time.Date(2026, 11, 26, 0, 1, 0, 0, kst),
+	}
+	for i := range c.recs {
+		c.recs[i].Time = days[i/3].Add(time.Duration(i%3) * time.Second).UTC()
+	}
+	ingest(t, s, c.batch(1, 6), 6)
+	n, err := s.DropDay(h.ctx, days[1])
+	if err != nil || n != 3 {
+		t.Fatalf("DropDay = %d, %v; want 3", n, err)
+	}
+	got := checkIns(t, s, "k-1", 0)
+	if seqs(got) != "1,2,3" {
+		t.Fatalf("after dropping day 2: seqs %s", seqs(got))
+	}
+	// A late redelivery of the dropped day stores nothing; the third day
+	// arrives normally.
+	ingest(t, s, c.batch(4, 9), 3)
+	if got := checkIns(t, s, "k-1", 0); seqs(got) != "1,2,3,7,8,9" {
+		t.Fatalf("after the late batch: seqs %s", seqs(got))
+	}
+	if st := state(t, s, "k-1"); st.LastSeq != 9 {
+		t.Fatalf("state %+v", st)
+	}
+	if n, err := s.DropDay(h.ctx, days[1]); err != nil || n != 0 {
+		t.Fatalf("dropping again = %d, %v", n, err)
+	}
+	if n, err := s.DropDay(h.ctx, days[0].AddDate(0, -1, 0)); err != nil || n != 0 {
+		t.Fatalf("dropping an empty day = %d, %v", n, err)
+	}
+}
+
+// Ensure that audit events come back in id order with their fields, also
+// after reopening.
+func testAudit(t *testing.T, h *harness) {
+	s := h.store("a")
+	var ids []uint64
+	for i, kind := range []string{store.AuditDayDestroyed, "identity-revealed", store.AuditDayDestroyed} {
+		id, err := s.AddAudit(h.ctx, store.AuditEvent{Time: base.Add(time.Duration(i) * time.Minute), Kind: kind, Detail: `{"day":"2026-10-29"}`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) > 0 && id <= ids[len(ids)-1] {
+			t.Fatalf("ids %v then %d: not increasing", ids, id)
+		}
+		ids = append(ids, id)
+	}
+	s.close()
+	s = h.store("a")
+	ev, err := s.Audit(h.ctx)
+	if err != nil || len(ev) != 3 {
+		t.Fatalf("Audit = %v, %v", ev, err)
+	}
+	if ev[1].ID != ids[1] || ev[1].Kind != "identity-revealed" || !ev[1].Time.Equal(base.Add(time.Minute)) || ev[1].Detail != `{"day":"2026-10-29"}` {
+		t.Fatalf("event %+v", ev[1])
+	}
+}

@@ -1,0 +1,190 @@
+package central
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/anshim/anshim/central/registry"
+	"github.com/anshim/anshim/central/store"
+)
+
+// The venue registry in the central: registration, status, posters. The
+// rules are central/registry's; the records are the store's.
+//
+// A suspended venue gets no new kiosk tokens, enrollments or posters, but
+// the kiosks it has keep syncing: their check-ins are ingested like any
+// other (never silently dropped), since the visits happened whatever the
+// venue's paperwork says. Investigators see them as usual.
+
+// ErrNotApproved: kiosk tokens, enrollments and posters are for approved
+// venues only. The HTTP API answers 409.
+var ErrNotApproved = errors.New("not approved: kiosk tokens, enrollments and posters are for approved venues only")
+
+// ValidVenueID reports whether id can name a venue (see
+// [registry.ValidVenueID]).
+func ValidVenueID(id string) bool { return registry.ValidVenueID(id) }
+
+// RegisterVenue registers a venue: it checks reg (an ErrInvalid error that
+// wraps a [registry.InvalidError] naming each bad field), stores the venue
+// with its category's default stay unless reg sets one (store.ErrExists
+// for a taken id or business number), and publishes its settings to the
+// venues bucket (again at the next start or reconnect if NATS is away
+// now). A registration without a status is applied.
+func (s *Server) RegisterVenue(ctx context.Context, reg registry.Registration) (store.Venue, error) {
+	r, err := reg.Normalize()
+	if err != nil {
+		return store.Venue{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	stay := r.DefaultStay
+	if stay == 0 {
+		stay = s.stays().Of(r.Category)
+	}
+	now := s.now().UTC()
+	v := store.Venue{
+		ID:             r.ID,
+		Name:           r.Name,
+		BusinessNumber: r.BusinessNumber,
+		Address:        r.Address,
+		Category:       r.Category,
+		DefaultStay:    stay,
+		Location:       r.Location,
+		OwnerPhone:     r.OwnerPhone,
+		Status:         r.Status,
+		Created:        now,
+		Updated:        now,
+	}
+	if err := s.store.AddVenue(ctx, v); err != nil {
+		return store.Venue{}, err // "add venue ID: id: already exists" from the store
+	}
+	if s.kv != nil {
+		if err := s.kv.publishVenue(ctx, v); err != nil {
+			s.log.Warn("venue stored but not yet published to kiosks", "venue", v.ID, "err", err)
+		}
+	}
+	s.log.Info("venue registered", "venue", v.ID, "category", v.Category, "status", v.Status)
+	return v, nil
+}
+
+// stays are the default stays of the categories. (The built-in ones: a
+// province override would come from the config.)
+func (s *Server) stays() registry.Stays { return nil }
+
+// AddVenue registers an approved venue with made-up registration details, a
+// convenience for tests and the demo: category other, at the centre of
+// Jeju City, a valid business number and a Jeju landline derived from the
+// id. Real venues register with [Server.RegisterVenue].
+func (s *Server) AddVenue(ctx context.Context, id, name string) (store.Venue, error) {
+	reg := registry.Registration{
+		ID:         id,
+		Name:       name,
+		Address:    "제주특별자치도 제주시 (synthetic venue)",
+		Category:   registry.Other,
+		Location:   registry.JejuCity,
+		OwnerPhone: syntheticPhone(id),
+		Status:     registry.StatusApproved,
+	}
+	// A synthetic number may be another synthetic venue's (one in 10⁹):
+	// then take the next one.
+	for attempt := 0; ; attempt++ {
+		reg.BusinessNumber = syntheticBusinessNumber(id, attempt)
+		v, err := s.RegisterVenue(ctx, reg)
+		if !errors.Is(err, store.ErrExists) || attempt == 9 {
+			return v, err
+		}
+		if _, verr := s.store.Venue(ctx, id); verr == nil {
+			return v, err // the id is taken
+		}
+	}
+}
+
+// syntheticBusinessNumber returns a valid business number derived from a
+// venue id and an attempt number.
+func syntheticBusinessNumber(id string, attempt int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "anshim synthetic business number %d %s", attempt, id))
+	first9 := fmt.Sprintf("%09d", binary.BigEndian.Uint64(sum[:8])%1_000_000_000)
+	for c := range 10 {
+		if n, err := registry.ParseBusinessNumber(fmt.Sprintf("%s%d", first9, c)); err == nil {
+			return n
+		}
+	}
+	panic("registry: no check digit for " + first9) // one of the ten always fits
+}
+
+// syntheticPhone returns a Jeju landline number, 064-7xx-xxxx, derived
+// from a venue id.
+func syntheticPhone(id string) string {
+	sum := sha256.Sum256([]byte("anshim synthetic phone " + id))
+	n := binary.BigEndian.Uint64(sum[:8]) % 1_000_000
+	return fmt.Sprintf("064-7%02d-%04d", n/10000, n%10000)
+}
+
+// Venue returns a registered venue (store.ErrNotFound if unknown).
+func (s *Server) Venue(ctx context.Context, id string) (store.Venue, error) {
+	return s.store.Venue(ctx, id)
+}
+
+// SetVenueStatus moves a venue to status: applied → approved → suspended →
+// approved (a [*registry.TransitionError] otherwise). Asking for the status
+// it has changes nothing.
+func (s *Server) SetVenueStatus(ctx context.Context, id string, status registry.Status) (store.Venue, error) {
+	if !status.Valid() {
+		_, err := registry.ParseStatus(string(status))
+		return store.Venue{}, fmt.Errorf("%w: status: %v", ErrInvalid, err)
+	}
+	before, err := s.store.Venue(ctx, id)
+	if err != nil {
+		return store.Venue{}, err
+	}
+	v, err := s.store.UpdateVenueStatus(ctx, id, status, s.now().UTC())
+	if err != nil {
+		return store.Venue{}, err
+	}
+	if before.Status != v.Status {
+		s.log.Info("venue status changed", "venue", id, "from", before.Status, "to", v.Status)
+	}
+	return v, nil
+}
+
+// approvedVenue returns the venue id if it is approved: ErrNotApproved
+// otherwise, store.ErrNotFound if unknown.
+func (s *Server) approvedVenue(ctx context.Context, id string) (store.Venue, error) {
+	v, err := s.store.Venue(ctx, id)
+	if err != nil {
+		return store.Venue{}, err
+	}
+	if v.Status != registry.StatusApproved {
+		return store.Venue{}, fmt.Errorf("venue %s: %w (its status is %s)", id, ErrNotApproved, v.Status)
+	}
+	return v, nil
+}
+
+// Poster is a venue's static poster code.
+type Poster struct {
+	Venue string `json:"venue"`
+	// Poster is the code to print as a QR code (see registry.IssuePoster).
+	Poster string    `json:"poster"`
+	KeyID  string    `json:"key_id"` // the signing pass key's id, 8 hex digits
+	Issued time.Time `json:"issued"`
+}
+
+// Poster issues the poster code of an approved venue, signed with the
+// province's current pass-signing key. Each call makes a new code (its
+// issue time changes); every one stays valid. The check-in API that takes
+// them, with its GPS check, is a later issue's.
+func (s *Server) Poster(ctx context.Context, id string) (Poster, error) {
+	if _, err := s.approvedVenue(ctx, id); err != nil {
+		return Poster{}, fmt.Errorf("poster: %w", err)
+	}
+	signer := s.keys.Signer()
+	now := s.now().UTC().Truncate(time.Second)
+	text, err := registry.IssuePoster(signer, id, now)
+	if err != nil {
+		return Poster{}, err
+	}
+	s.log.Info("poster issued", "venue", id)
+	return Poster{Venue: id, Poster: text, KeyID: fmt.Sprintf("%08x", signer.PublicKey().ID), Issued: now}, nil
+}
