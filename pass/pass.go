@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/anshim/anshim/internal/base45"
 	"time"
 )
 
@@ -232,7 +233,7 @@ func parse(text string, b *payload) (Pass, error) {
 		// Report a bad character before a short length: a damaged text is
 		// malformed even when it is also short.
 		for i := 0; i < len(s); i++ {
-			if base45Values[s[i]] == 0 {
+			if !base45.IsAlphabet(s[i]) {
 				return Pass{}, newError(ReasonMalformed, "%w", base45InvalidCharError(i))
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/internal/base45"
 	"time"
 
 	"github.com/anshim/anshim/pass"
@@ -97,7 +98,7 @@ func IssuePoster(signer pass.Signer, venue string, now time.Time) (string, error
 	}
 	body := posterBody(signer.PublicKey().ID, uint64(issued), venue)
 	sig := ed25519.Sign(signer.Private, posterMessage(body))
-	return PosterPrefix + string(base45Append(nil, append(body, sig...))), nil
+	return PosterPrefix + string(base45.Append(nil, append(body, sig...))), nil
 }
 
 // posterBody returns the signed bytes of a poster code.
@@ -143,23 +144,23 @@ func parsePoster(text string) (Poster, []byte, error) {
 	if len(s) > 3 {
 		head = s[:3]
 	}
-	v, err := base45Decode(head)
+	v, err := base45.Decode(head)
 	if err != nil {
 		return Poster{}, nil, posterError(PosterMalformed, "%w", err)
 	}
 	if v[0] != PosterVersion {
 		return Poster{}, nil, posterError(PosterUnsupported, "version %d (want %d)", v[0], PosterVersion)
 	}
-	b, err := base45Decode(s)
-	var inv base45InvalidCharError
+	b, err := base45.Decode(s)
+	var inv base45.InvalidCharError
 	switch {
-	case errors.As(err, &inv), errors.Is(err, errBase45Overflow):
+	case errors.As(err, &inv), errors.Is(err, base45.ErrOverflow):
 		return Poster{}, nil, posterError(PosterMalformed, "%w", err)
-	case errors.Is(err, errBase45Length):
+	case errors.Is(err, base45.ErrLength):
 		// A bad character makes a text malformed even when it is short.
 		for i := 0; i < len(s); i++ {
-			if base45Values[s[i]] == 0 {
-				return Poster{}, nil, posterError(PosterMalformed, "%w", base45InvalidCharError(i))
+			if !base45.IsAlphabet(s[i]) {
+				return Poster{}, nil, posterError(PosterMalformed, "%w", base45.InvalidCharError(i))
 			}
 		}
 		return Poster{}, nil, posterError(PosterTruncated, "%d characters", len(s))
@@ -193,7 +194,7 @@ func parsePoster(text string) (Poster, []byte, error) {
 	}
 	// Strict Base45 makes the encoding unique; check anyway, since the
 	// signature covers the bytes, not the text.
-	if string(base45Append(nil, b)) != s {
+	if string(base45.Append(nil, b)) != s {
 		return Poster{}, nil, posterError(PosterMalformed, "non-canonical encoding")
 	}
 	return p, b, nil

@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/ed25519"
 	"errors"
+	"github.com/anshim/anshim/internal/base45"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestPoster_Vectors(t *testing.T) {
 				t.Errorf("VerifyPoster = %q, %v; want %q", venue, err, v.venue)
 			}
 			for i := 0; i < len(text); i++ {
-				if !strings.ContainsRune(base45Alphabet+"AV1:", rune(text[i])) {
+				if !strings.ContainsRune(base45.Alphabet+"AV1:", rune(text[i])) {
 					t.Fatalf("character %q is not in the QR code alphanumeric set", text[i])
 				}
 			}
@@ -117,8 +118,8 @@ func TestVerifyPoster_Tampered(t *testing.T) {
 	keys := []pass.PublicKey{s.PublicKey()}
 	text := posterVectors[0].text
 	for i := len(PosterPrefix); i < len(text); i++ {
-		for j := 0; j < len(base45Alphabet); j++ {
-			c := base45Alphabet[j]
+		for j := 0; j < len(base45.Alphabet); j++ {
+			c := base45.Alphabet[j]
 			if c == text[i] {
 				continue
 			}
@@ -136,7 +137,7 @@ func TestVerifyPoster_Context(t *testing.T) {
 	s := testSigner("1")
 	body := posterBody(s.PublicKey().ID, 1_700_000_000, "v-1")
 	for _, msg := range [][]byte{body, append([]byte("anshim-pass-v1\x00"), body...)} {
-		text := PosterPrefix + string(base45Append(nil, append(body, ed25519.Sign(s.Private, msg)...)))
+		text := PosterPrefix + string(base45.Append(nil, append(body, ed25519.Sign(s.Private, msg)...)))
 		if _, err := VerifyPoster([]pass.PublicKey{s.PublicKey()}, text); posterReason(err) != PosterBadSignature {
 			t.Errorf("signed %q…: %v, want %s", msg[:8], err, PosterBadSignature)
 		}
@@ -185,11 +186,11 @@ func TestParsePoster_Invalid(t *testing.T) {
 // rawPoster returns the code of the first vector's bytes as edit changes
 // them, not re-signed.
 func rawPoster(edit func(b []byte) []byte) string {
-	b, err := base45Decode(posterVectors[0].text[len(PosterPrefix):])
+	b, err := base45.Decode(posterVectors[0].text[len(PosterPrefix):])
 	if err != nil {
 		panic(err)
 	}
-	return PosterPrefix + string(base45Append(nil, edit(b)))
+	return PosterPrefix + string(base45.Append(nil, edit(b)))
 }
 
 func posterReason(err error) string {
@@ -246,7 +247,7 @@ func FuzzParsePoster(f *testing.F) {
 			}
 			return
 		}
-		if PosterPrefix+string(base45Append(nil, b)) != text {
+		if PosterPrefix+string(base45.Append(nil, b)) != text {
 			t.Fatalf("re-encoding gives another text than %q", text)
 		}
 		body := posterBody(p.KeyID, uint64(p.Issued.Unix()), p.Venue)
