@@ -17,6 +17,7 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 		SealPub:  s.keys.SealingPublicKey(),
 		SealPriv: s.keys.SealingPrivateKey(),
 		DayKeys:  s.dayKeys,
+		Seen:     s.seen.add,
 		Log:      s.log.With("component", "ingest"),
 		Now:      s.now,
 		Metrics:  s.ingestMetrics,

@@ -33,6 +33,7 @@ import (
 // [New], then [Server.Start] it and [Server.Close] it.
 type Server struct {
 	dayKeys    *daykeys.Keys // the day-key ratchet (crypto-shredding)
+	seen       seenSet       // pseudonyms of ingested check-ins, for the vault's last use
 	vault      *vault.Vault  // the identity vault (nil when vaultErr says why)
 	vaultErr   error
 	cfg        Config
@@ -204,6 +205,10 @@ func (s *Server) start(ctx, bg context.Context) error {
 			_, err := s.RunRetention(ctx, now)
 			return err
 		})
+		return nil
+	})
+	s.goBackground("identity last use", func() error {
+		s.periodic(bg, seenEvery, s.touchSeen)
 		return nil
 	})
 	if s.vault != nil {

@@ -17,7 +17,9 @@ import (
 // a day whose key is destroyed is counted expired and not stored.
 func TestHandle_DayKeys(t *testing.T) {
 	var keys *daykeys.Keys
+	var seen [][16]byte
 	f := newFixture(t, nil, func(c *Config) {
+		c.Seen = func(p [][16]byte) { seen = append(seen, p...) }
 		var err error
 		keys, err = daykeys.Open(filepath.Join(t.TempDir(), "daykeys"), make([]byte, 32), daykeys.DayOf(truth)-30)
 		if err != nil {
@@ -35,6 +37,9 @@ func TestHandle_DayKeys(t *testing.T) {
 	res, err := f.in.Handle(context.Background(), s, d, truth.Add(time.Hour))
 	if err != nil || res.Stored != 2 || res.Expired != 1 || res.Duplicates != 0 {
 		t.Fatalf("Handle = %+v, %v; want 2 stored, 1 expired", res, err)
+	}
+	if len(seen) != 2 || seen[0] != k.pseudonyms[1] || seen[1] != k.pseudonyms[2] {
+		t.Fatalf("Seen got %d pseudonyms, want the 2 stored", len(seen))
 	}
 	if f.metrics.Expired.Load() != 1 {
 		t.Fatal("expired record not counted")

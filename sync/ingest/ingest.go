@@ -70,6 +70,11 @@ type Config struct {
 	// KST day and tags it (crypto-shredding; the central always sets it).
 	// Without it the store keeps the parts sealed to the province's key.
 	DayKeys *daykeys.Keys
+	// Seen, if set, is told the pseudonyms of the check-ins a batch stored
+	// (after the store committed them), so the identity vault can record
+	// that those people still use Anshim. It must not block; it owns the
+	// slice.
+	Seen func(pseudonyms [][16]byte)
 	// Log receives one error line per quarantine entry and break. Default
 	// slog.Default().
 	Log *slog.Logger
@@ -429,6 +434,16 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	if err != nil {
 		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 	}
+	if in.cfg.Seen != nil && n > 0 {
+		seen := make([][16]byte, 0, len(fresh))
+		for _, i := range fresh {
+			seen = append(seen, persons[i].Pseudonym)
+		}
+		in.cfg.Seen(seen)
+	}
+	for i := range persons {
+		clear(persons[i].Pseudonym[:])
+	}
 	res.Stored, res.Duplicates = n, len(recs)-n-res.Expired
 	if n < len(fresh) {
 		// Another worker stored some of them meanwhile: count only ours.
@@ -489,7 +504,6 @@ func (in *Ingester) openAll(recs []*checkin.Record, idx []int, out []checkin.Per
 // daySeal seals a record's personal part under the key of its (corrected)
 // KST day and computes its lookup tag, and clears the plaintext.
 func (in *Ingester) daySeal(r *checkin.Record, t time.Time, p *checkin.Personal) ([]byte, [16]byte, error) {
-	defer clear(p.Pseudonym[:])
 	day := daykeys.DayOf(t)
 	tag, err := in.cfg.DayKeys.Tag(day, p.Pseudonym)
 	if err != nil {
