@@ -389,6 +389,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			Payload:  data,
 		}
 	}
+	kept := make([]int, 0, len(fresh)) // indexes of the records in sb
 	for _, i := range fresh {
 		r := recs[i]
 		t, ok, err := clk.correct(ctx, r)
@@ -413,6 +414,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 				return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 			}
 		}
+		kept = append(kept, i)
 		sb.Records = append(sb.Records, store.CheckIn{
 			Device:   r.Device,
 			Seq:      r.Seq,
@@ -435,8 +437,8 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 	}
 	if in.cfg.Seen != nil && n > 0 {
-		seen := make([][16]byte, 0, len(fresh))
-		for _, i := range fresh {
+		seen := make([][16]byte, 0, len(kept))
+		for _, i := range kept {
 			seen = append(seen, persons[i].Pseudonym)
 		}
 		in.cfg.Seen(seen)
