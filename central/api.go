@@ -52,6 +52,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/devices", s.api(s.admin(s.handleDevices)))
 	mux.Handle("POST /v1/revocations", s.api(s.admin(s.handleRevoke)))
 	s.vaultRoutes(mux) // POST /v1/persons… (admin): the identity vault, see vault_api.go
+	s.traceRoutes(mux) // POST /v1/traces, GET /v1/traces/{id} (investigator): see trace_api.go
+	s.checkinRoutes(mux)
 	mux.Handle("GET /health", s.api(s.handleHealth))
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	return http.MaxBytesHandler(mux, MaxRequestBytes)

@@ -54,6 +54,15 @@ type Config struct {
 	// Offline keeps an enrolled kiosk from syncing: it records check-ins
 	// and keeps them until it runs online again.
 	Offline bool `json:"offline,omitempty"`
+	// Display turns on display mode: a full-screen local page with the
+	// venue's rotating signed code for the visitor's app (kiosk/display),
+	// shown only while the clock is trusted.
+	Display bool `json:"display,omitempty"`
+	// DisplayListen is the display page's address (default 127.0.0.1:8080).
+	DisplayListen string `json:"display_listen,omitempty"`
+	// DisplayPeriod is how long one display code is shown (default 30s;
+	// whole seconds, 10s to 5m).
+	DisplayPeriod Duration `json:"display_period,omitempty"`
 }
 
 // GPIOPins names the feedback pins as periph.io knows them ("GPIO17").
@@ -180,6 +189,9 @@ func (c Config) Validate() error {
 	}
 	if c.Retention < 0 || c.Maintenance < 0 {
 		return fmt.Errorf("config: negative retention or maintenance interval")
+	}
+	if p := time.Duration(c.DisplayPeriod); p != 0 && (p < 10*time.Second || p > 5*time.Minute || p%time.Second != 0) {
+		return fmt.Errorf("config: display period %v: use whole seconds from 10s to 5m", p)
 	}
 	for _, u := range c.NATSURLs {
 		if strings.TrimSpace(u) == "" || strings.ContainsAny(u, ", \t\n") {

@@ -15,6 +15,7 @@ import (
 	"github.com/anshim/anshim/hardware/camera"
 	"github.com/anshim/anshim/hardware/feedback"
 	"github.com/anshim/anshim/hardware/scanner"
+	"github.com/anshim/anshim/kiosk/display"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/uplink"
@@ -108,6 +109,14 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 	log.Info("kiosk started", "device", dev.ID, "venue", dev.Venue, "pending", pending,
 		"scanners", len(scanners), "mode", modeName(cfg.Mode), "clock", clock.Now().Quality.String())
 
+	var disp *display.Display // display mode: the venue's rotating code on a local page
+	if cfg.Display {
+		disp, err = display.New(display.Config{Device: dev.ID, Venue: dev.Venue, Key: dev.PrivateKey(), Period: time.Duration(cfg.DisplayPeriod), Log: log,
+			Clock: func() (time.Time, bool) { s := clock.Now(); return s.Wall, s.Trusted() }})
+		if err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	for _, s := range scanners {
 		wg.Add(1)
@@ -125,6 +134,13 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 		maintain(ctx, cfg, ob, rev, revPath, clock, log)
 	}()
 	startOnline(ctx, &wg, cfg, env, dev, ob, k, ds, clock, log)
+	if disp != nil {
+		wg.Go(func() {
+			if err := disp.Serve(ctx, cfg.DisplayListen); err != nil {
+				log.Error("display mode stopped", "err", err)
+			}
+		})
+	}
 	wg.Wait()
 	log.Info("kiosk stopped")
 	return nil

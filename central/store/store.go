@@ -105,6 +105,7 @@ const (
 	// FlagUncorrected: the record's clock was unsynced and could not be
 	// corrected (its boot was never seen in a batch).
 	FlagUncorrected
+	FlagImpossibleTravel uint32 = 1 << 3 // an app check-in out of reach of the person's previous one (> 300 km/h); see also FlagSuspect
 )
 
 // CheckIn is one stored check-in. The personal part stays sealed to the
@@ -170,6 +171,7 @@ type Batch struct {
 type Store interface {
 	Vault
 	Retention
+	Tracing
 	// AddVenue stores a new venue, every field as given. ErrExists when
 	// its id is taken, or when its business number is another venue's
 	// (the error says "business_number"); a venue without a business

@@ -41,6 +41,8 @@ func (e *env) commands() []cli.Command {
 		{Name: "venue", Summary: "register venues with the central server", Run: e.runVenue},
 		{Name: "device", Summary: "make kiosk enrollment tokens, list enrolled kiosks", Run: e.runDevice},
 		{Name: "person", Summary: "register visitors, issue their passes, revoke lost cards", Run: e.runPerson},
+		{Name: "visit", Summary: "check in at a venue as the visitor's app does (display or poster code)", Run: e.runVisit},
+		{Name: "trace", Summary: "find the contacts of a case (investigators)", Run: e.runTrace},
 		{Name: "demo", Summary: "run the whole system on embedded defaults and play a scripted day", Run: e.runDemo},
 	}
 }

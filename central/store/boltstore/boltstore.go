@@ -284,6 +284,9 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 			if _, err := indexDay(tx, r.Time, k); err != nil {
 				return err
 			}
+			if err := indexTrace(tx, r, k); err != nil { // tracing indexes: trace.go
+				return err
+			}
 			stored++
 		}
 		if b.LastSeq > st.LastSeq {

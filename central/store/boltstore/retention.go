@@ -65,6 +65,9 @@ func (s *Store) DropDay(ctx context.Context, day time.Time) (int, error) {
 		if err := dr.Put(d, encodeTime(time.Now())); err != nil {
 			return err
 		}
+		if err := dropTraceDay(tx, d); err != nil { // tracing indexes: trace.go
+			return err
+		}
 		days := tx.Bucket(bucketDays)
 		if days == nil || days.Bucket(d) == nil {
 			return nil

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"Retention_DropDay", testDropDay},
 		{"Retention_Audit", testAudit},
 		{"Registry", testRegistry},
+		{"Tracing", testTracing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,551 @@
+package trace
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/registry"
+	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/checkin"
+)
+
+// Degrees of a trace.
+const (
+	DefaultDegree = 2
+	MaxDegree     = 4
+)
+
+// ErrInvalid is the error of a request the engine refuses (a missing date,
+// a degree out of range, a window that ends before it starts).
+var ErrInvalid = errors.New("invalid trace request")
+
+// Store is what a trace reads: *boltstore.Store and *pgstore.Store.
+type Store interface {
+	store.Tracing
+	Venue(ctx context.Context, id string) (store.Venue, error)
+}
+
+// Keys are the day keys the check-ins are sealed and tagged with:
+// *daykeys.Keys.
+type Keys interface {
+	Tag(d daykeys.Day, pseudonym [16]byte) ([16]byte, error)
+	Open(d daykeys.Day, sealed, ad []byte) ([]byte, error)
+}
+
+// Options configure New. A nil *Options means the defaults.
+type Options struct {
+	// Stays override the built-in default stays of categories, for venues
+	// stored without a DefaultStay.
+	Stays registry.Stays
+	// Now is the clock, for the default isolation and Until (default
+	// time.Now).
+	Now func() time.Time
+	// Parallel is how many venue look-ups run at once (default 8).
+	Parallel int
+}
+
+// Tracer runs traces. It is safe for concurrent use.
+type Tracer struct {
+	st       Store
+	keys     Keys
+	stays    registry.Stays
+	now      func() time.Time
+	parallel int
+}
+
+// New returns a tracer over st, opening check-ins with keys.
+func New(st Store, keys Keys, opts *Options) *Tracer {
+	t := &Tracer{st: st, keys: keys, now: time.Now, parallel: 8}
+	if opts != nil {
+		t.stays = opts.Stays
+		if opts.Now != nil {
+			t.now = opts.Now
+		}
+		if opts.Parallel > 0 {
+			t.parallel = opts.Parallel
+		}
+	}
+	return t
+}
+
+// Request is a case to trace.
+type Request struct {
+	// Pseudonym is the case's.
+	Pseudonym [16]byte
+	// Onset is the day (KST; any instant of it) symptoms began; Tested the
+	// day the sample was taken, which sets the window instead when
+	// Asymptomatic.
+	Onset, Tested time.Time
+	Asymptomatic  bool
+	// Isolation ends the case's window (default: now).
+	Isolation time.Time
+	// Until ends the onward exposure by contacts (default: now, and never
+	// before Isolation).
+	Until time.Time
+	// Degree is how far to follow exposure: 1 to MaxDegree (0 means
+	// DefaultDegree).
+	Degree int
+}
+
+// Window returns the case's window, [from, to), given the time now: from
+// the start of the KST day two days before onset (or the test date), to
+// isolation.
+func (r Request) Window(now time.Time) (from, to time.Time, err error) {
+	start := r.Onset
+	what := "onset"
+	if r.Asymptomatic {
+		start, what = r.Tested, "tested"
+	}
+	if start.IsZero() {
+		return from, to, fmt.Errorf("%w: %s: a date is required", ErrInvalid, what)
+	}
+	from = (daykeys.DayOf(start) - 2).Start()
+	to = r.Isolation
+	if to.IsZero() {
+		to = now
+	}
+	if !from.Before(to) {
+		return from, to, fmt.Errorf("%w: the window from %s to isolation at %s is empty", ErrInvalid,
+			from.In(daykeys.KST).Format("2006-01-02"), to.In(daykeys.KST).Format(time.RFC3339))
+	}
+	return from, to, nil
+}
+
+// Result is a trace's answer.
+type Result struct {
+	From   time.Time `json:"from"`  // the case's window
+	To     time.Time `json:"to"`    // (isolation)
+	Until  time.Time `json:"until"` // the end of onward exposure
+	Degree int       `json:"degree"`
+	// Case are the case's stays that overlap its window.
+	Case     []Stay    `json:"case"`
+	Contacts []Contact `json:"contacts"` // by exposure, then degree
+	Stats    Stats     `json:"stats"`
+}
+
+// Stats count the work of a trace.
+type Stats struct {
+	VenueQueries int `json:"venue_queries"`
+	TagQueries   int `json:"tag_queries"`
+	CheckIns     int `json:"check_ins"`  // read
+	Opened       int `json:"opened"`     // sealed parts opened
+	Unreadable   int `json:"unreadable"` // sealed parts that did not open
+}
+
+// CaseRef is the reference of the case in paths.
+const CaseRef = "case"
+
+// Contact is an exposed person.
+type Contact struct {
+	// Ref names the person within this trace: "C1", "C2", … in the order
+	// of Contacts.
+	Ref    string `json:"ref"`
+	Degree int    `json:"degree"`
+	Venue  string `json:"venue"`
+	// Exposed is the start of the overlap, the person's earliest exposure;
+	// OverlapMinutes its length, in minutes rounded up.
+	Exposed        time.Time `json:"exposed"`
+	OverlapMinutes int       `json:"overlap_minutes"`
+	// Stay is the contact's stay at the venue, Source the stay of the
+	// person who exposed them (Via) there.
+	Stay   Stay   `json:"stay"`
+	Source Stay   `json:"source"`
+	Via    string `json:"via"`
+	// Path are the exposures from the case to this person: the case first
+	// (at the window's start), this person last.
+	Path []Hop `json:"path"`
+	// Flagged is true when Stay or Source is flagged.
+	Flagged bool `json:"flagged"`
+	// Name and Phone are set by a reveal only.
+	Name  string `json:"name,omitempty"`
+	Phone string `json:"phone,omitempty"`
+	// Pseudonym is the person's: for an audited reveal, never in JSON.
+	Pseudonym [16]byte `json:"-"`
+}
+
+// Hop is one exposure on a path: Ref was exposed at Venue at Exposed.
+type Hop struct {
+	Ref     string    `json:"ref"`
+	Venue   string    `json:"venue,omitempty"`
+	Exposed time.Time `json:"exposed"`
+}
+
+// exposure is the best exposure of a person found so far.
+type exposure struct {
+	who          [16]byte
+	at           time.Time
+	degree       int
+	overlap      time.Duration
+	stay, source Stay
+	via          [16]byte
+	path         []hop // from the first contact to this one
+}
+
+type hop struct {
+	who   [16]byte
+	venue string
+	at    time.Time
+}
+
+// source is an interval during which an exposed person could pass
+// exposure on at a venue.
+type source struct {
+	who        [16]byte
+	exp        *exposure // nil for the case
+	stay       Stay
+	start, end time.Time
+}
+
+// Trace runs a trace.
+func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
+	now := t.now()
+	from, to, err := req.Window(now)
+	if err != nil {
+		return nil, err
+	}
+	deg := req.Degree
+	if deg == 0 {
+		deg = DefaultDegree
+	}
+	if deg < 1 || deg > MaxDegree {
+		return nil, fmt.Errorf("%w: degree %d: want 1 to %d", ErrInvalid, deg, MaxDegree)
+	}
+	until := req.Until
+	if until.IsZero() {
+		until = now
+	}
+	if until.Before(to) {
+		until = to
+	}
+	r := &run{t: t, ctx: ctx, opened: map[ckey][16]byte{}, days: map[personDay][]store.CheckIn{}, venues: map[string]time.Duration{}}
+	res := &Result{From: from, To: to, Until: until, Degree: deg, Case: []Stay{}, Contacts: []Contact{}}
+
+	caseStays, err := r.staysOf(req.Pseudonym, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var sources []source
+	for _, s := range caseStays {
+		res.Case = append(res.Case, s)
+		sources = append(sources, source{who: req.Pseudonym, stay: s, start: later(s.Start, from), end: earlier(s.End, to)})
+	}
+	best := map[[16]byte]*exposure{}
+	for k := 1; k <= deg && len(sources) > 0; k++ {
+		cands, err := r.exposures(sources, k)
+		if err != nil {
+			return nil, err
+		}
+		var improved []*exposure
+		for _, c := range cands {
+			if c.who == req.Pseudonym {
+				continue
+			}
+			if b := best[c.who]; b == nil || c.at.Before(b.at) {
+				best[c.who] = c
+				improved = append(improved, c)
+			}
+		}
+		sources = sources[:0]
+		for _, e := range improved {
+			if best[e.who] != e {
+				continue // improved again at this degree
+			}
+			ss, err := r.staysOf(e.who, e.at, until)
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range ss {
+				sources = append(sources, source{who: e.who, exp: e, stay: s, start: later(s.Start, e.at), end: earlier(s.End, until)})
+			}
+		}
+	}
+
+	all := make([]*exposure, 0, len(best))
+	for _, e := range best {
+		all = append(all, e)
+	}
+	slices.SortFunc(all, func(a, b *exposure) int {
+		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.degree, b.degree), cmp.Compare(a.stay.Venue, b.stay.Venue), bytes.Compare(a.who[:], b.who[:]))
+	})
+	refs := map[[16]byte]string{req.Pseudonym: CaseRef}
+	for i, e := range all {
+		refs[e.who] = fmt.Sprintf("C%d", i+1)
+	}
+	for _, e := range all {
+		c := Contact{
+			Ref: refs[e.who], Degree: e.degree, Venue: e.stay.Venue, Exposed: e.at,
+			OverlapMinutes: int(math.Ceil(e.overlap.Minutes())),
+			Stay:           e.stay, Source: e.source, Via: refs[e.via],
+			Path:      []Hop{{Ref: CaseRef, Exposed: from}},
+			Flagged:   e.stay.Flagged || e.source.Flagged,
+			Pseudonym: e.who,
+		}
+		for _, h := range e.path {
+			c.Path = append(c.Path, Hop{Ref: refs[h.who], Venue: h.venue, Exposed: h.at})
+		}
+		res.Contacts = append(res.Contacts, c)
+	}
+	res.Stats = r.stats
+	return res, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// run is the state of one trace: caches of opened pseudonyms, of people's
+// check-ins by day, and of venues' default stays.
+type run struct {
+	t   *Tracer
+	ctx context.Context
+
+	mu     sync.Mutex
+	opened map[ckey][16]byte // pseudonyms of check-ins (device, seq)
+	days   map[personDay][]store.CheckIn
+	venues map[string]time.Duration
+	stats  Stats
+}
+
+type ckey struct {
+	device string
+	seq    uint64
+}
+
+type personDay struct {
+	who [16]byte
+	day daykeys.Day
+}
+
+// defaultStay returns a venue's default stay.
+func (r *run) defaultStay(venue string) time.Duration {
+	r.mu.Lock()
+	d, ok := r.venues[venue]
+	r.mu.Unlock()
+	if ok {
+		return d
+	}
+	m := 0
+	v, err := r.t.st.Venue(r.ctx, venue)
+	if err == nil {
+		m = v.DefaultStay
+		if m <= 0 {
+			m = r.t.stays.Of(v.Category)
+		}
+	}
+	if m <= 0 {
+		m = r.t.stays.Of(registry.Other)
+	}
+	d = time.Duration(m) * time.Minute
+	r.mu.Lock()
+	r.venues[venue] = d
+	r.mu.Unlock()
+	return d
+}
+
+// staysOf returns who's stays that end after from and start before to,
+// read by tag from the day before from's to to's.
+func (r *run) staysOf(who [16]byte, from, to time.Time) ([]Stay, error) {
+	var rs []store.CheckIn
+	for d := daykeys.DayOf(from) - 1; d <= daykeys.DayOf(to); d++ {
+		day, err := r.checkInsOf(who, d)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, day...)
+	}
+	var out []Stay
+	for _, s := range stays(rs, r.defaultStay) {
+		if s.End.After(from) && s.Start.Before(to) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// checkInsOf returns who's check-ins of day d (none when its key is
+// destroyed).
+func (r *run) checkInsOf(who [16]byte, d daykeys.Day) ([]store.CheckIn, error) {
+	k := personDay{who, d}
+	if rs, ok := r.days[k]; ok {
+		return rs, nil
+	}
+	tag, err := r.t.keys.Tag(d, who)
+	if errors.Is(err, daykeys.ErrDestroyed) {
+		r.days[k] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("trace: tag of %s: %w", d, err)
+	}
+	rs, err := r.t.st.CheckInsByTag(r.ctx, d.Start(), tag)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	r.stats.TagQueries++
+	r.stats.CheckIns += len(rs)
+	for _, c := range rs { // a person's own check-ins need no opening
+		r.opened[ckey{c.Device, c.Seq}] = who
+	}
+	r.days[k] = rs
+	return rs, nil
+}
+
+// pseudonym opens the sealed part of c (cached per device and sequence).
+func (r *run) pseudonym(c store.CheckIn) ([16]byte, bool) {
+	k := ckey{c.Device, c.Seq}
+	r.mu.Lock()
+	p, ok := r.opened[k]
+	r.mu.Unlock()
+	if ok {
+		return p, true
+	}
+	plain, err := r.t.keys.Open(daykeys.DayOf(c.Time), c.Sealed, daykeys.AD(c.Device, c.Seq))
+	var pers checkin.Personal
+	if err == nil {
+		pers, err = checkin.ParsePersonal(plain)
+		clear(plain)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.stats.Unreadable++
+		return p, false
+	}
+	r.stats.Opened++
+	r.opened[k] = pers.Pseudonym
+	return pers.Pseudonym, true
+}
+
+// exposures finds, for sources grouped by venue, every stay of someone
+// else that overlaps one: candidates of degree k, in a deterministic
+// order (exposure, venue, source order).
+func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
+	byVenue := map[string][]source{}
+	var venues []string
+	for _, s := range sources {
+		if !s.start.Before(s.end) {
+			continue
+		}
+		if byVenue[s.stay.Venue] == nil {
+			venues = append(venues, s.stay.Venue)
+		}
+		byVenue[s.stay.Venue] = append(byVenue[s.stay.Venue], s)
+	}
+	slices.Sort(venues)
+	results := make([][]*exposure, len(venues))
+	errs := make([]error, len(venues))
+	sem := make(chan struct{}, r.t.parallel)
+	var wg sync.WaitGroup
+	for i, v := range venues {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], errs[i] = r.atVenue(v, byVenue[v], k)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []*exposure
+	for _, rs := range results {
+		out = append(out, rs...)
+	}
+	slices.SortStableFunc(out, func(a, b *exposure) int { return a.at.Compare(b.at) })
+	return out, nil
+}
+
+// atVenue finds the exposures at one venue: it reads the venue's
+// check-ins once per cluster of sources (sources less than a day apart),
+// pairs them into stays per person and matches them to the sources.
+func (r *run) atVenue(venue string, srcs []source, k int) ([]*exposure, error) {
+	slices.SortFunc(srcs, func(a, b source) int { return a.start.Compare(b.start) })
+	var out []*exposure
+	for i := 0; i < len(srcs); {
+		lo, hi := srcs[i].start, srcs[i].end
+		j := i + 1
+		for ; j < len(srcs) && srcs[j].start.Before(hi.Add(24*time.Hour)); j++ {
+			hi = later(hi, srcs[j].end)
+		}
+		cluster := srcs[i:j]
+		i = j
+		// An entry more than MaxStay before lo cannot overlap; an exit
+		// lies on its entry's day, at the latest the day of hi.
+		rs, err := r.t.st.CheckInsAt(r.ctx, venue, lo.Add(-MaxStay), (daykeys.DayOf(hi) + 1).Start())
+		if err != nil {
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+		r.mu.Lock()
+		r.stats.VenueQueries++
+		r.stats.CheckIns += len(rs)
+		r.mu.Unlock()
+		people := map[[16]byte][]store.CheckIn{}
+		for _, c := range rs {
+			if p, ok := r.pseudonym(c); ok {
+				people[p] = append(people[p], c)
+			}
+		}
+		type personStay struct {
+			who [16]byte
+			s   Stay
+		}
+		var all []personStay
+		for p, cs := range people {
+			for _, s := range stays(cs, r.defaultStay) {
+				all = append(all, personStay{p, s})
+			}
+		}
+		slices.SortFunc(all, func(a, b personStay) int {
+			return cmp.Or(a.s.Start.Compare(b.s.Start), bytes.Compare(a.who[:], b.who[:]))
+		})
+		for _, src := range cluster {
+			for _, ps := range all {
+				if !ps.s.Start.Before(src.end) {
+					break
+				}
+				if ps.who == src.who || !ps.s.End.After(src.start) {
+					continue
+				}
+				at := later(ps.s.Start, src.start)
+				overlap := earlier(ps.s.End, src.end).Sub(at)
+				if overlap <= 0 {
+					continue
+				}
+				e := &exposure{who: ps.who, at: at, degree: k, overlap: overlap, stay: ps.s, source: src.stay, via: src.who}
+				if src.exp != nil {
+					e.path = append(slices.Clone(src.exp.path), hop{})
+				} else {
+					e.path = []hop{{}}
+				}
+				e.path[len(e.path)-1] = hop{who: ps.who, venue: venue, at: at}
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sortCheckIns sorts by (Time, Device, Seq).
+func sortCheckIns(rs []store.CheckIn) {
+	slices.SortFunc(rs, func(a, b store.CheckIn) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Seq, b.Seq))
+	})
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/trace"
+	"github.com/anshim/anshim/internal/cli"
+)
+
+const traceUsage = `Usage: anshim trace --central URL --token-file FILE --phone NUMBER --onset DATE
+        [--tested DATE --asymptomatic] [--isolation DATE|TIME] [--degree N]
+        [--format table|json|csv] [--reveal --reason TEXT --case-ref REF]
+
+Trace finds the contacts of a case: everyone whose stay at a venue
+overlapped the case's from two days before symptom onset (or before the
+test date, with --asymptomatic) to isolation (default: now), and, up to
+--degree (1 to 4, default 2), the contacts of contacts along paths that
+respect time. Dates are KST days, YYYY-MM-DD.
+
+Contacts are named C1, C2, … within the trace. Their names and mobile
+numbers are shown only with --reveal, which needs a --reason and a
+--case-ref: the central records every reveal in its audit trail (who, when,
+the case reference and how many people). CSV output is safe to open in a
+spreadsheet (cells that would run as formulas start with an apostrophe).
+Flagged check-ins (e.g. a poster scanned far from its venue) are kept and
+marked "!".
+
+The token is the central's DATA/investigator.token (or its admin.token).
+
+Examples:
+
+	anshim trace --token-file /var/lib/anshim-central/investigator.token \
+		--phone 010-1234-5678 --onset 2026-11-12
+	anshim trace --token-file investigator.token --phone 010-1234-5678 \
+		--tested 2026-11-12 --asymptomatic --degree 1 --format csv \
+		--reveal --reason 'close contacts for testing' --case-ref JJ-2026-0117 > contacts.csv`
+
+// traceAnswer is the central's answer to POST /v1/traces.
+type traceAnswer struct {
+	ID       string `json:"id"`
+	CaseRef  string `json:"case_ref"`
+	Revealed int    `json:"revealed"`
+	trace.Result
+}
+
+// runTrace runs "anshim trace".
+func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const prog = "anshim trace"
+	flags := cli.NewFlagSet(prog, traceUsage)
+	c := &centralFlags{
+		url:       flags.String("central", "http://127.0.0.1:8440", "central server's HTTP API `URL`"),
+		tokenFile: flags.String("token-file", "/var/lib/anshim-central/investigator.token", "`file` with the investigator (or admin) token"),
+	}
+	phone := flags.String("phone", "", "the case's mobile `number`")
+	pseudonym := flags.String("pseudonym", "", "the case's pseudonym, 32 `hex` digits, instead of --phone")
+	onset := flags.String("onset", "", "`date` of symptom onset, YYYY-MM-DD (KST)")
+	tested := flags.String("tested", "", "`date` the sample was taken, YYYY-MM-DD (KST)")
+	asymptomatic := flags.Bool("asymptomatic", false, "the case has no symptoms: the window starts 2 days before --tested")
+	isolation := flags.String("isolation", "", "end of the case's window: a `date` (its end) or an RFC 3339 time (default: now)")
+	degree := flags.Int("degree", trace.DefaultDegree, "how many steps of contact to follow, 1 to 4")
+	format := flags.String("format", "table", "output `format`: table, json or csv")
+	reveal := flags.Bool("reveal", false, "show the contacts' names and mobile numbers (audited; needs --reason and --case-ref)")
+	reason := flags.String("reason", "", "why the identities are needed (with --reveal)")
+	caseRef := flags.String("case-ref", "", "the case's `reference` in the investigation")
+	rest, err := flags.ParseArgs(args, stdout)
+	if err != nil {
+		return err
+	}
+	usageHint := fmt.Sprintf("run '%s --help' for usage", prog)
+	checkDay := func(name, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, err := daykeys.ParseDay(v); err != nil {
+			return cli.WithHint(cli.Usagef("--%s: %v", name, err), "give the date as YYYY-MM-DD, such as 2026-11-12")
+		}
+		return nil
+	}
+	switch {
+	case len(rest) > 0:
+		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "%s", usageHint)
+	case (*phone == "") == (*pseudonym == ""):
+		return cli.WithHint(cli.Usagef("give --phone or --pseudonym, one of them"), "%s", usageHint)
+	case *asymptomatic && *tested == "":
+		return cli.WithHint(cli.Usagef("--asymptomatic needs --tested"), "give the date the sample was taken")
+	case !*asymptomatic && *onset == "":
+		return cli.WithHint(cli.Usagef("--onset is required"), "for a case without symptoms give --tested DATE --asymptomatic")
+	case *degree < 1 || *degree > trace.MaxDegree:
+		return cli.WithHint(cli.Usagef("--degree %d: want 1 to %d", *degree, trace.MaxDegree), "%s", usageHint)
+	case *format != "table" && *format != "json" && *format != "csv":
+		return cli.WithHint(cli.Usagef("--format %q: want table, json or csv", *format), "%s", usageHint)
+	case *reveal && (strings.TrimSpace(*reason) == "" || strings.TrimSpace(*caseRef) == ""):
+		return cli.WithHint(cli.Usagef("--reveal needs --reason and --case-ref"), "every reveal is recorded with its case reference")
+	}
+	if err := checkDay("onset", *onset); err != nil {
+		return err
+	}
+	if err := checkDay("tested", *tested); err != nil {
+		return err
+	}
+	req := map[string]any{"degree": *degree}
+	for k, v := range map[string]string{"phone": *phone, "pseudonym": *pseudonym, "onset": *onset, "tested": *tested,
+		"isolation": *isolation, "case_ref": *caseRef, "reason": *reason} {
+		if v != "" {
+			req[k] = v
+		}
+	}
+	if *asymptomatic {
+		req["asymptomatic"] = true
+	}
+	if *reveal {
+		req["reveal"] = true
+	}
+	var raw json.RawMessage
+	if err := c.call(ctx, "POST", "/v1/traces", req, &raw); err != nil {
+		return err
+	}
+	var ans traceAnswer
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		return fmt.Errorf("the central's answer: %w", err)
+	}
+	switch *format {
+	case "json":
+		_, err = stdout.Write(append(raw, '\n'))
+	case "csv":
+		err = trace.WriteCSV(stdout, &ans.Result)
+	default:
+		fmt.Fprintf(stdout, "trace\t%s\n", ans.ID)
+		err = trace.WriteTable(stdout, &ans.Result)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "anshim: trace %s: %d contacts", ans.ID, len(ans.Contacts))
+	if *reveal {
+		fmt.Fprintf(stderr, ", %d identities revealed (recorded in the audit trail under %s)", ans.Revealed, *caseRef)
+	}
+	fmt.Fprintln(stderr)
+	return nil
+}
