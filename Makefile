@@ -13,10 +13,12 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
-## deps: system packages the tests use (zbarimg as the decode baseline)
+## deps: system packages the tests use (zbarimg: the decode baseline; chromium: the display page's browser test)
 deps:
-	@command -v zbarimg >/dev/null || { echo "installing zbar-tools (zbarimg, the decode baseline)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools) >/dev/null; }
+	@missing=""; command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then echo "installing$$missing (Debian packages the tests use)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; fi
 
 ## test: vet and every test, with the real kiosk binary for the crash test
 test: deps
