@@ -211,6 +211,15 @@ func (o *Outbox) removeFront(dropFn func(seq uint64, v []byte) bool, counter []b
 			return nil
 		}
 		heads := tx.Bucket(bucketHeads)
+		// The new base is the chain as the device signed it when it
+		// committed, not as recomputed from the stored bytes: a record
+		// edited on disk must not poison every later batch.
+		if hv := heads.Get(u64(baseSeq)); hv != nil {
+			var sh checkin.Head
+			if err := sh.UnmarshalBinary(hv); err == nil && sh.Seq == baseSeq {
+				h = sh.Hash
+			}
+		}
 		var oldHeads [][]byte
 		hc := heads.Cursor()
 		for k, _ := hc.First(); k != nil && binary.BigEndian.Uint64(k) <= baseSeq; k, _ = hc.Next() {
