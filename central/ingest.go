@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/anshim/anshim/sync/ingest"
 )
@@ -21,7 +22,10 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 		Log:      s.log.With("component", "ingest"),
 		Now:      s.now,
 		Metrics:  s.ingestMetrics,
-		Stream:   ingest.StreamConfig{Replicas: s.cfg.ReplicasOrDefault()},
+		// Above the consumer's 30 s AckWait: batches redelivered after a
+		// central restart or resent after a failed publish fill their gap.
+		GapWait: 45 * time.Second,
+		Stream:  ingest.StreamConfig{Replicas: s.cfg.ReplicasOrDefault()},
 	}
 	if err := ingest.EnsureStream(ctx, s.js, cfg.Stream); err != nil {
 		return err

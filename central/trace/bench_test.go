@@ -125,8 +125,6 @@ func seedBench(b *testing.B, backend string) *benchSet {
 	return set
 }
 
-func len2[T any](s []T) int { return len(s) }
-
 // benchRecord is a check-in whose Sealed holds the pseudonym until it is
 // sealed.
 func benchRecord(who [16]byte, venue string, kind checkin.Kind, t time.Time) store.CheckIn {

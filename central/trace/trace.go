@@ -254,6 +254,9 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 		sources = sources[:0]
+		if k == deg {
+			break // no one further to expose
+		}
 		for _, e := range improved {
 			if best[e.who] != e {
 				continue // improved again at this degree

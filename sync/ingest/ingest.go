@@ -70,6 +70,13 @@ type Config struct {
 	// KST day and tags it (crypto-shredding; the central always sets it).
 	// Without it the store keeps the parts sealed to the province's key.
 	DayKeys *daykeys.Keys
+	// GapWait, if set, holds back a batch that starts after a gap in its
+	// device's sequence for up to this long after it entered the stream
+	// (it is NAKed and redelivered), so that batches that merely arrive
+	// out of order are ingested cleanly; only then is it ingested and
+	// flagged as a sequence gap. The central sets it above the consumer's
+	// AckWait, which bounds how late a redelivery can come.
+	GapWait time.Duration
 	// Seen, if set, is told the pseudonyms of the check-ins a batch stored
 	// (after the store committed them), so the identity vault can record
 	// that those people still use Anshim. It must not block; it owns the
@@ -159,6 +166,12 @@ func (cfg *Config) validate() error {
 // Ingester checks and stores kiosk batches. It is safe for concurrent use.
 type Ingester struct {
 	cfg Config
+
+	// quarantinedTo remembers, per device, the last sequence of a batch
+	// quarantined by this process: a gap up to there is explained (the
+	// records are in quarantine) and not waited for.
+	qmu           sync.Mutex
+	quarantinedTo map[string]uint64
 }
 
 // New returns an Ingester for cfg.
@@ -236,6 +249,14 @@ func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, rec
 // quarantine stores the message as a quarantine entry and fills in res.
 func (in *Ingester) quarantine(ctx context.Context, res Result, subject string, data []byte, received time.Time, reason, detail string) (Result, error) {
 	device := res.Device
+	if device != "" && res.LastSeq > 0 {
+		in.qmu.Lock()
+		if in.quarantinedTo == nil {
+			in.quarantinedTo = make(map[string]uint64)
+		}
+		in.quarantinedTo[device] = max(in.quarantinedTo[device], res.LastSeq)
+		in.qmu.Unlock()
+	}
 	if len(device) > checkin.MaxIDLen {
 		device = ""
 	}
@@ -360,6 +381,16 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 		}
 	default:
 		res.Break, res.Detail = ReasonSequenceGap, fmt.Sprintf("batch %d-%d: records %d-%d are missing", first, b.Head.Seq, state.LastSeq+1, prev)
+		in.qmu.Lock()
+		explained := in.quarantinedTo[b.Device] >= prev
+		in.qmu.Unlock()
+		if in.cfg.GapWait > 0 && !explained && in.cfg.Now().Sub(received) < in.cfg.GapWait {
+			// The missing records are most likely in the stream already, or
+			// being resent (a batch that failed while the next one went
+			// through, a redelivery after a central restart): wait for
+			// them rather than raise a false alarm.
+			return res, fmt.Errorf("batch %s: %w", b.MsgID(), errGapWait)
+		}
 	}
 
 	// 5. Every new sealed part opens.
@@ -516,3 +547,6 @@ func (in *Ingester) daySeal(r *checkin.Record, t time.Time, p *checkin.Personal)
 	clear(buf[:])
 	return sealed, tag, err
 }
+
+// errGapWait marks a batch held back by Config.GapWait.
+var errGapWait = errors.New("waiting for the records before it")

@@ -221,6 +221,12 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg) error {
 		t, delivered = meta.Timestamp, meta.NumDelivered
 	}
 	res, err := in.Handle(ctx, msg.Subject(), msg.Data(), t)
+	if errors.Is(err, errGapWait) {
+		cfg.Log.Info("ingest: batch after a gap held back while the records before it arrive",
+			"device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "delivered", delivered)
+		in.nak(msg, gapRetry)
+		return nil
+	}
 	if err != nil && cfg.PoisonAfter > 0 && delivered >= uint64(cfg.PoisonAfter) {
 		var qerr error
 		res, qerr = in.quarantine(ctx, res, msg.Subject(), msg.Data(), t, ReasonStoreError,
@@ -245,6 +251,9 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg) error {
 	}
 	return nil
 }
+
+// gapRetry is how soon a batch held back by GapWait is tried again.
+const gapRetry = time.Second
 
 func (in *Ingester) nak(msg jetstream.Msg, delay time.Duration) {
 	var err error

@@ -247,3 +247,32 @@ func TestRun_Invalid(t *testing.T) {
 		t.Error("Run without a store succeeded")
 	}
 }
+
+// Ensure that batches of one device that reach the stream out of order
+// (the first failed and was resent after the second went through) are
+// ingested cleanly with GapWait: no break, no quarantine.
+func TestRun_GapWait(t *testing.T) {
+	js := startNATS(t)
+	f := newFixture(t, nil, func(c *Config) {
+		testConfig(js)(c)
+		c.Now = time.Now
+		c.GapWait = 20 * time.Second
+	})
+	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(6)
+	ctx := context.Background()
+	if err := EnsureStream(ctx, js, StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, k, 4, 6)
+	runIngest(t, f.in)
+	time.Sleep(1500 * time.Millisecond) // the later batch is held back meanwhile
+	publish(t, js, k, 1, 3)
+	eventually(t, "the stream drained", func() bool { return drained(t, js) })
+	st, err := f.store.State(ctx, "k-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 6 || st.Breaks != 0 || st.Quarantined != 0 {
+		t.Fatalf("state %+v; want 6 records, no break\n%s", st, f.logs)
+	}
+}

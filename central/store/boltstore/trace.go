@@ -36,9 +36,22 @@ func indexTrace(tx *bolt.Tx, r store.CheckIn, k []byte) error {
 	if len(r.Venue) > 255 {
 		return fmt.Errorf("record %d: venue id of %d bytes", r.Seq, len(r.Venue))
 	}
-	tb, err := tx.CreateBucketIfNotExists(bucketTrace)
-	if err != nil {
-		return err
+	tb := tx.Bucket(bucketTrace)
+	if tb == nil {
+		var err error
+		if tb, err = tx.CreateBucket(bucketTrace); err != nil {
+			return err
+		}
+		// The first check-in of a new file: nothing to build later.
+		if c := tx.Bucket(bucketCheckIns).Cursor(); c != nil {
+			if first, _ := c.First(); bytes.Equal(first, k) {
+				if next, _ := c.Next(); next == nil {
+					if err := tb.Put(keyTraceBuilt, []byte("v1")); err != nil {
+						return err
+					}
+				}
+			}
+		}
 	}
 	db, err := tb.CreateBucketIfNotExists(dayKey(r.Time))
 	if err != nil {

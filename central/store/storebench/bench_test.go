@@ -2,6 +2,7 @@ package storebench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -29,15 +30,33 @@ type ingestEnv struct {
 	cursor int // the device that sends the next batch
 }
 
-// newIngestEnv enrolls the fleet and makes one untimed commit of a batch
-// on each side (pgstore makes the day's partition on the first).
-func newIngestEnv(b *testing.B, name string, s store.Store, raw sink) *ingestEnv {
+// retainedDays is how many KST days a central keeps (28-day retention):
+// the ingest benchmarks run against a store holding check-ins of the 27
+// days before benchDay too, as in steady state (pgstore: 28 partitions,
+// each looked up by Ingest).
+const retainedDays = 28
+
+// newIngestEnv enrolls the fleet, stores one check-in on each of the
+// pastDays days before benchDay (a device of its own), and makes one
+// untimed commit of a batch on each side (pgstore makes the day's
+// partition on the first).
+func newIngestEnv(b *testing.B, name string, s store.Store, raw sink, pastDays int) *ingestEnv {
 	b.Helper()
 	e := &ingestEnv{name: name, store: s, raw: raw, fleet: newFleet(b, bulkDevices, 1)}
 	e.fleet.enroll(b, s)
+	ctx := context.Background()
+	if pastDays > 0 {
+		h := newFleet(b, 1, 3)
+		h.devs[0].id = "k-history"
+		h.enroll(b, s)
+		for i := pastDays; i >= 1; i-- {
+			if err := mustIngest(ctx, s, h.batch(0, 1, benchDay.AddDate(0, 0, -i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 	bt := e.fleet.batch(0, bulkBatch, benchDay)
 	e.cursor = 1
-	ctx := context.Background()
 	if err := mustIngest(ctx, s, bt); err != nil {
 		b.Fatal(err)
 	}
@@ -100,7 +119,7 @@ func (e *ingestEnv) bulk(b *testing.B, writers int) {
 		bt, d := e.nextBatch(bulkBatch)
 		work[d%writers] = append(work[d%writers], bt)
 	}
-	const round = 25
+	const round = 5
 	var tStore, tRaw time.Duration
 	b.ResetTimer()
 	for r := 0; ; r++ {
@@ -164,33 +183,34 @@ func (e *ingestEnv) latency(b *testing.B) {
 
 // boltIngestEnv opens a boltstore (fsync on) and a raw bbolt file beside
 // it.
-func boltIngestEnv(b *testing.B) (*ingestEnv, string) {
+func boltIngestEnv(b *testing.B, pastDays int) (*ingestEnv, string) {
 	dir := b.TempDir()
 	path := filepath.Join(dir, "central.db")
 	s := openBolt(b, path, false)
 	raw := openRawBolt(b, filepath.Join(dir, "raw.db"), "checkins", false)
-	return newIngestEnv(b, "bolt", s, raw), path
+	return newIngestEnv(b, "bolt", s, raw, pastDays), path
 }
 
 // pgIngestEnv opens a pgstore (synchronous commit on, 4 connections) on a
 // fresh database and the baseline table raw_checkins in it.
-func pgIngestEnv(b *testing.B) (*ingestEnv, string) {
+func pgIngestEnv(b *testing.B, pastDays int) (*ingestEnv, string) {
 	dsn := pgDSN(b)
 	s := openPG(b, dsn, false)
 	raw := openRawPG(b, dsn, "raw_checkins", 4, false)
-	return newIngestEnv(b, "pg", s, raw), dsn
+	return newIngestEnv(b, "pg", s, raw, pastDays), dsn
 }
 
 // BenchmarkIngest measures bulk ingest, check-ins/s through Ingest, on
 // each backend: batches of 200 new records from 1,000 devices, records
-// spread over a KST day, with 1 and 4 writers; against the raw baseline
+// spread over a KST day, with 1 and 4 writers, the store holding check-ins
+// of the 27 days before too (see retainedDays); against the raw baseline
 // (bbolt: put + commit of the same keys and values in one bucket;
 // PostgreSQL: COPY of the same rows into a plain table with checkins'
 // columns and primary key) with as many writers. rate-ratio is the store's
 // records/s over the baseline's.
 func BenchmarkIngest(b *testing.B) {
 	b.Run("bolt", func(b *testing.B) {
-		e, path := boltIngestEnv(b)
+		e, path := boltIngestEnv(b, retainedDays-1)
 		for _, w := range []int{1, 4} {
 			b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { e.bulk(b, w) })
 		}
@@ -206,7 +226,7 @@ func BenchmarkIngest(b *testing.B) {
 			float64(sz.bucketBytes("days"))/n, float64(sz.bucketBytes("trace"))/n)
 	})
 	b.Run("pg", func(b *testing.B) {
-		e, dsn := pgIngestEnv(b)
+		e, dsn := pgIngestEnv(b, retainedDays-1)
 		for _, w := range []int{1, 4} {
 			b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { e.bulk(b, w) })
 		}
@@ -220,18 +240,22 @@ func BenchmarkIngest(b *testing.B) {
 // BenchmarkIngestLatency measures one Ingest of a 20-record batch (what a
 // kiosk sends after a short outage) on each backend, 1,000 devices taking
 // turns, each Ingest right after the raw baseline's single commit of the
-// same 20 records (as in BenchmarkIngest). ns/op is the mean of both
+// same 20 records (as in BenchmarkIngest); with the 27 days before held
+// (days=28, steady state) and without (days=1), since pgstore's Ingest
+// looks each batch up in every partition. ns/op is the mean of both
 // halves; p50-ratio is the store's p50 over the baseline's p50, and
 // p99/raw-p50 the store's p99 over it.
 func BenchmarkIngestLatency(b *testing.B) {
-	b.Run("bolt", func(b *testing.B) {
-		e, _ := boltIngestEnv(b)
-		b.Run("records=20", e.latency)
-	})
-	b.Run("pg", func(b *testing.B) {
-		e, _ := pgIngestEnv(b)
-		b.Run("records=20", e.latency)
-	})
+	for _, days := range []int{retainedDays, 1} {
+		b.Run(fmt.Sprintf("bolt/days=%d", days), func(b *testing.B) {
+			e, _ := boltIngestEnv(b, days-1)
+			b.Run("records=20", e.latency)
+		})
+		b.Run(fmt.Sprintf("pg/days=%d", days), func(b *testing.B) {
+			e, _ := pgIngestEnv(b, days-1)
+			b.Run("records=20", e.latency)
+		})
+	}
 }
 
 // --- Retention and size ---
@@ -425,16 +449,23 @@ func measurePG(tb testing.TB, dsn string) pgSizes {
 	return sz
 }
 
-// BenchmarkRetention fills one KST day with N check-ins (100,000, or 1.3
-// million with ANSHIM_BENCH_FULL=1) and the next day with N/10, through
+// dropDays is how many days of N check-ins BenchmarkRetention fills and
+// drops, one after the other: its figures are the median of the three.
+const dropDays = 3
+
+// BenchmarkRetention fills three KST days with N check-ins each (100,000,
+// or 1.3 million with ANSHIM_BENCH_FULL=1) and a fourth with N/10, through
 // the store's own Ingest in batches of 4,000 records from N/4,000 devices
-// with fsync (bbolt) or synchronous commit (PostgreSQL) off; reports the
-// store's size per check-in; then, fsync and synchronous commit on, times
-// DropDay of the first day against the raw way to drop the same rows:
-// bbolt DeleteBucket of a bucket holding the same keys and values (the
-// layout where a day is a bucket), PostgreSQL DROP TABLE of a plain table
-// holding the same rows. One iteration is one fill; ns/op is not
-// reported.
+// with fsync (bbolt) or synchronous commit (PostgreSQL) off, and reports
+// the store's size per check-in. Then, fsync and synchronous commit on, it
+// drops the three days one after the other, each DropDay followed by the
+// raw way to drop the same rows: bbolt DeleteBucket of a bucket holding
+// the same keys and values (the layout where a day is a bucket),
+// PostgreSQL DROP TABLE of a plain table holding the same rows. drop-ms
+// and raw-drop-ms are medians of three, drop-ratio the median of the three
+// ratios. ingest20 figures are the p50 of 41 Ingests of a 20-record batch
+// into the fourth day, before the first drop and after each (median).
+// One iteration is one fill; ns/op is not reported.
 func BenchmarkRetention(b *testing.B) {
 	n := dayN()
 	b.Run(fmt.Sprintf("bolt/n=%d", n), func(b *testing.B) {
@@ -461,24 +492,81 @@ func reportSize(b *testing.B, bytes int64, records int, logical int) {
 	b.ReportMetric(per/float64(logical), "size-ratio")
 }
 
+// retentionDays returns the days BenchmarkRetention fills: dropDays days
+// of N check-ins, then the day of N/10.
+func retentionDays() []time.Time {
+	days := make([]time.Time, dropDays+1)
+	for i := range days {
+		days[i] = benchDay.AddDate(0, 0, i)
+	}
+	return days
+}
+
+// drops collects the timings of the drops.
+type drops struct {
+	store, raw, ratio, count []time.Duration
+	ingestAfter              []time.Duration
+}
+
+func (d *drops) report(b *testing.B, before time.Duration) {
+	med := func(x []time.Duration) float64 { return ms(pct(x, 50)) }
+	b.ReportMetric(med(d.store), "drop-ms")
+	b.ReportMetric(ms(slices.Max(d.store)), "drop-max-ms")
+	b.ReportMetric(med(d.raw), "raw-drop-ms")
+	ratios := make([]float64, len(d.store))
+	for i := range ratios {
+		ratios[i] = ms(d.store[i]) / ms(d.raw[i])
+	}
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "drop-ratio")
+	if len(d.count) > 0 {
+		b.ReportMetric(med(d.count), "count-ms")
+	}
+	b.ReportMetric(ms(before), "ingest20-before-ms")
+	b.ReportMetric(med(d.ingestAfter), "ingest20-after-ms")
+}
+
 func retentionBolt(b *testing.B, n int) {
 	ctx := context.Background()
 	dir := b.TempDir()
 	path, rawPath := filepath.Join(dir, "central.db"), filepath.Join(dir, "raw.db")
-	dayName := benchDay.Format("20060102")
+	days := retentionDays()
 	f := newFleet(b, (n+fillBatch-1)/fillBatch, 2)
 	logical := logicalBytes(f)
 
-	// Fill, without fsync; the baseline's bucket gets the same records.
+	// Fill, without fsync; the baseline gets the same records of each
+	// dropped day in a bucket of the day's.
 	s := openBolt(b, path, true)
-	raw := openRawBolt(b, rawPath, dayName, true)
+	rawFill, err := bolt.Open(rawPath, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rawFill.Close()
 	f.enroll(b, s)
-	el := fillDay(b, "bolt", s, f, n, benchDay, 1, func(bt store.Batch) error { return raw.commit(ctx, bt.Records) })
-	el += fillDay(b, "bolt", s, f, n/10, benchDay.AddDate(0, 0, 1), 1, nil)
-	total := n + n/10
+	var el time.Duration
+	for _, day := range days[:dropDays] {
+		bucket := []byte(day.Format("20060102"))
+		el += fillDay(b, "bolt", s, f, n, day, 1, func(bt store.Batch) error {
+			return rawFill.Update(func(tx *bolt.Tx) error {
+				bk, err := tx.CreateBucketIfNotExists(bucket)
+				if err != nil {
+					return err
+				}
+				for i := range bt.Records {
+					r := &bt.Records[i]
+					if err := bk.Put(boltKey(r.Device, r.Seq), boltValue(*r)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		})
+	}
+	el += fillDay(b, "bolt", s, f, n/10, days[dropDays], 1, nil)
+	total := dropDays*n + n/10
 	b.ReportMetric(float64(total)/el.Seconds(), "fill-records/s")
 	s.Close()
-	raw.db.Close()
+	rawFill.Close()
 	fsyncFile(b, path)
 	fsyncFile(b, rawPath)
 
@@ -494,68 +582,120 @@ func retentionBolt(b *testing.B, n int) {
 	}
 	progressf("bolt: %d check-ins: file %d B, used %d B, free pages %d", total, sz.file, sz.used, sz.freePages)
 
-	// DropDay, fsync on, between Ingests of the next day.
-	s = openBolt(b, path, false)
-	next := benchDay.AddDate(0, 0, 1)
-	before := sampleIngest(b, s, f, 21, next)
+	// The drops, fsync on, each followed by the baseline's and by Ingests
+	// into the last day.
 	t := time.Now()
-	got, err := s.DropDay(ctx, benchDay.Add(12*time.Hour))
-	drop := time.Since(t)
-	if err != nil || got != n {
-		b.Fatalf("DropDay = %d, %v; want %d", got, err, n)
+	s = openBolt(b, path, false)
+	open := time.Since(t)
+	b.ReportMetric(ms(open), "open-ms")
+	progressf("bolt: store of %d MB opened in %v", sz.file/1e6, open.Round(time.Millisecond))
+	rawDB, err := bolt.Open(rawPath, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
 	}
-	after := sampleIngest(b, s, f, 21, next)
+	defer func() { rawDB.Close() }()
+	last := days[dropDays]
+	sampleIngest(b, s, f, 1, last) // warm-up
+	before := sampleIngest(b, s, f, 41, last)
+	var d drops
+	for _, day := range days[:dropDays] {
+		if cold() { // both files out of the page cache, then open again
+			s.Close()
+			rawDB.Close()
+			for _, p := range []string{path, rawPath} {
+				if err := evict(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s = openBolt(b, path, false)
+			if rawDB, err = bolt.Open(rawPath, 0o600, &bolt.Options{Timeout: 5 * time.Second}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t = time.Now()
+		got, err := s.DropDay(ctx, day.Add(12*time.Hour))
+		drop := time.Since(t)
+		if err != nil || got != n {
+			b.Fatalf("DropDay = %d, %v; want %d", got, err, n)
+		}
+		t = time.Now()
+		err = rawDB.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte(day.Format("20060102"))) })
+		rawDrop := time.Since(t)
+		if err != nil {
+			b.Fatal(err)
+		}
+		after := sampleIngest(b, s, f, 41, last)
+		d.store, d.raw, d.ingestAfter = append(d.store, drop), append(d.raw, rawDrop), append(d.ingestAfter, after)
+		progressf("bolt: DropDay of %d check-ins in %v, raw DeleteBucket of the same records in %v; then a 20-record Ingest p50 %v (%v before the first drop)",
+			n, drop.Round(time.Millisecond), rawDrop.Round(time.Microsecond), after, before)
+	}
 	s.Close()
-	progressf("bolt: DropDay of %d check-ins in %v; a 20-record Ingest p50 %v before, %v after", n, drop.Round(time.Millisecond), before, after)
 	szAfter := measureBolt(b, path)
-
-	// The baseline: the same records in a bucket of their own, dropped whole.
-	db, err := bolt.Open(rawPath, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	t = time.Now()
-	err = db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte(dayName)) })
-	rawDrop := time.Since(t)
-	if err != nil {
-		b.Fatal(err)
-	}
-	progressf("bolt: raw DeleteBucket of the same %d records in %v", n, rawDrop.Round(time.Microsecond))
-
-	b.ReportMetric(ms(drop), "drop-ms")
-	b.ReportMetric(ms(rawDrop), "raw-drop-ms")
-	b.ReportMetric(ms(drop)/ms(rawDrop), "drop-ratio")
-	b.ReportMetric(ms(before), "ingest20-before-ms")
-	b.ReportMetric(ms(after), "ingest20-after-ms")
+	d.report(b, before)
 	b.ReportMetric(float64(szAfter.file)/1e6, "file-after-MB")
 	b.ReportMetric(float64(szAfter.freePages*szAfter.pageSize)/1e6, "free-after-MB")
+}
+
+// evictPG evicts the files of tables and their indexes from the page
+// cache, after a checkpoint, when the server's data directory is on this
+// machine and readable (a superuser's connection); otherwise it says that
+// the drop is measured warm. PostgreSQL's own shared buffers (128 MB by
+// default) keep what they hold.
+func evictPG(b *testing.B, conn *pgx.Conn, tables ...string) {
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "CHECKPOINT"); err != nil {
+		progressf("pg: cold: CHECKPOINT: %v: measured warm", err)
+		return
+	}
+	rows, _ := conn.Query(ctx, `SELECT current_setting('data_directory') || '/' || pg_relation_filepath(c.oid)
+		FROM pg_class c WHERE c.oid = ANY($1::regclass[])
+		   OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = ANY($1::regclass[]))`, tables)
+	files, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		progressf("pg: cold: %v: measured warm", err)
+		return
+	}
+	for _, f := range files {
+		for _, fork := range []string{"", "_fsm", "_vm"} {
+			if err := evict(f + fork); err != nil && !(fork != "" && errors.Is(err, os.ErrNotExist)) {
+				progressf("pg: cold: %v: measured warm", err)
+				return
+			}
+		}
+	}
 }
 
 func retentionPG(b *testing.B, n int) {
 	ctx := context.Background()
 	dsn := pgDSN(b)
+	days := retentionDays()
 	f := newFleet(b, (n+fillBatch-1)/fillBatch, 2)
 	logical := logicalBytes(f)
 
 	// Fill with the store's own Ingest, synchronous commit off, 2 writers.
 	s := openPG(b, dsn, true)
 	f.enroll(b, s)
-	el := fillDay(b, "pg", s, f, n, benchDay, 2, nil)
-	el += fillDay(b, "pg", s, f, n/10, benchDay.AddDate(0, 0, 1), 2, nil)
-	total := n + n/10
+	var el time.Duration
+	for _, day := range days[:dropDays] {
+		el += fillDay(b, "pg", s, f, n, day, 2, nil)
+	}
+	el += fillDay(b, "pg", s, f, n/10, days[dropDays], 2, nil)
+	total := dropDays*n + n/10
 	b.ReportMetric(float64(total)/el.Seconds(), "fill-records/s")
 	s.Close()
 
-	// The baseline table: the same rows, copied by the server.
-	part := "checkins_" + benchDay.Format("20060102")
-	raw := openRawPG(b, dsn, "raw_day", 1, true)
-	t := time.Now()
-	tag, err := raw.pool.Exec(ctx, "INSERT INTO raw_day SELECT * FROM "+part)
-	if err != nil || tag.RowsAffected() != int64(n) {
-		b.Fatalf("fill the baseline table: %v, %v", tag, err)
+	// The baseline tables: the same rows, copied by the server.
+	rawTable := func(day time.Time) string { return "raw_" + day.Format("20060102") }
+	for _, day := range days[:dropDays] {
+		raw := openRawPG(b, dsn, rawTable(day), 1, true)
+		t := time.Now()
+		tag, err := raw.pool.Exec(ctx, fmt.Sprintf("INSERT INTO %s SELECT * FROM checkins_%s", rawTable(day), day.Format("20060102")))
+		if err != nil || tag.RowsAffected() != int64(n) {
+			b.Fatalf("fill the baseline table: %v, %v", tag, err)
+		}
+		raw.pool.Close()
+		progressf("pg: baseline table %s filled with %d rows in %v", rawTable(day), n, time.Since(t).Round(time.Millisecond))
 	}
-	progressf("pg: baseline table raw_day filled with %d rows in %v", n, time.Since(t).Round(time.Millisecond))
 	checkpoint(b, dsn)
 
 	sz := measurePG(b, dsn)
@@ -571,45 +711,45 @@ func retentionPG(b *testing.B, n int) {
 		progressf("pg: index %s: %d B (%.1f B/check-in)", name, bytes, float64(bytes)/float64(total))
 	}
 
-	// DropDay, synchronous commit on, between Ingests of the next day.
+	// The drops, synchronous commit on, each followed by what its count(*)
+	// costs on the same rows in the baseline table (DropDay counts while it
+	// holds checkins ACCESS EXCLUSIVE), the baseline's DROP TABLE, and
+	// Ingests into the last day.
 	s = openPG(b, dsn, false)
-	next := benchDay.AddDate(0, 0, 1)
-	before := sampleIngest(b, s, f, 21, next)
-	t = time.Now()
-	got, err := s.DropDay(ctx, benchDay.Add(12*time.Hour))
-	drop := time.Since(t)
-	if err != nil || got != n {
-		b.Fatalf("DropDay = %d, %v; want %d", got, err, n)
-	}
-	after := sampleIngest(b, s, f, 21, next)
-	progressf("pg: DropDay of %d check-ins in %v; a 20-record Ingest p50 %v before, %v after", n, drop.Round(time.Millisecond), before, after)
-
-	// What DropDay's count(*) costs (it runs while DropDay holds checkins
-	// ACCESS EXCLUSIVE), on the same rows in the baseline table; then the
-	// baseline's drop, synchronous commit on.
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var rows int
-	t = time.Now()
-	if err := conn.QueryRow(ctx, "SELECT count(*) FROM raw_day").Scan(&rows); err != nil || rows != n {
-		b.Fatalf("count the baseline table: %d, %v", rows, err)
+	last := days[dropDays]
+	sampleIngest(b, s, f, 1, last) // warm-up
+	before := sampleIngest(b, s, f, 41, last)
+	var d drops
+	for _, day := range days[:dropDays] {
+		if cold() {
+			evictPG(b, conn, "checkins_"+day.Format("20060102"), rawTable(day))
+		}
+		t := time.Now()
+		got, err := s.DropDay(ctx, day.Add(12*time.Hour))
+		drop := time.Since(t)
+		if err != nil || got != n {
+			b.Fatalf("DropDay = %d, %v; want %d", got, err, n)
+		}
+		var rows int
+		t = time.Now()
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+rawTable(day)).Scan(&rows); err != nil || rows != n {
+			b.Fatalf("count the baseline table: %d, %v", rows, err)
+		}
+		count := time.Since(t)
+		t = time.Now()
+		if _, err := conn.Exec(ctx, "DROP TABLE "+rawTable(day)); err != nil {
+			b.Fatal(err)
+		}
+		rawDrop := time.Since(t)
+		after := sampleIngest(b, s, f, 41, last)
+		d.store, d.raw, d.count, d.ingestAfter = append(d.store, drop), append(d.raw, rawDrop), append(d.count, count), append(d.ingestAfter, after)
+		progressf("pg: DropDay of %d check-ins in %v, raw DROP TABLE of the same rows in %v (count(*) of them %v); then a 20-record Ingest p50 %v (%v before the first drop)",
+			n, drop.Round(time.Millisecond), rawDrop.Round(time.Microsecond), count.Round(time.Microsecond), after, before)
 	}
-	count := time.Since(t)
-	raw.pool.Close()
-	t = time.Now()
-	if _, err := conn.Exec(ctx, "DROP TABLE raw_day"); err != nil {
-		b.Fatal(err)
-	}
-	rawDrop := time.Since(t)
-	progressf("pg: raw DROP TABLE of the same %d rows in %v; count(*) of them %v", n, rawDrop.Round(time.Microsecond), count.Round(time.Microsecond))
-
-	b.ReportMetric(ms(drop), "drop-ms")
-	b.ReportMetric(ms(rawDrop), "raw-drop-ms")
-	b.ReportMetric(ms(drop)/ms(rawDrop), "drop-ratio")
-	b.ReportMetric(ms(count), "count-ms")
-	b.ReportMetric(ms(before), "ingest20-before-ms")
-	b.ReportMetric(ms(after), "ingest20-after-ms")
+	d.report(b, before)
 }

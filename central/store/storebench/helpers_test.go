@@ -3,6 +3,7 @@ package storebench
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/store"
@@ -27,6 +29,7 @@ import (
 // Scale.
 const (
 	envFull = "ANSHIM_BENCH_FULL" // "1": the full-scale retention run
+	envCold = "ANSHIM_BENCH_COLD" // "1": drop days whose files are not in the page cache
 	envPG   = "ANSHIM_TEST_PG"    // the PostgreSQL server (see pgtest)
 
 	retentionN     = 100_000   // check-ins in the dropped day, by default
@@ -45,6 +48,36 @@ func dayN() int {
 		return retentionNFull
 	}
 	return retentionN
+}
+
+// cold reports whether BenchmarkRetention evicts the files of the day it
+// drops from the page cache first, as for a day 28 days old.
+func cold() bool { return os.Getenv(envCold) == "1" }
+
+// evict drops the file at path (and its PostgreSQL segments path.1, path.2,
+// …) from the page cache: posix_fadvise(DONTNEED) after fsync. Pages that
+// a process has mapped stay.
+func evict(path string) error {
+	for i := 0; ; i++ {
+		p := path
+		if i > 0 {
+			p = fmt.Sprintf("%s.%d", path, i)
+		}
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if errors.Is(err, os.ErrNotExist) && i > 0 {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		err = f.Sync()
+		if err == nil {
+			err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+		}
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("evict %s: %w", p, err)
+		}
+	}
 }
 
 // benchDay is the KST day (its start) that the benchmarks' check-ins fall
