@@ -54,6 +54,7 @@ func (s *Server) Handler() http.Handler {
 	s.vaultRoutes(mux) // POST /v1/persons… (admin): the identity vault, see vault_api.go
 	s.traceRoutes(mux) // POST /v1/traces, GET /v1/traces/{id} (investigator): see trace_api.go
 	s.checkinRoutes(mux)
+	s.ledgerRoutes(mux) // GET /v1/ledger/… (public, read-only): see ledger_api.go
 	mux.Handle("GET /health", s.api(s.handleHealth))
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	return http.MaxBytesHandler(mux, MaxRequestBytes)

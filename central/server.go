@@ -214,6 +214,7 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if s.vault != nil {
 		s.goBackground("identity retention", func() error { s.vaultRetention(bg, s.vault); return nil })
 	}
+	s.goBackground("ledger checkpoints", func() error { s.ledgerLoop(bg); return nil })
 	if err := s.startIngest(ctx, bg); err != nil {
 		return fmt.Errorf("start: ingest: %w", err)
 	}

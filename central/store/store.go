@@ -165,6 +165,10 @@ type Batch struct {
 	// and only when at least one record of the batch was new (so that a
 	// redelivered batch does not record its break twice).
 	Break *Quarantine
+	// Leaf, if not nil, is the batch's ledger leaf (ledger.Batch): it is
+	// appended to the ledger in the same transaction, when at least one
+	// record was new.
+	Leaf []byte
 }
 
 // Store is the central's storage.
@@ -172,6 +176,7 @@ type Store interface {
 	Vault
 	Retention
 	Tracing
+	Ledger
 	// AddVenue stores a new venue, every field as given. ErrExists when
 	// its id is taken, or when its business number is another venue's
 	// (the error says "business_number"); a venue without a business

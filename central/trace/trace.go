@@ -50,6 +50,10 @@ type Options struct {
 	Now func() time.Time
 	// Parallel is how many venue look-ups run at once (default 8).
 	Parallel int
+	// VenueCache is how long a venue's default stay is kept across
+	// traces (default 0: read once per trace). A change of a venue's
+	// category or stay is seen that much later.
+	VenueCache time.Duration
 }
 
 // Tracer runs traces. It is safe for concurrent use.
@@ -59,6 +63,15 @@ type Tracer struct {
 	stays    registry.Stays
 	now      func() time.Time
 	parallel int
+
+	venueTTL time.Duration
+	vmu      sync.Mutex
+	vcache   map[string]cachedStay
+}
+
+type cachedStay struct {
+	stay time.Duration
+	read time.Time
 }
 
 // New returns a tracer over st, opening check-ins with keys.
@@ -72,6 +85,7 @@ func New(st Store, keys Keys, opts *Options) *Tracer {
 		if opts.Parallel > 0 {
 			t.parallel = opts.Parallel
 		}
+		t.venueTTL = opts.VenueCache
 	}
 	return t
 }
@@ -257,6 +271,17 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 		if k == deg {
 			break // no one further to expose
 		}
+		var pds []personDay
+		for _, e := range improved {
+			if best[e.who] == e {
+				for d := daykeys.DayOf(e.at) - 1; d <= daykeys.DayOf(until); d++ {
+					pds = append(pds, personDay{e.who, d})
+				}
+			}
+		}
+		if err := r.prefetchTags(pds); err != nil {
+			return nil, err
+		}
 		for _, e := range improved {
 			if best[e.who] != e {
 				continue // improved again at this degree
@@ -345,6 +370,18 @@ func (r *run) defaultStay(venue string) time.Duration {
 	if ok {
 		return d
 	}
+	if r.t.venueTTL > 0 {
+		r.t.vmu.Lock()
+		c, ok := r.t.vcache[venue]
+		r.t.vmu.Unlock()
+		if ok && time.Since(c.read) < r.t.venueTTL {
+			r.mu.Lock()
+			r.venues[venue] = c.stay
+			r.mu.Unlock()
+			return c.stay
+		}
+	}
+	read := time.Now()
 	m := 0
 	v, err := r.t.st.Venue(r.ctx, venue)
 	if err == nil {
@@ -360,6 +397,14 @@ func (r *run) defaultStay(venue string) time.Duration {
 	r.mu.Lock()
 	r.venues[venue] = d
 	r.mu.Unlock()
+	if r.t.venueTTL > 0 && err == nil {
+		r.t.vmu.Lock()
+		if r.t.vcache == nil || len(r.t.vcache) > 1<<20 {
+			r.t.vcache = map[string]cachedStay{}
+		}
+		r.t.vcache[venue] = cachedStay{d, read}
+		r.t.vmu.Unlock()
+	}
 	return d
 }
 
@@ -411,6 +456,67 @@ func (r *run) checkInsOf(who [16]byte, d daykeys.Day) ([]store.CheckIn, error) {
 	return rs, nil
 }
 
+// prefetchTags reads the check-ins of the people's days not read yet,
+// a batched query per day, when the store can.
+func (r *run) prefetchTags(pds []personDay) error {
+	bs, ok := r.t.st.(batchStore)
+	if !ok || len(pds) < 2 {
+		return nil
+	}
+	byDay := map[daykeys.Day][]personDay{}
+	var days []daykeys.Day
+	for _, pd := range pds {
+		if _, ok := r.days[pd]; ok {
+			continue
+		}
+		if byDay[pd.day] == nil {
+			days = append(days, pd.day)
+		}
+		r.days[pd] = nil // at most once
+		byDay[pd.day] = append(byDay[pd.day], pd)
+	}
+	slices.Sort(days)
+	for _, d := range days {
+		list := byDay[d]
+		for len(list) > 0 {
+			chunk := list[:min(batchSize, len(list))]
+			list = list[len(chunk):]
+			tags := make([][16]byte, 0, len(chunk))
+			for _, pd := range chunk {
+				tag, err := r.t.keys.Tag(d, pd.who)
+				if errors.Is(err, daykeys.ErrDestroyed) {
+					chunk = nil
+					break
+				}
+				if err != nil {
+					return fmt.Errorf("trace: tag of %s: %w", d, err)
+				}
+				tags = append(tags, tag)
+			}
+			if len(chunk) == 0 {
+				break
+			}
+			rss, err := bs.CheckInsByTags(r.ctx, d.Start(), tags)
+			if err != nil {
+				return fmt.Errorf("trace: %w", err)
+			}
+			r.stats.TagQueries++
+			for i, pd := range chunk {
+				rs := rss[i]
+				if rs == nil {
+					rs = []store.CheckIn{}
+				}
+				r.stats.CheckIns += len(rs)
+				for _, c := range rs {
+					r.opened[ckey{c.Device, c.Seq}] = pd.who
+				}
+				r.days[pd] = rs
+			}
+		}
+	}
+	return nil
+}
+
 // pseudonym opens the sealed part of c (cached per device and sequence).
 func (r *run) pseudonym(c store.CheckIn) ([16]byte, bool) {
 	k := ckey{c.Device, c.Seq}
@@ -453,6 +559,10 @@ func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
 		byVenue[s.stay.Venue] = append(byVenue[s.stay.Venue], s)
 	}
 	slices.Sort(venues)
+	fetched, err := r.prefetch(venues, byVenue)
+	if err != nil {
+		return nil, err
+	}
 	results := make([][]*exposure, len(venues))
 	errs := make([]error, len(venues))
 	sem := make(chan struct{}, r.t.parallel)
@@ -461,7 +571,7 @@ func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], errs[i] = r.atVenue(v, byVenue[v], k)
+			results[i], errs[i] = r.atVenue(v, byVenue[v], k, fetched)
 		})
 	}
 	wg.Wait()
@@ -478,48 +588,60 @@ func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
 
 // atVenue finds the exposures at one venue: it reads the venue's
 // check-ins once per cluster of sources (sources less than a day apart),
-// pairs them into stays per person and matches them to the sources.
-func (r *run) atVenue(venue string, srcs []source, k int) ([]*exposure, error) {
-	slices.SortFunc(srcs, func(a, b source) int { return a.start.Compare(b.start) })
-	var out []*exposure
-	for i := 0; i < len(srcs); {
-		lo, hi := srcs[i].start, srcs[i].end
-		j := i + 1
-		for ; j < len(srcs) && srcs[j].start.Before(hi.Add(24*time.Hour)); j++ {
-			hi = later(hi, srcs[j].end)
+// pairs them into stays per person and matches them to the sources. Of
+// each person it returns one exposure, the first found of the earliest:
+// the one Trace would keep of all of them.
+func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]store.CheckIn) ([]*exposure, error) {
+	type cand struct {
+		who     [16]byte
+		at      time.Time
+		overlap time.Duration
+		stay    Stay
+		src     *source
+		gen     int // the order found in
+	}
+	var cands []cand
+	gen := 0
+	index := map[[16]byte]int{}
+	type personStay struct {
+		who [16]byte
+		s   Stay
+	}
+	var all []personStay
+	people := map[[16]byte][]store.CheckIn{}
+	for _, cl := range r.clusters(venue, srcs) {
+		cluster, lo, hi := srcs[cl.i:cl.j], cl.lo, cl.hi
+		w := window{venue, cl.from, cl.to}
+		rs, ok := fetched[w]
+		if !ok {
+			var err error
+			if rs, err = r.t.st.CheckInsAt(r.ctx, venue, w.from, w.to); err != nil {
+				return nil, fmt.Errorf("trace: %w", err)
+			}
+			r.mu.Lock()
+			r.stats.VenueQueries++
+			r.stats.CheckIns += len(rs)
+			r.mu.Unlock()
 		}
-		cluster := srcs[i:j]
-		i = j
-		// An entry more than MaxStay before lo cannot overlap; an exit
-		// lies on its entry's day, at the latest the day of hi.
-		rs, err := r.t.st.CheckInsAt(r.ctx, venue, lo.Add(-MaxStay), (daykeys.DayOf(hi) + 1).Start())
-		if err != nil {
-			return nil, fmt.Errorf("trace: %w", err)
-		}
-		r.mu.Lock()
-		r.stats.VenueQueries++
-		r.stats.CheckIns += len(rs)
-		r.mu.Unlock()
-		people := map[[16]byte][]store.CheckIn{}
+		clear(people)
 		for _, c := range rs {
 			if p, ok := r.pseudonym(c); ok {
 				people[p] = append(people[p], c)
 			}
 		}
-		type personStay struct {
-			who [16]byte
-			s   Stay
-		}
-		var all []personStay
+		all = all[:0]
 		for p, cs := range people {
 			for _, s := range stays(cs, r.defaultStay) {
-				all = append(all, personStay{p, s})
+				if s.Start.Before(hi) && s.End.After(lo) {
+					all = append(all, personStay{p, s})
+				}
 			}
 		}
 		slices.SortFunc(all, func(a, b personStay) int {
 			return cmp.Or(a.s.Start.Compare(b.s.Start), bytes.Compare(a.who[:], b.who[:]))
 		})
-		for _, src := range cluster {
+		for si := range cluster {
+			src := &cluster[si]
 			for _, ps := range all {
 				if !ps.s.Start.Before(src.end) {
 					break
@@ -532,16 +654,113 @@ func (r *run) atVenue(venue string, srcs []source, k int) ([]*exposure, error) {
 				if overlap <= 0 {
 					continue
 				}
-				e := &exposure{who: ps.who, at: at, degree: k, overlap: overlap, stay: ps.s, source: src.stay, via: src.who}
-				if src.exp != nil {
-					e.path = append(slices.Clone(src.exp.path), hop{})
-				} else {
-					e.path = []hop{{}}
+				gen++
+				if x, ok := index[ps.who]; ok {
+					if !at.Before(cands[x].at) {
+						continue
+					}
+					cands[x] = cand{ps.who, at, overlap, ps.s, src, gen}
+					continue
 				}
-				e.path[len(e.path)-1] = hop{who: ps.who, venue: venue, at: at}
-				out = append(out, e)
+				index[ps.who] = len(cands)
+				cands = append(cands, cand{ps.who, at, overlap, ps.s, src, gen})
 			}
 		}
+	}
+	// In the order found, as if every candidate were returned.
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.gen, b.gen)) })
+	out := make([]*exposure, len(cands))
+	es := make([]exposure, len(cands))
+	for i, c := range cands {
+		e := &es[i]
+		*e = exposure{who: c.who, at: c.at, degree: k, overlap: c.overlap, stay: c.stay, source: c.src.stay, via: c.src.who}
+		if c.src.exp != nil {
+			e.path = make([]hop, len(c.src.exp.path), len(c.src.exp.path)+1)
+			copy(e.path, c.src.exp.path)
+		}
+		e.path = append(e.path, hop{who: c.who, venue: venue, at: c.at})
+		out[i] = e
+	}
+	return out, nil
+}
+
+// window is a venue's check-ins to read: [from, to).
+type window struct {
+	venue    string
+	from, to time.Time
+}
+
+// cluster is a run of sources at a venue, srcs[i:j] (sorted by start),
+// less than a day apart: one look-up of the window [from, to) finds every
+// stay that can overlap one of them, from lo to hi.
+type cluster struct {
+	i, j     int
+	lo, hi   time.Time
+	from, to time.Time
+}
+
+// clusters sorts srcs by start and groups them. A stay ends on its
+// entry's KST day (an exit is paired on that day only) or at most its
+// default stay (at least MinStay) after its entry: an entry before the day
+// of lo and more than that before lo cannot overlap.
+func (r *run) clusters(venue string, srcs []source) []cluster {
+	slices.SortStableFunc(srcs, func(a, b source) int { return a.start.Compare(b.start) })
+	reach := bound(r.defaultStay(venue))
+	var out []cluster
+	for i := 0; i < len(srcs); {
+		lo, hi := srcs[i].start, srcs[i].end
+		j := i + 1
+		for ; j < len(srcs) && srcs[j].start.Before(hi.Add(24*time.Hour)); j++ {
+			hi = later(hi, srcs[j].end)
+		}
+		out = append(out, cluster{i: i, j: j, lo: lo, hi: hi,
+			from: earlier(daykeys.DayOf(lo).Start(), lo.Add(-reach)), to: (daykeys.DayOf(hi) + 1).Start()})
+		i = j
+	}
+	return out
+}
+
+// batchStore reads many windows or tags in one query (pgstore does).
+type batchStore interface {
+	CheckInsAtMany(ctx context.Context, venues []string, from, to []time.Time) ([][]store.CheckIn, error)
+	CheckInsByTags(ctx context.Context, day time.Time, tags [][16]byte) ([][]store.CheckIn, error)
+}
+
+// batchSize bounds the windows or tags of one batched query.
+const batchSize = 2000
+
+// prefetch reads the windows of every venue's clusters in batched
+// queries when the store can (nil otherwise: atVenue reads them).
+func (r *run) prefetch(venues []string, byVenue map[string][]source) (map[window][]store.CheckIn, error) {
+	bs, ok := r.t.st.(batchStore)
+	if !ok || len(venues) < 2 {
+		return nil, nil
+	}
+	var ws []window
+	for _, v := range venues {
+		for _, cl := range r.clusters(v, byVenue[v]) {
+			ws = append(ws, window{v, cl.from, cl.to})
+		}
+	}
+	out := make(map[window][]store.CheckIn, len(ws))
+	for len(ws) > 0 {
+		chunk := ws[:min(batchSize, len(ws))]
+		ws = ws[len(chunk):]
+		vs := make([]string, len(chunk))
+		fs := make([]time.Time, len(chunk))
+		ts := make([]time.Time, len(chunk))
+		for i, w := range chunk {
+			vs[i], fs[i], ts[i] = w.venue, w.from, w.to
+		}
+		rss, err := bs.CheckInsAtMany(r.ctx, vs, fs, ts)
+		if err != nil {
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+		for i, w := range chunk {
+			out[w] = rss[i]
+			r.stats.CheckIns += len(rss[i])
+		}
+		r.stats.VenueQueries += len(chunk)
 	}
 	return out, nil
 }

@@ -40,6 +40,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,7 @@ import (
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/sync/wire"
 )
 
@@ -462,6 +464,11 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			Received: received,
 			Hash:     hashes[i],
 		})
+	}
+	// The batch's ledger leaf, appended in Ingest's transaction.
+	leaf := ledger.Batch{Device: b.Device, First: first, Last: b.Head.Seq, Head: b.Head.Hash, Sealed: sha256.Sum256(data)}
+	if sb.Leaf, err = leaf.MarshalText(); err != nil {
+		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 	}
 	n, err := st.Ingest(ctx, sb)
 	if err != nil {

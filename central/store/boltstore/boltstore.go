@@ -264,6 +264,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 	stored := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		stored = 0
+		var firstStored, lastStored uint64
 		st, err := getState(tx, b.Device)
 		if err != nil {
 			return err
@@ -287,7 +288,16 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 			if err := indexTrace(tx, r, k); err != nil { // tracing indexes: trace.go
 				return err
 			}
+			if stored == 0 {
+				firstStored = r.Seq
+			}
+			lastStored = r.Seq
 			stored++
+		}
+		if b.Leaf != nil && stored > 0 { // the batch's ledger leaf: ledger.go
+			if err := appendBatchLeaf(tx, b.Device, b.Leaf, firstStored, lastStored); err != nil {
+				return err
+			}
 		}
 		if b.LastSeq > st.LastSeq {
 			st.LastSeq, st.LastHash = b.LastSeq, b.LastHash

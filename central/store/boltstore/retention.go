@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/ledger"
 )
 
 // Buckets of the retention: a per-day index of check-in keys (one nested
@@ -110,7 +111,15 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error
 		if err != nil {
 			return err
 		}
-		return b.Put(binary.BigEndian.AppendUint64(nil, id), v)
+		if err := b.Put(binary.BigEndian.AppendUint64(nil, id), v); err != nil {
+			return err
+		}
+		leaf, err := ledger.EventLeaf(e) // the event's ledger leaf: ledger.go
+		if err != nil {
+			return err
+		}
+		_, err = appendLeaf(tx, leaf)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("add audit event: %w", err)

@@ -7,13 +7,26 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/ledger"
 )
 
 // AddAudit implements store.Retention.
 func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error) {
 	var id int64
-	err := s.pool.QueryRow(ctx, "INSERT INTO audit (time, kind, detail) VALUES ($1, $2, $3) RETURNING id",
-		e.Time, e.Kind, e.Detail).Scan(&id)
+	err := s.update(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, "INSERT INTO audit (time, kind, detail) VALUES ($1, $2, $3) RETURNING id",
+			e.Time, e.Kind, e.Detail).Scan(&id)
+		if err != nil {
+			return err
+		}
+		e.ID = uint64(id)
+		leaf, err := ledger.EventLeaf(e) // the event's ledger leaf, in the same transaction
+		if err != nil {
+			return err
+		}
+		_, err = appendLeaf(ctx, tx, leaf)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: add audit event: %w", err)
 	}

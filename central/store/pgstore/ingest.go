@@ -43,6 +43,8 @@ func checkBatch(b store.Batch) error {
 //  4. in one round trip: the break entry if a record was new, the boot
 //     starts (the earliest wins), the device state (moved forward only)
 //     and its counts.
+//  5. the batch's ledger leaf (store.Batch.Leaf) if a record was new,
+//     last, as its lock on ledger_head serializes appends (ledger.go).
 //
 // Should a partition that this process knew of be gone (another
 // process's DropDay), the transaction fails without effect and runs once
@@ -157,7 +159,15 @@ func (s *Store) ingest(ctx context.Context, b store.Batch, days []time.Time) (st
 		}
 		q.Queue(`UPDATE device_states SET last_seq = $2, last_hash = $3, records = $4, quarantined = $5, breaks = $6
 			WHERE device = $1`, device, int64(st.LastSeq), st.LastHash[:], int64(st.Records), int64(st.Quarantined), int64(st.Breaks))
-		return tx.SendBatch(ctx, q).Close()
+		if err := tx.SendBatch(ctx, q).Close(); err != nil {
+			return err
+		}
+		// 5. The batch's ledger leaf, last: its lock serializes appends.
+		if b.Leaf != nil && stored > 0 {
+			first, last := b.Records[fresh[0]].Seq, b.Records[fresh[len(fresh)-1]].Seq
+			return appendBatchLeaf(ctx, tx, b.Device, b.Leaf, first, last)
+		}
+		return nil
 	})
 	return stored, known, err
 }

@@ -11,7 +11,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/anshim/anshim/central/store/pgstore"
-	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 )
 
 // Ensure that the fleet's records are what the central stores (sealed
@@ -50,7 +49,7 @@ func TestRawBoltSameBytes(t *testing.T) {
 // Ensure that the raw PostgreSQL baseline copies the very rows pgstore
 // stores, into a table of the same shape.
 func TestRawPGSameRows(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
+	dsn := pgDSN(t)
 	ctx := context.Background()
 	s, err := pgstore.Open(ctx, dsn, nil)
 	if err != nil {

@@ -7,27 +7,33 @@
 //
 // The PostgreSQL halves need ANSHIM_TEST_PG (a server where the benchmarks
 // may create and drop databases, as for pgstore's tests); without it they
-// are skipped with a "NOT RUN" line. The default run takes 2–3 minutes on
-// two cores. The retention and size benchmark fills one day with 100,000
-// check-ins; with ANSHIM_BENCH_FULL=1 with 1.3 million (about 20 minutes
-// for both backends, so give go test a longer -timeout):
+// are skipped with a "NOT RUN" line. The default run takes about a minute
+// on two cores. BenchmarkRetention fills three days of 100,000 check-ins
+// each; with ANSHIM_BENCH_FULL=1, of 1.3 million (a province's day): about
+// 4 minutes for both backends, beyond go test's default 10-minute timeout
+// with the other benchmarks, so:
 //
 //	ANSHIM_BENCH_FULL=1 go test -run '^$' -bench Retention -timeout 60m ./central/store/storebench
+//
+// ANSHIM_BENCH_COLD=1 evicts the files of each day from the page cache
+// before it is dropped (for PostgreSQL only when the server's data
+// directory is local and readable), as for a day 28 days old.
 //
 // Benchmarks:
 //
 //   - BenchmarkIngest: check-ins/s through Ingest, batches of 200 records
-//     from 1,000 devices, records spread over a KST day, 1 and 4 writers;
-//     baselines: raw bbolt put+commit of the same keys and values, raw
-//     PostgreSQL COPY of the same rows into a plain table shaped like a
-//     check-in partition.
+//     from 1,000 devices, records spread over a KST day, 1 and 4 writers,
+//     the store holding 28 days; baselines: raw bbolt put+commit of the
+//     same keys and values, raw PostgreSQL COPY of the same rows into a
+//     plain table shaped like a check-in partition.
 //   - BenchmarkIngestLatency: p50/p99 of one Ingest of a 20-record batch,
-//     interleaved with the raw baseline's single commit of 20 records.
-//   - BenchmarkRetention: fills a day (big batches through the store's own
-//     Ingest), reports the store's size per check-in, then times DropDay of
-//     that day against the raw way to drop the same rows (bbolt:
-//     DeleteBucket of a bucket holding them; PostgreSQL: DROP TABLE of a
-//     plain table holding them).
+//     interleaved with the raw baseline's single commit of the same 20
+//     records; with 28 days held and with 1.
+//   - BenchmarkRetention: fills three days (big batches through the
+//     store's own Ingest), reports the store's size per check-in, then
+//     times DropDay of each day against the raw way to drop the same rows
+//     (bbolt: DeleteBucket of a bucket holding them; PostgreSQL: DROP
+//     TABLE of a plain table holding them).
 //
 // The package has no code of its own: everything is in its _test.go files.
 package storebench

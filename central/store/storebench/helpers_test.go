@@ -370,7 +370,7 @@ type sink interface {
 // pgDSN returns the address of a fresh database on the test server, or
 // skips the benchmark loudly: a missing PostgreSQL half must not pass
 // for a measured one.
-func pgDSN(b *testing.B) string {
+func pgDSN(b testing.TB) string {
 	b.Helper()
 	if os.Getenv(envPG) == "" && os.Getenv("CI") == "" {
 		progressf("NOT RUN: %s: %s is not set, the PostgreSQL benchmark and its ratios did not run", b.Name(), envPG)

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"Retention_Audit", testAudit},
 		{"Registry", testRegistry},
 		{"Tracing", testTracing},
+		{"Ledger", testLedger}, {"Ledger_Concurrent", testLedgerConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

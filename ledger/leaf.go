@@ -1,0 +1,213 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/anshim/anshim/central/store"
+)
+
+// leafHeader starts every leaf; its last word is the leaf's type.
+const leafHeader = "anshim-ledger-leaf/v1 "
+
+// Leaf types.
+const (
+	TypeBatch = "batch"
+	TypeEvent = "event"
+)
+
+// MaxLeafSize bounds a leaf.
+const MaxLeafSize = 4 << 10
+
+// A Leaf is a parsed leaf: a *Batch or an *Event.
+type Leaf interface {
+	// MarshalText returns the leaf's canonical text.
+	MarshalText() ([]byte, error)
+	leafType() string
+}
+
+// Batch is the leaf of a kiosk batch the central stored:
+//
+//	anshim-ledger-leaf/v1 batch
+//	device <device id>
+//	seq <first> <last>
+//	head <base64 chain hash after the last record>
+//	sealed <base64 SHA-256 of the batch message as received>
+type Batch struct {
+	Device      string
+	First, Last uint64
+	Head        [32]byte
+	Sealed      [32]byte
+}
+
+// Event is the leaf of an audit event (store.AuditEvent): a day's keys
+// destroyed, identities revealed, a registry change.
+//
+//	anshim-ledger-leaf/v1 event
+//	id <audit id>
+//	time <RFC 3339, UTC, microseconds at most>
+//	kind <kind>
+//	detail <JSON on one line, no personal data>
+type Event struct {
+	ID     uint64
+	Time   time.Time
+	Kind   string
+	Detail string
+}
+
+func (*Batch) leafType() string { return TypeBatch }
+func (*Event) leafType() string { return TypeEvent }
+
+// EventLeaf returns the leaf text of an audit event as the store commits
+// to it (its time in UTC to the microsecond, as every backend keeps it).
+func EventLeaf(e store.AuditEvent) ([]byte, error) {
+	return (&Event{ID: e.ID, Time: e.Time, Kind: e.Kind, Detail: e.Detail}).MarshalText()
+}
+
+// word reports whether s is a non-empty token without spaces or controls.
+func word(s string) bool {
+	if s == "" || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalText implements Leaf.
+func (b *Batch) MarshalText() ([]byte, error) {
+	if !word(b.Device) || len(b.Device) > 255 {
+		return nil, fmt.Errorf("ledger: batch leaf: bad device id %q", b.Device)
+	}
+	if b.First == 0 || b.Last < b.First {
+		return nil, fmt.Errorf("ledger: batch leaf: bad sequence range %d-%d", b.First, b.Last)
+	}
+	enc := base64.StdEncoding
+	return fmt.Appendf(nil, "%s%s\ndevice %s\nseq %d %d\nhead %s\nsealed %s\n", leafHeader, TypeBatch,
+		b.Device, b.First, b.Last, enc.EncodeToString(b.Head[:]), enc.EncodeToString(b.Sealed[:])), nil
+}
+
+// MarshalText implements Leaf.
+func (e *Event) MarshalText() ([]byte, error) {
+	if !word(e.Kind) {
+		return nil, fmt.Errorf("ledger: event leaf: bad kind %q", e.Kind)
+	}
+	if !utf8.ValidString(e.Detail) || strings.ContainsAny(e.Detail, "\n\r") {
+		return nil, fmt.Errorf("ledger: event leaf %s: detail is not one line of UTF-8", e.Kind)
+	}
+	t := e.Time.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+	return fmt.Appendf(nil, "%s%s\nid %d\ntime %s\nkind %s\ndetail %s\n", leafHeader, TypeEvent,
+		e.ID, t, e.Kind, e.Detail), nil
+}
+
+// ErrMalformed is wrapped by ParseLeaf's and ParseCheckpoint's errors.
+var ErrMalformed = errors.New("malformed")
+
+// ParseLeaf parses a leaf's text. It accepts only the canonical text:
+// parsing and marshaling again gives the same bytes.
+func ParseLeaf(data []byte) (Leaf, error) {
+	l, err := parseLeaf(data)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf: %w: %v", ErrMalformed, err)
+	}
+	again, err := l.MarshalText()
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf: %w: %v", ErrMalformed, err)
+	}
+	if !bytes.Equal(again, data) {
+		return nil, fmt.Errorf("ledger: leaf: %w: not in canonical form", ErrMalformed)
+	}
+	return l, nil
+}
+
+func parseLeaf(data []byte) (Leaf, error) {
+	if len(data) > MaxLeafSize {
+		return nil, fmt.Errorf("%d bytes", len(data))
+	}
+	text, ok := strings.CutSuffix(string(data), "\n")
+	if !ok {
+		return nil, errors.New("no final newline")
+	}
+	lines := strings.Split(text, "\n")
+	typ, ok := strings.CutPrefix(lines[0], leafHeader)
+	if !ok {
+		return nil, fmt.Errorf("first line %q is not %q + type", lines[0], leafHeader)
+	}
+	field := func(i int, key string) (string, error) {
+		if i >= len(lines) {
+			return "", fmt.Errorf("no %s line", key)
+		}
+		v, ok := strings.CutPrefix(lines[i], key+" ")
+		if !ok {
+			return "", fmt.Errorf("line %d is not %q", i+1, key)
+		}
+		return v, nil
+	}
+	hash := func(s string) ([32]byte, error) {
+		var h [32]byte
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != 32 {
+			return h, fmt.Errorf("bad hash %q", s)
+		}
+		copy(h[:], b)
+		return h, nil
+	}
+	var vals []string
+	var keys []string
+	switch typ {
+	case TypeBatch:
+		keys = []string{"device", "seq", "head", "sealed"}
+	case TypeEvent:
+		keys = []string{"id", "time", "kind", "detail"}
+	default:
+		return nil, fmt.Errorf("unknown type %q", typ)
+	}
+	if len(lines) != len(keys)+1 {
+		return nil, fmt.Errorf("%d lines, want %d", len(lines), len(keys)+1)
+	}
+	for i, k := range keys {
+		v, err := field(i+1, k)
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, v)
+	}
+	switch typ {
+	case TypeBatch:
+		b := &Batch{Device: vals[0]}
+		first, last, ok := strings.Cut(vals[1], " ")
+		var err1, err2 error
+		b.First, err1 = strconv.ParseUint(first, 10, 64)
+		b.Last, err2 = strconv.ParseUint(last, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("bad seq %q", vals[1])
+		}
+		var err error
+		if b.Head, err = hash(vals[2]); err != nil {
+			return nil, err
+		}
+		if b.Sealed, err = hash(vals[3]); err != nil {
+			return nil, err
+		}
+		return b, nil
+	default:
+		e := &Event{Kind: vals[2], Detail: vals[3]}
+		var err error
+		if e.ID, err = strconv.ParseUint(vals[0], 10, 64); err != nil {
+			return nil, fmt.Errorf("bad id %q", vals[0])
+		}
+		if e.Time, err = time.Parse(time.RFC3339Nano, vals[1]); err != nil {
+			return nil, fmt.Errorf("bad time %q", vals[1])
+		}
+		return e, nil
+	}
+}
