@@ -14,6 +14,10 @@ type metrics struct {
 	revocations    atomic.Uint64
 	httpRequests   atomic.Uint64
 	httpErrors     atomic.Uint64 // responses with status >= 500
+	// receiptsPublished counts ledger receipts published to kiosks.
+	receiptsPublished atomic.Uint64
+	// ledgerForkAlerts counts fork evidence reported by kiosks.
+	ledgerForkAlerts atomic.Uint64
 }
 
 // writeMetrics writes the metrics in the Prometheus text format: the
@@ -48,6 +52,8 @@ func (s *Server) writeMetrics(ctx context.Context, w io.Writer) error {
 		{"anshim_central_revocations_total", "counter", "Passes revoked since start.", m.revocations.Load()},
 		{"anshim_central_http_requests_total", "counter", "HTTP requests since start.", m.httpRequests.Load()},
 		{"anshim_central_http_errors_total", "counter", "HTTP responses with a 5xx status since start.", m.httpErrors.Load()},
+		{"anshim_central_ledger_receipts_published_total", "counter", "Ledger receipts published to kiosks since start.", m.receiptsPublished.Load()},
+		{"anshim_central_ledger_fork_alerts_total", "counter", "Ledger fork evidence reported by kiosks since start.", m.ledgerForkAlerts.Load()},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", l.name, l.help, l.name, l.kind, l.name, l.value)
 	}

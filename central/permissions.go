@@ -48,7 +48,13 @@ func InboxPrefix(device string) string { return "_INBOX_" + device }
 //     $JS.API.CONSUMER.DELETE.KV_B.> (a watcher stopped or reset),
 //     $JS.API.DIRECT.GET.KV_B.> (Get), and $JS.FC.KV_B.> (flow-control
 //     replies of the watch's push consumer);
-//   - subscribe only below its own inbox prefix _INBOX_<device>.
+//   - the ledger (docs/sync.md, "Ledger receipts and witnesses"): publish
+//     the requests anshim.ledger.receipt and anshim.ledger.consistency
+//     (replies come to the inbox) and its fork alerts to
+//     anshim.alerts.<device>; subscribe to its receipts,
+//     anshim.receipts.<device>;
+//   - subscribe only below its own inbox prefix _INBOX_<device>, and to
+//     its receipts.
 //
 // Nothing else: no other subject, no stream or consumer management, no
 // access to the check-in stream's API. NATS wildcards match whole tokens,
@@ -65,9 +71,10 @@ func DevicePermissions(venue, device string) *server.Permissions {
 			"$JS.FC."+stream+".>",
 		)
 	}
+	pub = append(pub, SubjectLedgerReceipt, SubjectLedgerConsistency, AlertSubject(device))
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(device) + ".>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(device) + ".>", ReceiptSubject(device)}},
 	}
 }
 

@@ -215,6 +215,7 @@ func (s *Server) start(ctx, bg context.Context) error {
 		s.goBackground("identity retention", func() error { s.vaultRetention(bg, s.vault); return nil })
 	}
 	s.goBackground("ledger checkpoints", func() error { s.ledgerLoop(bg); return nil })
+	s.goBackground("ledger receipts", func() error { return s.receiptsLoop(bg) })
 	if err := s.startIngest(ctx, bg); err != nil {
 		return fmt.Errorf("start: ingest: %w", err)
 	}

@@ -105,6 +105,7 @@ func (r revocations) IsRevoked(p *pass.Pass) bool { return r[0].IsRevoked(p) || 
 // It implements uplink.Sink.
 type downSync struct {
 	ob            *Outbox
+	bundle        *province.Bundle // for the ledger verifier key
 	log           *slog.Logger
 	venue         string
 	bundleKeys    []pass.PublicKey
@@ -129,7 +130,7 @@ var _ uplink.Sink = (*downSync)(nil)
 // revoked.json still apply.
 func newDownSync(ob *Outbox, bundle *province.Bundle, fileRev *pass.RevocationList, online, localDebounce bool, log *slog.Logger) *downSync {
 	d := &downSync{
-		ob: ob, log: log, venue: ob.Venue(), bundleKeys: bundle.PassKeys(), bundleSeal: *bundle.SealingPublicKey(),
+		ob: ob, bundle: bundle, log: log, venue: ob.Venue(), bundleKeys: bundle.PassKeys(), bundleSeal: *bundle.SealingPublicKey(),
 		fileRev: fileRev, kvRev: new(pass.RevocationList), online: online, localDebounce: localDebounce,
 		passKeys: map[string][]byte{},
 	}
@@ -427,6 +428,9 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 		Clock: func() wire.Stamp { return wire.Stamp(clock.Now()) },
 		Log:   log, Wake: k.Committed(), Sink: ds,
 	}
+	if w := newWitness(ob, ds.bundle, clock, log); w != nil {
+		ucfg.Witness = w
+	}
 	if env.Uplink != nil {
 		env.Uplink(&ucfg)
 	}
@@ -441,6 +445,26 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 		}
 	})
 	wg.Go(func() { logStatus(ctx, up, cfg.MaintenanceOrDefault(), log) })
+}
+
+// newWitness returns the kiosk's ledger witness, or nil (logged) when the
+// bundle has no usable ledger verifier key or the cache cannot be read:
+// the kiosk then syncs without checking receipts.
+func newWitness(ob *Outbox, bundle *province.Bundle, clock Clock, log *slog.Logger) *Witness {
+	if bundle == nil {
+		return nil
+	}
+	v, err := bundle.NoteVerifier()
+	if err != nil {
+		log.Error("ledger receipts not checked: no ledger verifier key in the bundle", "err", err)
+		return nil
+	}
+	w, err := NewWitness(ob, v, func() time.Time { return clock.Now().Wall }, log)
+	if err != nil {
+		log.Error("ledger receipts not checked", "err", err)
+		return nil
+	}
+	return w
 }
 
 // logStatus logs the sync's status at every maintenance interval.
@@ -460,6 +484,13 @@ func logStatus(ctx context.Context, up *uplink.Uplink, every time.Duration, log 
 		}
 		if st.LastError != "" {
 			attrs = append(attrs, "last_error", st.LastError)
+		}
+		attrs = append(attrs, "receipts", st.Receipts)
+		if st.LedgerAlert {
+			// Every status line repeats the alert until an operator acts.
+			log.Error("sync status", append(attrs, "ledger_alert", true,
+				"hint", "the central's ledger forked: keep this kiosk's outbox file (bucket evidence) and tell the province")...)
+			continue
 		}
 		log.Info("sync status", attrs...)
 	}

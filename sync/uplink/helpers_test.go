@@ -131,9 +131,10 @@ func devicePermissions(venue, device string) *server.Permissions {
 		pub = append(pub, "$JS.API.STREAM.INFO."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 			"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.DIRECT.GET."+stream+".>", "$JS.FC."+stream+".>")
 	}
+	pub = append(pub, uplink.SubjectReceiptRequest, uplink.SubjectConsistencyRequest, uplink.AlertSubject(device))
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{uplink.InboxPrefix(device) + ".>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{uplink.InboxPrefix(device) + ".>", uplink.ReceiptSubject(device)}},
 	}
 }
 

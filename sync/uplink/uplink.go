@@ -177,6 +177,9 @@ type Config struct {
 	Sink Sink
 	// Watches are the buckets followed for Sink (default DefaultWatches).
 	Watches []Watch
+	// Witness receives the ledger receipts of the device's batches and
+	// checks the central's checkpoints (nil: receipts are not followed).
+	Witness Witness
 	// Options are added to the NATS connection options (tests, TLS).
 	Options []nats.Option
 }
@@ -201,6 +204,11 @@ type Status struct {
 	// LastError is the last error seen, if any, and when (wall time).
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// Receipts counts the ledger receipts verified and kept this run.
+	Receipts uint64 `json:"receipts"`
+	// LedgerAlert is true once the kiosk caught the central's ledger in a
+	// fork (two signed checkpoints that cannot both be true).
+	LedgerAlert bool `json:"ledger_alert"`
 }
 
 // Uplink sends a kiosk's outbox to the central and follows the down-sync
@@ -344,6 +352,9 @@ func (u *Uplink) Run(ctx context.Context) error {
 			wg.Go(func() { u.follow(ctx, nc, w) })
 		}
 	}
+	if u.cfg.Witness != nil {
+		wg.Go(func() { u.witness(ctx, nc) })
+	}
 	wg.Wait()
 	return nil
 }
@@ -361,6 +372,9 @@ func (u *Uplink) Status() Status {
 	}
 	if n, err := u.cfg.Outbox.Pending(); err == nil {
 		st.Pending = n
+	}
+	if u.cfg.Witness != nil {
+		st.LedgerAlert = u.cfg.Witness.Alert()
 	}
 	return st
 }

@@ -1,0 +1,196 @@
+package central
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/ledger"
+	"github.com/anshim/anshim/sync/uplink"
+)
+
+// syncBuf is a log buffer safe for concurrent use.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Ensure that the receipt of an ingested batch reaches the kiosk's witness
+// over NATS and verifies, that a checkpoint signed by the real ledger key
+// over a different tree puts the kiosk in alert with the evidence kept and
+// reported to the central, and that one device cannot read another's
+// receipts or report alerts in its name.
+func TestReceipts_EndToEnd(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	a := ts.enroll(t, "cafe-1")
+	b := ts.enroll(t, "cafe-2")
+	dev := a.enr.Device
+
+	// A kiosk: an outbox file for the cache, its witness, its uplink.
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	if err := kiosk.CreateOutbox(path, kiosk.OutboxMeta{Device: dev, Venue: a.enr.Venue}); err != nil {
+		t.Fatal(err)
+	}
+	ob, err := kiosk.OpenOutbox(path, a.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	v, err := note.NewVerifier(ts.keys.LedgerVerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var klog syncBuf
+	log := slog.New(slog.NewJSONHandler(&klog, nil))
+	w, err := kiosk.NewWitness(ob, v, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := a.nkey.Seed()
+	up, err := uplink.New(uplink.Config{Outbox: ob, Device: dev, Venue: a.enr.Venue, URLs: []string{ts.NATSURL()},
+		Seed: seed, Subject: a.enr.Subject, InboxPrefix: a.enr.InboxPrefix, Log: log, Witness: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { up.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	waitUntil(t, "the uplink connected", func() bool { return up.Status().Connected })
+
+	// A batch of the kiosk, ingested, then a checkpoint.
+	nc, _ := a.connect(t, ts.NATSURL())
+	js, _ := jetstream.New(nc)
+	data, id := a.batches(ts.keys).next(t, 3)
+	if _, err := js.Publish(ctx, a.enr.Subject, data, jetstream.WithMsgID(id)); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitStored(t, dev, 3)
+	if _, ok, err := ts.CheckpointLedger(ctx, time.Now()); err != nil || !ok {
+		t.Fatalf("checkpoint: %v %v", ok, err)
+	}
+	waitUntil(t, "the receipt kept by the kiosk", func() bool { h, _ := w.Highest(); return h == 3 && w.Latest() != nil })
+	rv, err := ob.GetCache(kiosk.BucketReceipts, fmt.Sprintf("%020d", 3))
+	if err != nil || rv == nil {
+		t.Fatalf("receipt not in the cache: %v", err)
+	}
+	var rc ledger.Receipt
+	json.Unmarshal(rv, &rc)
+	if _, leaf, err := rc.Verify(v); err != nil || leaf.(*ledger.Batch).Device != dev {
+		t.Fatalf("kept receipt: %v", err)
+	}
+	if up.Status().Receipts != 1 || up.Status().LedgerAlert {
+		t.Fatalf("status %+v", up.Status())
+	}
+
+	// Asked again by request-reply, the receipt is the same leaf.
+	rep, err := nc.Request(uplink.SubjectReceiptRequest, []byte(fmt.Sprintf(`{"device":%q,"seq":2}`, dev)), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lr uplink.LedgerReply
+	if json.Unmarshal(rep.Data, &lr); lr.Receipt == nil || lr.Receipt.Index != rc.Index {
+		t.Fatalf("receipt request: %s", rep.Data)
+	}
+
+	t.Run("isolation", func(t *testing.T) {
+		bnc, errs := b.connect(t, ts.NATSURL())
+		for _, subj := range []string{uplink.ReceiptSubject(dev), "anshim.receipts.*", "anshim.receipts.>"} {
+			if _, err := bnc.SubscribeSync(subj); err != nil {
+				t.Fatal(err)
+			}
+			errs.waitFor(t, fmt.Sprintf("Permissions Violation for Subscription to %q", subj))
+		}
+		if err := bnc.Publish(uplink.AlertSubject(dev), []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", uplink.AlertSubject(dev)))
+		// b's own receipts subject is allowed.
+		if _, err := bnc.SubscribeSync(uplink.ReceiptSubject(b.enr.Device)); err != nil {
+			t.Fatal(err)
+		}
+		if err := bnc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// A forged checkpoint: the real ledger key over a different tree of the
+	// same size, with a valid receipt for one of the kiosk's batches.
+	real, _ := ledger.Open(w.Latest(), v)
+	var tree ledger.Tree
+	var leaf0 []byte
+	for i := range real.Size {
+		l, _ := (&ledger.Batch{Device: dev, First: uint64(i) + 1, Last: uint64(i) + 1, Head: [32]byte{byte(i), 1}}).MarshalText()
+		if i == 0 {
+			leaf0 = l
+		}
+		tree.Append(l)
+	}
+	root, _ := tree.Root(real.Size)
+	signer, _ := ts.keys.LedgerSigner()
+	forged, err := ledger.Sign(ledger.Checkpoint{Size: real.Size, Hash: root}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tlog.ProveRecord(real.Size, 0, &tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := json.Marshal(ledger.Receipt{Index: 0, Leaf: string(leaf0), Proof: p, Checkpoint: string(forged)})
+	cnc := ts.centralConn(t)
+	if err := cnc.Publish(uplink.ReceiptSubject(dev), msg); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the kiosk in alert", func() bool { return up.Status().LedgerAlert })
+	if !strings.Contains(klog.String(), `"level":"ERROR","msg":"ledger fork detected"`) {
+		t.Errorf("no fork error line in the kiosk log:\n%s", klog.String())
+	}
+	var evidence []string
+	ob.ForEachCache(kiosk.BucketEvidence, func(_ string, v []byte) error { evidence = append(evidence, string(v)); return nil })
+	if len(evidence) != 1 || !strings.Contains(evidence[0], strings.ReplaceAll(string(forged), "\n", `\n`)) {
+		t.Fatalf("evidence: %q", evidence)
+	}
+	waitUntil(t, "the alert at the central", func() bool { return ts.metrics.ledgerForkAlerts.Load() == 1 })
+	waitUntil(t, "the evidence marked reported", func() bool { m, err := w.Unreported(); return err == nil && len(m) == 0 })
+	files, _ := filepath.Glob(filepath.Join(ts.cfg.DataOrDefault(), AlertsDir, dev+"-*.json"))
+	if len(files) != 1 {
+		t.Fatalf("central evidence files: %v", files)
+	}
+	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), `"reason"`) {
+		t.Errorf("central evidence: %s", b)
+	}
+	var m strings.Builder
+	ts.writeMetrics(ctx, &m)
+	if !strings.Contains(m.String(), "anshim_central_ledger_fork_alerts_total 1") {
+		t.Errorf("metrics:\n%s", m.String())
+	}
+	// The outbox is not affected.
+	if n, _ := ob.Pending(); n != 0 {
+		t.Errorf("pending %d", n)
+	}
+}
