@@ -587,10 +587,13 @@ func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
 }
 
 // atVenue finds the exposures at one venue: it reads the venue's
-// check-ins once per cluster of sources (sources less than a day apart),
-// pairs them into stays per person and matches them to the sources. Of
-// each person it returns one exposure, the first found of the earliest:
-// the one Trace would keep of all of them.
+// check-ins once per cluster of sources (sources less than a day apart;
+// prefetched in batches when the store can), pairs them into stays per
+// person and matches them to the sources. Only the people whose stays may
+// overlap a source have their sealed parts opened: check-ins are grouped
+// by (day, tag) first, a tag naming one pseudonym within a day. Of each
+// person it returns one exposure, the first found of the earliest: the
+// one Trace would keep of all of them.
 func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]store.CheckIn) ([]*exposure, error) {
 	type cand struct {
 		who     [16]byte
@@ -609,6 +612,7 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 	}
 	var all []personStay
 	people := map[[16]byte][]store.CheckIn{}
+	groups := map[group][]store.CheckIn{}
 	for _, cl := range r.clusters(venue, srcs) {
 		cluster, lo, hi := srcs[cl.i:cl.j], cl.lo, cl.hi
 		w := window{venue, cl.from, cl.to}
@@ -623,10 +627,24 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 			r.stats.CheckIns += len(rs)
 			r.mu.Unlock()
 		}
-		clear(people)
+		// Open only the check-ins of people who may have met a source:
+		// group by day and tag (a tag names one pseudonym within a day,
+		// and stays pair within a day), and open a group when one of its
+		// stays overlaps a source.
+		clear(groups)
 		for _, c := range rs {
-			if p, ok := r.pseudonym(c); ok {
-				people[p] = append(people[p], c)
+			g := group{daykeys.DayOf(c.Time), c.Tag}
+			groups[g] = append(groups[g], c)
+		}
+		clear(people)
+		for _, cs := range groups {
+			if !mayMeet(stays(cs, r.defaultStay), cluster) {
+				continue
+			}
+			for _, c := range cs {
+				if p, ok := r.pseudonym(c); ok {
+					people[p] = append(people[p], c)
+				}
 			}
 		}
 		all = all[:0]
@@ -682,6 +700,28 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 		out[i] = e
 	}
 	return out, nil
+}
+
+// group is the check-ins of one tag on one day: one person's.
+type group struct {
+	day daykeys.Day
+	tag [16]byte
+}
+
+// mayMeet reports whether one of ss overlaps one of srcs (sorted by
+// start), as atVenue's matching would find it.
+func mayMeet(ss []Stay, srcs []source) bool {
+	for _, s := range ss {
+		for _, src := range srcs {
+			if !src.start.Before(s.End) {
+				break // and every later source
+			}
+			if s.Start.Before(src.end) && earlier(s.End, src.end).Sub(later(s.Start, src.start)) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // window is a venue's check-ins to read: [from, to).

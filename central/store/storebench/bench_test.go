@@ -27,7 +27,8 @@ type ingestEnv struct {
 	store  store.Store
 	raw    sink
 	fleet  *fleet
-	cursor int // the device that sends the next batch
+	cursor int  // the device that sends the next batch
+	leaf   bool // batches carry their ledger leaf, as from sync/ingest
 }
 
 // retainedDays is how many KST days a central keeps (28-day retention):
@@ -66,11 +67,16 @@ func newIngestEnv(b *testing.B, name string, s store.Store, raw sink, pastDays i
 	return e
 }
 
-// nextBatch returns the next device's next n records.
-func (e *ingestEnv) nextBatch(n int) (store.Batch, int) {
+// nextBatch returns the next device's next n records, with their ledger
+// leaf if e.leaf.
+func (e *ingestEnv) nextBatch(b *testing.B, n int) (store.Batch, int) {
 	d := e.cursor % len(e.fleet.devs)
 	e.cursor++
-	return e.fleet.batch(d, n, benchDay), d
+	bt := e.fleet.batch(d, n, benchDay)
+	if e.leaf {
+		bt = e.fleet.withLeaf(b, bt)
+	}
+	return bt, d
 }
 
 // records returns how many check-ins the env's store holds.
@@ -118,7 +124,7 @@ func runPhase(b *testing.B, work [][]store.Batch, commit func(context.Context, s
 func (e *ingestEnv) bulk(b *testing.B, writers int) {
 	work := make([][]store.Batch, writers)
 	for range b.N {
-		bt, d := e.nextBatch(bulkBatch)
+		bt, d := e.nextBatch(b, bulkBatch)
 		work[d%writers] = append(work[d%writers], bt)
 	}
 	const round = 5
@@ -157,7 +163,7 @@ func (e *ingestEnv) bulk(b *testing.B, writers int) {
 func (e *ingestEnv) latency(b *testing.B) {
 	batches := make([]store.Batch, b.N)
 	for i := range batches {
-		batches[i], _ = e.nextBatch(latencyBatch)
+		batches[i], _ = e.nextBatch(b, latencyBatch)
 	}
 	ctx := context.Background()
 	st, raw := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
@@ -203,20 +209,37 @@ func pgIngestEnv(b *testing.B, pastDays int) (*ingestEnv, string) {
 	return newIngestEnv(b, "pg", s, raw, pastDays), dsn
 }
 
+// runBulk runs the bulk sub-benchmarks on e: ledger leaves on (as
+// sync/ingest sends batches) with 1 and 4 writers, then off with 4.
+func runBulk(b *testing.B, e *ingestEnv) {
+	for _, c := range []struct {
+		leaf    bool
+		writers int
+	}{{true, 1}, {true, 4}, {false, 4}} {
+		name := fmt.Sprintf("ledger=on/writers=%d", c.writers)
+		if !c.leaf {
+			name = fmt.Sprintf("ledger=off/writers=%d", c.writers)
+		}
+		b.Run(name, func(b *testing.B) {
+			e.leaf = c.leaf
+			e.bulk(b, c.writers)
+		})
+	}
+}
+
 // BenchmarkIngest measures bulk ingest, check-ins/s through Ingest, on
 // each backend: batches of 200 new records from 1,000 devices, records
-// spread over a KST day, with 1 and 4 writers, the store holding check-ins
-// of the 27 days before too (see retainedDays); against the raw baseline
-// (bbolt: put + commit of the same keys and values in one bucket;
+// spread over a KST day, each with its ledger leaf as sync/ingest makes
+// it, with 1 and 4 writers (and 4 without leaves), the store holding
+// check-ins of the 27 days before too (see retainedDays); against the raw
+// baseline (bbolt: put + commit of the same keys and values in one bucket;
 // PostgreSQL: COPY of the same rows into a plain table with checkins'
-// columns and primary key) with as many writers. rate-ratio is the store's
+// columns and primary key, no ledger) with as many writers. rate-ratio is the store's
 // records/s over the baseline's (median over rounds, see bulk).
 func BenchmarkIngest(b *testing.B) {
 	b.Run("bolt", func(b *testing.B) {
 		e, path := boltIngestEnv(b, retainedDays-1)
-		for _, w := range []int{1, 4} {
-			b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { e.bulk(b, w) })
-		}
+		runBulk(b, e)
 		// Size of a store filled as in production (small batches from
 		// many devices), to compare with BenchmarkRetention's.
 		if s, ok := e.store.(interface{ Close() error }); ok {
@@ -230,9 +253,7 @@ func BenchmarkIngest(b *testing.B) {
 	})
 	b.Run("pg", func(b *testing.B) {
 		e, dsn := pgIngestEnv(b, retainedDays-1)
-		for _, w := range []int{1, 4} {
-			b.Run(fmt.Sprintf("writers=%d", w), func(b *testing.B) { e.bulk(b, w) })
-		}
+		runBulk(b, e)
 		sz := measurePG(b, dsn)
 		n := float64(sz.rows)
 		progressf("pg after bulk ingest: %d check-ins (%d in partitions), %.1f B/check-in (heap %.1f, indexes %.1f: %s)",
@@ -245,17 +266,24 @@ func BenchmarkIngest(b *testing.B) {
 // turns, each Ingest right after the raw baseline's single commit of the
 // same 20 records (as in BenchmarkIngest); with the 27 days before held
 // (days=28, steady state) and without (days=1), since pgstore's Ingest
-// looks each batch up in every partition. ns/op is the mean of both
+// looks each batch up in every partition; with the batch's ledger leaf (as
+// sync/ingest sends it) and without. ns/op is the mean of both
 // halves; p50-ratio is the store's p50 over the baseline's p50, and
 // p99/raw-p50 the store's p99 over it.
 func BenchmarkIngestLatency(b *testing.B) {
-	for _, days := range []int{retainedDays, 1} {
-		b.Run(fmt.Sprintf("bolt/days=%d", days), func(b *testing.B) {
-			e, _ := boltIngestEnv(b, days-1)
+	for _, c := range []struct {
+		days int
+		leaf bool
+	}{{retainedDays, true}, {retainedDays, false}, {1, true}} {
+		ledger := map[bool]string{true: "on", false: "off"}[c.leaf]
+		b.Run(fmt.Sprintf("bolt/days=%d/ledger=%s", c.days, ledger), func(b *testing.B) {
+			e, _ := boltIngestEnv(b, c.days-1)
+			e.leaf = c.leaf
 			b.Run("records=20", e.latency)
 		})
-		b.Run(fmt.Sprintf("pg/days=%d", days), func(b *testing.B) {
-			e, _ := pgIngestEnv(b, days-1)
+		b.Run(fmt.Sprintf("pg/days=%d/ledger=%s", c.days, ledger), func(b *testing.B) {
+			e, _ := pgIngestEnv(b, c.days-1)
+			e.leaf = c.leaf
 			b.Run("records=20", e.latency)
 		})
 	}

@@ -2,6 +2,7 @@ package storebench
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/anshim/anshim/central/store/pgstore"
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/ledger"
 )
 
 // Scale.
@@ -198,6 +200,21 @@ func (f *fleet) batch(d, n int, day time.Time) store.Batch {
 		LastHash: recs[n-1].Hash,
 		Boots:    map[[16]byte]time.Time{dev.boot: dev.bootStart},
 	}
+}
+
+// withLeaf gives bt its ledger leaf as sync/ingest makes it
+// (ledger.Batch: device, first and last sequence numbers, head hash, and
+// the SHA-256 of the message, here of random bytes), which Ingest appends
+// to the ledger in its transaction.
+func (f *fleet) withLeaf(tb testing.TB, bt store.Batch) store.Batch {
+	var msg [32]byte
+	f.rng.Read(msg[:])
+	leaf := ledger.Batch{Device: bt.Device, First: bt.Records[0].Seq, Last: bt.LastSeq, Head: bt.LastHash, Sealed: sha256.Sum256(msg[:])}
+	var err error
+	if bt.Leaf, err = leaf.MarshalText(); err != nil {
+		tb.Fatal(err)
+	}
+	return bt
 }
 
 // enroll adds the fleet's devices to s, from 4 goroutines.
