@@ -270,6 +270,7 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 			return err
 		}
 		cb := tx.Bucket(bucketCheckIns)
+		cb.FillPercent = appendFill
 		for _, r := range b.Records {
 			k := checkInKey(r.Device, r.Seq)
 			if cb.Get(k) != nil || dayDropped(tx, r.Time) {

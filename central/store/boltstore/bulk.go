@@ -78,6 +78,7 @@ func (s *Store) BulkLoad(ctx context.Context, rs []store.CheckIn) (int, error) {
 		}
 		slices.SortFunc(cks, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
 		cb := tx.Bucket(bucketCheckIns)
+		cb.FillPercent = appendFill
 		for _, e := range cks {
 			if err := cb.Put(e.k, e.v); err != nil {
 				return err
@@ -104,6 +105,7 @@ func (s *Store) BulkLoad(ctx context.Context, rs []store.CheckIn) (int, error) {
 			if err != nil {
 				return err
 			}
+			vb.FillPercent = appendFill
 			if err := putSorted(vb, di.venues); err != nil {
 				return err
 			}

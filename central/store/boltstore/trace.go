@@ -61,6 +61,7 @@ func indexTrace(tx *bolt.Tx, r store.CheckIn, k []byte) error {
 	if err != nil {
 		return err
 	}
+	vb.FillPercent = appendFill
 	gb, err := db.CreateBucketIfNotExists(bucketByTag)
 	if err != nil {
 		return err

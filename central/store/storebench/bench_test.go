@@ -234,8 +234,8 @@ func runBulk(b *testing.B, e *ingestEnv) {
 // check-ins of the 27 days before too (see retainedDays); against the raw
 // baseline (bbolt: put + commit of the same keys and values in one bucket;
 // PostgreSQL: COPY of the same rows into a plain table with checkins'
-// columns and primary key, no ledger) with as many writers. rate-ratio is the store's
-// records/s over the baseline's (median over rounds, see bulk).
+// columns and indexes, no ledger) with as many writers. rate-ratio is the
+// store's records/s over the baseline's (median over rounds, see bulk).
 func BenchmarkIngest(b *testing.B) {
 	b.Run("bolt", func(b *testing.B) {
 		e, path := boltIngestEnv(b, retainedDays-1)

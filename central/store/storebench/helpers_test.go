@@ -337,7 +337,9 @@ func pgRow(r *store.CheckIn) []any {
 
 // rawPG is the PostgreSQL baseline: COPY … FROM STDIN BINARY of the rows
 // into a plain table (not partitioned) with the columns, defaults and
-// primary key of pgstore's checkins — one statement, its own transaction.
+// indexes of pgstore's checkins (CREATE TABLE … LIKE checkins INCLUDING
+// INDEXES: the primary key and whatever indexes later migrations add, the
+// tracing indexes today) — one statement, its own transaction.
 type rawPG struct {
 	pool  *pgxpool.Pool
 	table string
