@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -186,17 +187,47 @@ func (in *Ingester) fetchOnce(ctx context.Context, cons jetstream.Consumer) (fai
 // says, and returns whether a store error happened and how many
 // messages there were.
 func (in *Ingester) handleAll(ctx context.Context, batch jetstream.MessageBatch) (failed bool, n int) {
+	// One group per subject (per device), in fetch order: a device's
+	// batches are handled one after the other, different devices' at the
+	// same time (the sealed parts' opening is the bulk of the work).
+	var groups [][]jetstream.Msg
+	bySubject := make(map[string]int)
 	for msg := range batch.Messages() {
 		n++
-		switch {
-		case ctx.Err() != nil:
-			in.nak(msg, 0)
-		case failed:
-			in.nak(msg, in.cfg.RetryDelay)
-		default:
-			failed = in.handleMsg(ctx, msg) != nil
+		i, ok := bySubject[msg.Subject()]
+		if !ok {
+			i = len(groups)
+			bySubject[msg.Subject()] = i
+			groups = append(groups, nil)
 		}
+		groups[i] = append(groups[i], msg)
 	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(2, in.cfg.OpenWorkers))
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			gfailed := false
+			for _, msg := range g {
+				switch {
+				case ctx.Err() != nil:
+					in.nak(msg, 0)
+				case gfailed:
+					in.nak(msg, in.cfg.RetryDelay) // behind the failed one
+				default:
+					gfailed = in.handleMsg(ctx, msg) != nil
+				}
+			}
+			if gfailed {
+				mu.Lock()
+				failed = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
 	return failed, n
 }
 
