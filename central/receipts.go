@@ -17,50 +17,29 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/ledger"
+	"github.com/anshim/anshim/sync/uplink"
 )
 
-// Ledger subjects of the sync protocol (docs/sync.md, "Ledger receipts and
-// witnesses"); sync/uplink has the kiosk's side.
+// The ledger's subjects and messages are the sync protocol's (docs/sync.md,
+// "Ledger receipts and witnesses"), defined once in sync/uplink, the
+// kiosk's side.
 const (
-	// ReceiptsPrefix starts anshim.receipts.<device>: after each
-	// checkpoint the central publishes there (core NATS) the receipt
-	// (JSON ledger.Receipt) of each of the device's batches it covers.
-	ReceiptsPrefix = "anshim.receipts."
-	// SubjectLedgerReceipt: request {"device","seq"}, reply
-	// {"receipt": ledger.Receipt} or {"error","retry"}.
-	SubjectLedgerReceipt = "anshim.ledger.receipt"
-	// SubjectLedgerConsistency: request {"old","new"}, reply
-	// {"proof": ledger.Proof} or {"error"}.
-	SubjectLedgerConsistency = "anshim.ledger.consistency"
-	// AlertsPrefix starts anshim.alerts.<device>: a kiosk reports fork
-	// evidence there (request-reply, {"ok":true} once kept).
-	AlertsPrefix = "anshim.alerts."
+	ReceiptsPrefix           = uplink.ReceiptsPrefix
+	SubjectLedgerReceipt     = uplink.SubjectReceiptRequest
+	SubjectLedgerConsistency = uplink.SubjectConsistencyRequest
+	AlertsPrefix             = uplink.AlertsPrefix
 )
 
 // ReceiptSubject returns the subject of a device's receipts.
-func ReceiptSubject(device string) string { return ReceiptsPrefix + device }
+func ReceiptSubject(device string) string { return uplink.ReceiptSubject(device) }
 
 // AlertSubject returns the subject a device reports ledger forks on.
-func AlertSubject(device string) string { return AlertsPrefix + device }
+func AlertSubject(device string) string { return uplink.AlertSubject(device) }
 
-// ledgerReply is the reply to a ledger request or an alert.
-type ledgerReply struct {
-	Error   string          `json:"error,omitempty"`
-	Retry   bool            `json:"retry,omitempty"`
-	Receipt *ledger.Receipt `json:"receipt,omitempty"`
-	Proof   *ledger.Proof   `json:"proof,omitempty"`
-	OK      bool            `json:"ok,omitempty"`
-}
-
-// forkEvidence is what a kiosk reports of a fork (uplink.Evidence).
-type forkEvidence struct {
-	Device   string      `json:"device"`
-	Detected time.Time   `json:"detected"`
-	Reason   string      `json:"reason"`
-	Old      string      `json:"old"`
-	New      string      `json:"new"`
-	Proof    []tlog.Hash `json:"proof,omitempty"`
-}
+type (
+	ledgerReply  = uplink.LedgerReply
+	forkEvidence = uplink.Evidence
+)
 
 // AlertsDir is the directory, in the data directory, of the fork evidence
 // kiosks reported.
@@ -164,10 +143,7 @@ func (s *Server) reply(ctx context.Context, m *nats.Msg, serve func(context.Cont
 }
 
 func (s *Server) serveReceipt(ctx context.Context, m *nats.Msg) ledgerReply {
-	var req struct {
-		Device string `json:"device"`
-		Seq    uint64 `json:"seq"`
-	}
+	var req uplink.ReceiptRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
 		return ledgerReply{Error: "malformed request: " + err.Error()}
 	}
@@ -187,10 +163,7 @@ func (s *Server) serveReceipt(ctx context.Context, m *nats.Msg) ledgerReply {
 }
 
 func (s *Server) serveConsistency(ctx context.Context, m *nats.Msg) ledgerReply {
-	var req struct {
-		Old int64 `json:"old"`
-		New int64 `json:"new"`
-	}
+	var req uplink.ConsistencyRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
 		return ledgerReply{Error: "malformed request: " + err.Error()}
 	}
