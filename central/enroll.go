@@ -154,6 +154,8 @@ func (s *Server) enroll(ctx context.Context, req EnrollRequest) (*Enrollment, er
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
 	s.log.Info("device enrolled", "device", id, "venue", d.Venue)
+	s.auditRegistry(ctx, store.AuditDeviceEnrolled, map[string]any{"device": id, "venue": d.Venue,
+		"device_key": base64.StdEncoding.EncodeToString(pub)})
 	return s.enrolled(d)
 }
 

@@ -55,3 +55,26 @@ func TestRunRetention(t *testing.T) {
 		t.Fatalf("%d day-destroyed events, want 3: %+v", n, ev)
 	}
 }
+
+// Ensure that registry changes — a venue registered, its status changed, a
+// kiosk enrolled — leave audit events (and so ledger leaves).
+func TestRegistryAudit(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	k := ts.enroll(t, "v-audit")
+	if _, err := ts.SetVenueStatus(ctx, "v-audit", "suspended"); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ts.store.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, e := range ev {
+		kinds[e.Kind]++
+	}
+	if kinds[store.AuditVenueRegistered] != 1 || kinds[store.AuditVenueStatus] != 1 || kinds[store.AuditDeviceEnrolled] != 1 {
+		t.Fatalf("audit kinds %v", kinds)
+	}
+	_ = k
+}

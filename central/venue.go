@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,6 +67,7 @@ func (s *Server) RegisterVenue(ctx context.Context, reg registry.Registration) (
 		}
 	}
 	s.log.Info("venue registered", "venue", v.ID, "category", v.Category, "status", v.Status)
+	s.auditRegistry(ctx, store.AuditVenueRegistered, map[string]any{"venue": v.ID, "business_number": v.BusinessNumber, "category": v.Category, "status": v.Status})
 	return v, nil
 }
 
@@ -145,6 +147,7 @@ func (s *Server) SetVenueStatus(ctx context.Context, id string, status registry.
 	}
 	if before.Status != v.Status {
 		s.log.Info("venue status changed", "venue", id, "from", before.Status, "to", v.Status)
+		s.auditRegistry(ctx, store.AuditVenueStatus, map[string]any{"venue": id, "from": before.Status, "to": v.Status})
 	}
 	return v, nil
 }
@@ -187,4 +190,15 @@ func (s *Server) Poster(ctx context.Context, id string) (Poster, error) {
 	}
 	s.log.Info("poster issued", "venue", id)
 	return Poster{Venue: id, Poster: text, KeyID: fmt.Sprintf("%08x", signer.PublicKey().ID), Issued: now}, nil
+}
+
+// auditRegistry records a registry change in the audit trail, and so as a
+// ledger leaf: the province cannot quietly add a venue or a kiosk, or
+// change a venue's status. The change itself is already stored; a failure
+// here is logged loudly rather than undoing it.
+func (s *Server) auditRegistry(ctx context.Context, kind string, detail map[string]any) {
+	b, _ := json.Marshal(detail)
+	if _, err := s.store.AddAudit(ctx, store.AuditEvent{Time: s.now().UTC(), Kind: kind, Detail: string(b)}); err != nil {
+		s.log.Error("registry change not in the audit trail or the ledger", "kind", kind, "err", err)
+	}
 }

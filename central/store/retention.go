@@ -32,5 +32,8 @@ type AuditEvent struct {
 
 // Audit event kinds.
 const (
-	AuditDayDestroyed = "day-destroyed"
+	AuditDayDestroyed    = "day-destroyed"
+	AuditVenueRegistered = "venue-registered"
+	AuditVenueStatus     = "venue-status"
+	AuditDeviceEnrolled  = "device-enrolled"
 )
