@@ -41,8 +41,8 @@ func TestLedgerAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := ts.store.LedgerSize(ctx)
-	if err != nil || n != 3 {
-		t.Fatalf("ledger size %d, %v; want 3 (2 batches, 1 day destroyed)", n, err)
+	if err != nil || n != 5 {
+		t.Fatalf("ledger size %d, %v; want 5 (venue registered, kiosk enrolled, 2 batches, 1 day destroyed)", n, err)
 	}
 
 	client := &ledger.Client{URL: ts.HTTPURL()}
@@ -54,7 +54,7 @@ func TestLedgerAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := ledger.Verify(ctx, client, v, nil)
-	if err != nil || rep.Checkpoint.Size != 3 || rep.Types[ledger.TypeBatch] != 2 || rep.Types[ledger.TypeEvent] != 1 {
+	if err != nil || rep.Checkpoint.Size != 5 || rep.Types[ledger.TypeBatch] != 2 || rep.Types[ledger.TypeEvent] != 3 {
 		t.Fatalf("audit: %+v, %v", rep, err)
 	}
 	r, err := client.Receipt(ctx, k.enr.Device, 5)
@@ -65,10 +65,10 @@ func TestLedgerAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, ok := leaf.(*ledger.Batch); !ok || b.First != 4 || b.Last != 6 || b.Sealed != sealed[1] || r.Index != 1 {
+	if b, ok := leaf.(*ledger.Batch); !ok || b.First != 4 || b.Last != 6 || b.Sealed != sealed[1] || r.Index != 3 {
 		t.Fatalf("receipt of record 5: index %d, leaf %+v", r.Index, leaf)
 	}
-	p, err := client.Inclusion(ctx, 1, 3)
+	p, err := client.Inclusion(ctx, 3, 5)
 	if err != nil || len(p) == 0 {
 		t.Fatalf("inclusion proof: %v, %v", p, err)
 	}
@@ -84,7 +84,7 @@ func TestLedgerAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep2, err := ledger.Verify(ctx, client, v, rep.Note)
-	if err != nil || rep2.Checkpoint.Size != 4 {
+	if err != nil || rep2.Checkpoint.Size != 6 {
 		t.Fatalf("second audit: %+v, %v", rep2, err)
 	}
 	var hist []map[string]any
