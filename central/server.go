@@ -473,7 +473,12 @@ func (s *Server) Close() error {
 		var errs []error
 		if s.httpSrv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := s.httpSrv.Shutdown(ctx); err != nil {
+			if err := s.httpSrv.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+				// Requests still running after the grace period are cut:
+				// each either committed or did not; clients retry.
+				s.log.Warn("HTTP requests still running after 5 s: closing their connections")
+				s.httpSrv.Close()
+			} else if err != nil {
 				errs = append(errs, fmt.Errorf("stop HTTP: %w", err))
 			}
 			cancel()
