@@ -58,6 +58,9 @@ type Config struct {
 	// venue's rotating signed code for the visitor's app (kiosk/display),
 	// shown only while the clock is trusted.
 	Display bool `json:"display,omitempty"`
+	// StatusListen is where the status page (/status, /metrics) is served
+	// (default 127.0.0.1:8081; "off" disables it).
+	StatusListen string `json:"status_listen,omitempty"`
 	// DisplayListen is the display page's address (default 127.0.0.1:8080).
 	DisplayListen string `json:"display_listen,omitempty"`
 	// DisplayPeriod is how long one display code is shown (default 30s;

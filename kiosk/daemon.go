@@ -133,7 +133,27 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 		defer wg.Done()
 		maintain(ctx, cfg, ob, rev, revPath, clock, log)
 	}()
-	startOnline(ctx, &wg, cfg, env, dev, ob, k, ds, clock, log)
+	up := startOnline(ctx, &wg, cfg, env, dev, ob, k, ds, clock, log)
+	if cfg.StatusListen != "off" {
+		addr := cfg.StatusListen
+		if addr == "" {
+			addr = DefaultStatusListen
+		}
+		status := func() Status {
+			st := Status{Device: dev.ID, Venue: dev.Venue, OutOfOrder: k.OutOfOrder()}
+			st.Pending, _ = ob.Pending()
+			if up != nil {
+				s := up.Status()
+				st.Sync = &s
+			}
+			return st
+		}
+		wg.Go(func() {
+			if err := serveStatus(ctx, addr, status, log); err != nil {
+				log.Warn("no status page", "err", err) // the kiosk works without it
+			}
+		})
+	}
 	if disp != nil {
 		wg.Go(func() {
 			if err := disp.Serve(ctx, cfg.DisplayListen); err != nil {

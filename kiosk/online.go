@@ -411,16 +411,16 @@ func onlineSettings(cfg Config) (s uplink.Settings, seed []byte, ok bool, err er
 // startOnline starts the uplink and down-sync of an enrolled kiosk in
 // wg; without nats.json it only says that the kiosk runs offline. A broken
 // sync configuration is logged and never stops the kiosk from recording.
-func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, dev *Device, ob *Outbox, k *Kiosk, ds *downSync, clock Clock, log *slog.Logger) {
+func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, dev *Device, ob *Outbox, k *Kiosk, ds *downSync, clock Clock, log *slog.Logger) *uplink.Uplink {
 	s, seed, ok, err := onlineSettings(cfg)
 	switch {
 	case err != nil:
 		log.Error("sync disabled: running offline", "err", err,
 			"hint", "check "+filepath.Join(cfg.Data, FileNATS)+" and "+FileNATSKey+", or re-enroll with `kiosk enroll`")
-		return
+		return nil
 	case !ok:
 		log.Info("sync off: running offline", "hint", "enroll with `kiosk enroll --token T --central URL` to sync")
-		return
+		return nil
 	}
 	ucfg := uplink.Config{
 		Outbox: ob, Device: dev.ID, Venue: dev.Venue, URLs: s.URLs, Seed: seed,
@@ -437,7 +437,7 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 	up, err := uplink.New(ucfg)
 	if err != nil {
 		log.Error("sync disabled: running offline", "err", err)
-		return
+		return nil
 	}
 	wg.Go(func() {
 		if err := up.Run(ctx); err != nil {
@@ -445,6 +445,7 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 		}
 	})
 	wg.Go(func() { logStatus(ctx, up, cfg.MaintenanceOrDefault(), log) })
+	return up
 }
 
 // newWitness returns the kiosk's ledger witness, or nil (logged) when the

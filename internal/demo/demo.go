@@ -148,7 +148,7 @@ func (s *sim) start(parent context.Context) {
 	fake := scannertest.New(fmt.Sprintf("demo-scanner-%02d", s.idx+1))
 	events := make(chan feedback.Event, 1)
 	done := make(chan struct{})
-	cfg := kiosk.Config{Data: s.dir, Feedback: "none", TrustClock: s.offset == 0, ClockOffset: kiosk.Duration(s.offset)}
+	cfg := kiosk.Config{Data: s.dir, Feedback: "none", TrustClock: s.offset == 0, ClockOffset: kiosk.Duration(s.offset), StatusListen: "off"}
 	logger := slog.New(slog.NewJSONHandler(s.logw, nil))
 	go func() {
 		defer close(done)
