@@ -3,6 +3,8 @@ GO      ?= go
 BIN     := bin
 LDFLAGS := -s -w
 export CGO_ENABLED ?= 0
+# The PostgreSQL the tests and benchmarks use (each test makes and drops its own database).
+export ANSHIM_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
 .PHONY: all build test test-short cross bench fuzz demo deps clean
 
