@@ -50,7 +50,7 @@ func TestRun_Display(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Config{Data: dir, Feedback: "none", Display: true, DisplayListen: addr},
+		done <- Run(ctx, Config{Data: dir, Feedback: "none", Display: true, DisplayListen: addr, StatusListen: "off"},
 			Env{Clock: clock, Scanners: []scanner.Scanner{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}()
 	defer func() {

@@ -90,7 +90,7 @@ type kioskProc struct {
 
 func startKiosk(t testing.TB, bin, data, tty string) *kioskProc {
 	t.Helper()
-	cmd := exec.Command(bin, "run", "--data", data, "--scanner", "serial:"+tty, "--feedback", "none", "--trust-clock")
+	cmd := exec.Command(bin, "run", "--data", data, "--scanner", "serial:"+tty, "--feedback", "none", "--trust-clock", "--status-listen", "off")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.Var(&debounce, "debounce", "same-pass window `DURATION` (default 10m; negative disables)")
 	fs.Var(&offset, "clock-offset", "shift the wall clock by `DURATION` (demos of a wrong clock)")
 	trust := fs.Bool("trust-clock", false, "trust the wall clock without timesyncd or an RTC")
+	statusListen := fs.String("status-listen", "", "status page `ADDRESS` (default 127.0.0.1:8081; off disables)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if set["trust-clock"] {
 		cfg.TrustClock = *trust
+	}
+	if set["status-listen"] {
+		cfg.StatusListen = *statusListen
 	}
 	if err := cfg.Validate(); err != nil {
 		return withHint(err, "see `kiosk run --help`")

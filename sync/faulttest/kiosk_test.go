@@ -58,7 +58,7 @@ type statusLine struct {
 func (k *kioskNode) start(cfg map[string]any) int {
 	k.t.Helper()
 	k.runs++
-	conf := map[string]any{"maintenance": "1s"}
+	conf := map[string]any{"maintenance": "1s", "status_listen": "off"}
 	for key, v := range cfg {
 		conf[key] = v
 	}

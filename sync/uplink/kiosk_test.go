@@ -59,7 +59,7 @@ func startDaemon(t *testing.T, k *testKiosk) *daemon {
 			c.BackoffMin, c.BackoffMax, c.AckTimeout = 20*time.Millisecond, 200*time.Millisecond, 2*time.Second
 		},
 	}
-	go func() { d.stopped <- kiosk.Run(ctx, kiosk.Config{Data: k.dir}, env) }()
+	go func() { d.stopped <- kiosk.Run(ctx, kiosk.Config{Data: k.dir, StatusListen: "off"}, env) }()
 	select {
 	case <-d.scans.Started:
 	case err := <-d.stopped:
