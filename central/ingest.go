@@ -22,9 +22,10 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 		Log:      s.log.With("component", "ingest"),
 		Now:      s.now,
 		Metrics:  s.ingestMetrics,
-		// Above the consumer's 30 s AckWait: batches redelivered after a
+		// Above the consumer's 30 s AckWait and the kiosks' 30 s reconnect
+		// backoff plus their 10 s ack timeout: batches redelivered after a
 		// central restart or resent after a failed publish fill their gap.
-		GapWait: 45 * time.Second,
+		GapWait: 2 * time.Minute,
 		Stream:  ingest.StreamConfig{Replicas: s.cfg.ReplicasOrDefault()},
 	}
 	if err := ingest.EnsureStream(ctx, s.js, cfg.Stream); err != nil {
