@@ -488,10 +488,13 @@ func (s *Server) Close() error {
 		if s.cancel != nil {
 			s.cancel()
 		}
+		// Wait for the background parts before closing the connection: a
+		// batch being ingested keeps the connection for its ack (else it
+		// comes back as a duplicate after AckWait at the next start).
+		s.wg.Wait()
 		if s.nc != nil {
 			s.nc.Close()
 		}
-		s.wg.Wait()
 		if s.nats != nil {
 			s.nats.stop()
 		}

@@ -204,7 +204,8 @@ func (in *Ingester) handleAll(ctx context.Context, batch jetstream.MessageBatch)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(2, in.cfg.OpenWorkers))
+	// More than the cores: while some wait for a commit, others open.
+	sem := make(chan struct{}, max(8, in.cfg.OpenWorkers))
 	for _, g := range groups {
 		sem <- struct{}{}
 		wg.Go(func() {

@@ -87,6 +87,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.NoSync = opts != nil && opts.NoSync
+	db.MaxBatchDelay = 2 * time.Millisecond // ingests waiting together commit together
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -262,7 +263,13 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 		}
 	}
 	stored := 0
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	// db.Batch: ingests arriving together (several devices' batches are
+	// handled at once) share one commit and its fsyncs. The function may
+	// run twice (alone, after a shared commit failed): it starts over.
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		stored = 0
 		var firstStored, lastStored uint64
 		st, err := getState(tx, b.Device)
