@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/anshim/anshim/central/store"
 	"io"
 	"net/http"
 	"os"
@@ -175,20 +176,9 @@ func (e *env) runVenueAdd(ctx context.Context, args []string, stdout, stderr io.
 	return nil
 }
 
-// venueJSON is a venue as the central's API gives it (store.Venue).
-type venueJSON struct {
-	ID             string            `json:"id"`
-	Name           string            `json:"name"`
-	BusinessNumber string            `json:"business_number"`
-	Address        string            `json:"address"`
-	Category       registry.Category `json:"category"`
-	DefaultStay    int               `json:"default_stay"`
-	Location       registry.Location `json:"location"`
-	OwnerPhone     string            `json:"owner_phone"`
-	Status         registry.Status   `json:"status"`
-	Created        time.Time         `json:"created"`
-	Updated        time.Time         `json:"updated"`
-}
+// venueJSON is a venue as the central's API gives it: the store's own
+// type, whose JSON it is.
+type venueJSON = store.Venue
 
 // venuePath returns the API path of a venue, checking its id first.
 func venuePath(prog, id string, more ...string) (string, error) {
