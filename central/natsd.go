@@ -90,11 +90,25 @@ func (e *embeddedNATS) options() *server.Options {
 
 // start starts the server and waits until it accepts clients. Starting a
 // running server does nothing.
+//
+// A client port in use fails at once, naming the address: nats-server
+// reports a failed bind only in its log (as a fatal line, followed by
+// "Server is ready"), and ReadyForConnections would wait its whole
+// timeout. So the port is tried first, and the server's fatal log lines
+// end the wait should the port be taken in between.
 func (e *embeddedNATS) start() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ns != nil {
 		return nil
+	}
+	addr := net.JoinHostPort(e.host, strconv.Itoa(e.port))
+	if e.port > 0 {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("start embedded NATS: client port %d: %w", e.port, err)
+		}
+		ln.Close()
 	}
 	if err := os.MkdirAll(e.storeDir, 0o700); err != nil {
 		return fmt.Errorf("start embedded NATS: %w", err)
@@ -103,13 +117,13 @@ func (e *embeddedNATS) start() error {
 	if err != nil {
 		return fmt.Errorf("start embedded NATS: %w", err)
 	}
-	ns.SetLoggerV2(natsLogger{e.log}, false, false, false)
+	logger := natsLogger{log: e.log, fatal: &natsFatal{}}
+	ns.SetLoggerV2(logger, false, false, false)
 	ns.Start()
-	if !ns.ReadyForConnections(natsReadyTimeout) {
+	if err := waitReady(ns, logger.fatal, natsReadyTimeout); err != nil {
 		ns.Shutdown()
 		ns.WaitForShutdown()
-		return fmt.Errorf("start embedded NATS on %s: not ready after %v (is the port in use?)",
-			net.JoinHostPort(e.host, strconv.Itoa(e.port)), natsReadyTimeout)
+		return fmt.Errorf("start embedded NATS on %s: %w", addr, err)
 	}
 	if !ns.JetStreamEnabled() {
 		ns.Shutdown()
@@ -120,6 +134,21 @@ func (e *embeddedNATS) start() error {
 		e.port = addr.Port // restarts keep the port kiosks know
 	}
 	e.ns = ns
+	return nil
+}
+
+// waitReady waits up to timeout until ns accepts clients, and gives up at
+// once when the server logs a fatal error (such as its port in use).
+func waitReady(ns *server.Server, fatal *natsFatal, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !ns.ReadyForConnections(100 * time.Millisecond) {
+		if msg := fatal.get(); msg != "" {
+			return errors.New(msg)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %v", timeout)
+		}
+	}
 	return nil
 }
 
@@ -220,17 +249,54 @@ func (e *embeddedNATS) clientURL() string {
 	return "nats://" + net.JoinHostPort(host, strconv.Itoa(e.port))
 }
 
-// natsLogger passes the NATS server's log lines to slog.
-type natsLogger struct{ log *slog.Logger }
+// natsLogger passes the NATS server's log lines to slog. The first fatal
+// line is kept in fatal, and the server's "Server is ready" after it is
+// dropped: it is not.
+type natsLogger struct {
+	log   *slog.Logger
+	fatal *natsFatal
+}
+
+// natsFatal holds the first fatal error a NATS server logged.
+type natsFatal struct {
+	mu  sync.Mutex
+	msg string
+}
+
+func (f *natsFatal) set(msg string) {
+	f.mu.Lock()
+	if f.msg == "" {
+		f.msg = msg
+	}
+	f.mu.Unlock()
+}
+
+// get returns the first fatal error logged, or "".
+func (f *natsFatal) get() string {
+	if f == nil {
+		return ""
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.msg
+}
 
 func (l natsLogger) Noticef(format string, v ...any) {
-	l.log.Info(fmt.Sprintf(format, v...), "component", "nats")
+	msg := fmt.Sprintf(format, v...)
+	if msg == "Server is ready" && l.fatal.get() != "" {
+		return
+	}
+	l.log.Info(msg, "component", "nats")
 }
 func (l natsLogger) Warnf(format string, v ...any) {
 	l.log.Warn(fmt.Sprintf(format, v...), "component", "nats")
 }
 func (l natsLogger) Fatalf(format string, v ...any) {
-	l.log.Error(fmt.Sprintf(format, v...), "component", "nats", "fatal", true)
+	msg := fmt.Sprintf(format, v...)
+	if l.fatal != nil {
+		l.fatal.set(msg)
+	}
+	l.log.Error(msg, "component", "nats", "fatal", true)
 }
 func (l natsLogger) Errorf(format string, v ...any) {
 	l.log.Error(fmt.Sprintf(format, v...), "component", "nats")
