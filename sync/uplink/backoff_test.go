@@ -16,7 +16,7 @@ func (nopOutbox) Ack(uint64) (int, error)                        { return 0, nil
 func (nopOutbox) Base() (uint64, checkin.Hash, error)            { return 0, checkin.Hash{}, nil }
 func (nopOutbox) Pending() (int, error)                          { return 0, nil }
 
-// Ensure that reconnect and resend delays double up to BackoffMax and are
+// Ensure that resend and re-watch delays double up to BackoffMax and are
 // spread over the upper half of each step, differently for each kiosk, so
 // that 10,000 kiosks do not come back in lock-step after an outage.
 func TestBackoff_Jitter(t *testing.T) {

@@ -23,7 +23,9 @@ func (u *Uplink) connect() (*nats.Conn, error) {
 		// bbolt is the only buffer: a publish while disconnected fails at
 		// once instead of waiting in 8 MB of RAM that dies with the process.
 		nats.ReconnectBufSize(-1),
-		nats.CustomReconnectDelay(u.backoff),
+		// A short, fully jittered delay: back soon after the central
+		// returns, spread so that the fleet does not arrive at once.
+		nats.CustomReconnectDelay(u.reconnectDelay),
 		// A half-open link over a mobile network is found within a minute,
 		// not the default four.
 		nats.PingInterval(20 * time.Second),

@@ -18,8 +18,10 @@
 // # Connection
 //
 // The client never gives up (unlimited reconnects, retry on a failed first
-// connect), waits a jittered, growing delay between attempts so that
-// thousands of kiosks do not reconnect in lock-step after an outage,
+// connect), waits a jittered delay between attempts, growing from 250ms to
+// at most 2s, so that a kiosk is back within 2s of the central's return
+// and thousands of kiosks do not reconnect in lock-step after an outage
+// ([ReconnectDelay]),
 // authenticates with the device's NATS user nkey, and takes its reply
 // subjects under the device's own inbox prefix (the only one its permissions
 // allow it to subscribe to).
@@ -154,10 +156,19 @@ type Config struct {
 	Window int
 	// AckTimeout is how long a batch waits for its PubAck (default 10s).
 	AckTimeout time.Duration
-	// BackoffMin and BackoffMax bound the jittered, doubling wait before a
-	// reconnect attempt and before resending after a failure (defaults
-	// 1s and 30s).
+	// BackoffMin and BackoffMax bound the jittered, doubling wait before
+	// resending after a failure and before watching a down-sync bucket
+	// again (defaults 1s and 30s). Reconnects have their own delay
+	// (ReconnectBase, ReconnectMax).
 	BackoffMin, BackoffMax time.Duration
+	// ReconnectBase and ReconnectMax shape the wait before each reconnect
+	// attempt: drawn uniformly from [0, min(ReconnectMax,
+	// ReconnectBase·2^(n-1))] before attempt n ("full jitter"; defaults
+	// 250ms and 2s). A kiosk thus reconnects within ReconnectMax of the
+	// central's return (ReconnectMax/3 on average), and thousands of
+	// kiosks come back spread over that time, not in the same
+	// millisecond. See [ReconnectDelay].
+	ReconnectBase, ReconnectMax time.Duration
 	// Wake tells the uplink that new records were committed (optional; a
 	// value is a hint, the outbox is the truth).
 	Wake <-chan struct{}
@@ -283,6 +294,13 @@ func New(cfg Config) (*Uplink, error) {
 		c.BackoffMax = 30 * time.Second
 	}
 	c.BackoffMax = max(c.BackoffMax, c.BackoffMin)
+	if c.ReconnectBase <= 0 {
+		c.ReconnectBase = DefaultReconnectBase
+	}
+	if c.ReconnectMax <= 0 {
+		c.ReconnectMax = DefaultReconnectMax
+	}
+	c.ReconnectMax = max(c.ReconnectMax, c.ReconnectBase)
 	if c.Poll <= 0 {
 		c.Poll = time.Second
 		if c.Wake == nil {
@@ -469,6 +487,35 @@ func (u *Uplink) backoff(n int) time.Duration {
 	}
 	d = min(d, u.cfg.BackoffMax)
 	return d/2 + time.Duration(u.rng.float64()*float64(d/2))
+}
+
+// Defaults of Config.ReconnectBase and Config.ReconnectMax.
+const (
+	DefaultReconnectBase = 250 * time.Millisecond
+	DefaultReconnectMax  = 2 * time.Second
+)
+
+// ReconnectDelay returns the wait before reconnect attempt n (1, 2, ...):
+// the doubling step base·2^(n-1), capped at max, scaled by rnd, a number
+// drawn uniformly from [0, 1). With full jitter (the whole step, not its
+// upper half) kiosks that lost the central at the same moment spread their
+// attempts over the step from the first one on, and once the steps reach
+// max a kiosk tries every max/2 on average: it is back within max of the
+// central's return, max/3 on average.
+func ReconnectDelay(n int, base, max time.Duration, rnd float64) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return time.Duration(rnd * float64(d))
+}
+
+// reconnectDelay is the nats.CustomReconnectDelay of the uplink's
+// connection: attempts counts the passes over the server list of this
+// outage.
+func (u *Uplink) reconnectDelay(attempts int) time.Duration {
+	return ReconnectDelay(attempts, u.cfg.ReconnectBase, u.cfg.ReconnectMax, u.rng.float64())
 }
 
 // lockedRand is a random source for jitter, safe for concurrent use.
