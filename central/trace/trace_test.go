@@ -103,7 +103,7 @@ type want struct {
 // names maps pseudonyms back to the scenario's names.
 var names = func() map[[16]byte]string {
 	m := map[[16]byte]string{}
-	for _, n := range strings.Fields("case A B D E F H I J K L M P Q R") {
+	for _, n := range strings.Fields("case A B D E F H I J K L M P Q R S T0 T1 T2 V W X Y Z Z2") {
 		m[pseudonymOf(n)] = n
 	}
 	return m
