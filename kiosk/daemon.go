@@ -1,7 +1,7 @@
 package kiosk
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -283,43 +283,117 @@ func buildScanners(cfg Config, env Env, log *slog.Logger) ([]scanner.Scanner, er
 			if in == nil {
 				in = os.Stdin
 			}
-			out = append(out, &lineScanner{r: in, exit: exit})
+			out = append(out, &lineScanner{r: in, exit: exit, log: log})
 		}
 	}
 	return out, nil
 }
 
-// lineScanner reads one code per line (development: `kiosk run --scanner stdin`).
+// lineScanner reads one code per line (development: `kiosk run --scanner
+// stdin`). Lines are cut by a [scanner.Framer], as a serial scanner's bytes
+// are: CR, LF or CRLF end a code, control bytes are dropped, and a line
+// longer than maxLen is discarded — logged with its length, never its
+// content — while reading goes on with the next line. (A bufio.Scanner
+// would stop for good at a line over 64 KiB.)
 type lineScanner struct {
-	r    io.Reader
-	exit bool
+	r      io.Reader
+	exit   bool
+	log    *slog.Logger
+	maxLen int // zero: scanner.DefaultMaxCodeLen
 }
 
+// Run implements scanner.Scanner. At the end of the input it waits for ctx.
 func (l *lineScanner) Run(ctx context.Context, emit func(scanner.Scan)) error {
-	lines := make(chan string)
+	log := l.log
+	if log == nil {
+		log = slog.Default()
+	}
+	codes := make(chan string)
 	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(l.r)
-		for sc.Scan() {
+		defer close(codes)
+		err := l.read(func(code string) bool {
 			select {
-			case lines <- sc.Text():
+			case codes <- code:
+				return true
 			case <-ctx.Done():
-				return
+				return false
 			}
+		}, func(n int) {
+			log.Warn("scanner: code too long, discarded", "scanner", "stdin", "bytes", n, "max", l.maxLenOrDefault())
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Error("scanner stopped", "scanner", "stdin", "err", err)
 		}
 	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case line, ok := <-lines:
+		case code, ok := <-codes:
 			if !ok {
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			if line != "" {
-				emit(scanner.Scan{Text: line, Source: "stdin", Exit: l.exit, At: time.Now()})
+			emit(scanner.Scan{Text: code, Source: "stdin", Exit: l.exit, At: time.Now()})
+		}
+	}
+}
+
+func (l *lineScanner) maxLenOrDefault() int {
+	if l.maxLen > 0 {
+		return l.maxLen
+	}
+	return scanner.DefaultMaxCodeLen
+}
+
+// read reads codes until the end of the input (nil) or a read error, and
+// calls code for each (false: stop) and tooLong with the length in bytes of
+// each line discarded. It never holds more than maxLen bytes of a line.
+func (l *lineScanner) read(code func(string) bool, tooLong func(int)) error {
+	fr := scanner.Framer{MaxLen: l.maxLenOrDefault()}
+	var out []string
+	collect := func(c string) { out = append(out, c) }
+	lineLen, over := 0, false
+	// feed passes one line's bytes (its terminator included, if any) to
+	// the framer and reports a discarded line at its end.
+	feed := func(seg []byte, ends bool) {
+		if fr.Feed(seg, collect) != nil {
+			over = true
+		}
+		lineLen += len(seg)
+		if ends {
+			if over {
+				tooLong(lineLen - 1) // without the terminator
 			}
+			lineLen, over = 0, false
+		}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := l.r.Read(buf)
+		for p := buf[:n]; len(p) > 0; {
+			i := bytes.IndexAny(p, "\r\n\x03")
+			if i < 0 {
+				feed(p, false)
+				break
+			}
+			feed(p[:i+1], true)
+			p = p[i+1:]
+		}
+		if rerr != nil {
+			feed([]byte{'\n'}, true) // a last line without a line end
+		}
+		for _, c := range out {
+			if !code(c) {
+				return nil
+			}
+		}
+		out = out[:0]
+		if errors.Is(rerr, io.EOF) {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("read standard input: %w", rerr)
 		}
 	}
 }
