@@ -10,10 +10,10 @@ export ANSHIM_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
 all: build
 
-## build: bin/kiosk and bin/anshim
+## build: the three programs: bin/kiosk (the kiosk), bin/anshim (the operator tool), bin/central (the central server)
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/kiosk ./cmd/anshim ./cmd/central
 
 ## deps: system packages the tests use (zbarimg: the decode baseline; chromium: the display page's browser test)
 deps:

@@ -358,8 +358,19 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // MarshalJSON implements json.Marshaler.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// String implements flag.Value.
-func (d *Duration) String() string { return time.Duration(*d).String() }
+// String implements flag.Value: a whole number of days as "7d", anything
+// else as time.Duration writes it ("36h0m0s"). ParseDuration reads either
+// back.
+func (d *Duration) String() string {
+	if d == nil {
+		return "0s"
+	}
+	v := time.Duration(*d)
+	if v != 0 && v%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(v/(24*time.Hour)), 10) + "d"
+	}
+	return v.String()
+}
 
 // Set implements flag.Value.
 func (d *Duration) Set(s string) error {

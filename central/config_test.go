@@ -84,3 +84,26 @@ func TestConfig_LoadValidate(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that a Duration prints whole days as "7d", and that what it
+// prints parses back to the same duration (the flag's shown default).
+func TestDuration_String(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{DefaultTokenTTL, "7d"},
+		{24 * time.Hour, "1d"},
+		{36 * time.Hour, "36h0m0s"},
+		{90 * time.Minute, "1h30m0s"},
+	} {
+		d := Duration(tt.d)
+		if got := d.String(); got != tt.want {
+			t.Errorf("Duration(%v).String() = %q, want %q", tt.d, got, tt.want)
+		}
+		if back, err := ParseDuration(d.String()); err != nil || back != tt.d {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", d.String(), back, err, tt.d)
+		}
+	}
+}

@@ -42,7 +42,10 @@ func addConfigFlags(fs *cli.FlagSet, all bool) *configFlags {
 	}
 	f.keys = fs.String("keys", "", "province key `directory` made by 'anshim keygen' (default DATA/province)")
 	f.http = fs.String("http", "", "HTTP API listen `address` (default "+central.DefaultHTTP+")")
-	fs.Var(&f.tokenTTL, "token-ttl", "enrollment token lifetime `duration`, such as 7d or 36h (default 7d)")
+	// The flag's value starts at the default, which --help shows once; the
+	// config takes it only when the flag is given (over a file's value).
+	f.tokenTTL = central.Duration(central.DefaultTokenTTL)
+	fs.Var(&f.tokenTTL, "token-ttl", "enrollment token lifetime `duration`, such as 7d or 36h")
 	f.urls = fs.String("nats", "", "external NATS `URLs`, comma-separated (default: an embedded server)")
 	f.embedded = fs.Bool("embedded-nats", false, "run an embedded NATS server (the default without --nats)")
 	f.nkeyFile = fs.String("nats-nkey", "", "seed `file` of the central's own NATS user, created if missing (default DATA/central.nk)")

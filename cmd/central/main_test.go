@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -179,5 +181,46 @@ func TestServe_Stats(t *testing.T) {
 		if _, ok := stats[0][f]; !ok {
 			t.Errorf("stats lack %q", f)
 		}
+	}
+}
+
+// Ensure that "central serve" with its NATS or HTTP port taken fails
+// within seconds, naming the port, with a hint, and without logging that
+// NATS is ready when its own port is taken.
+func TestServe_PortInUse(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := province.Generate(nil, "jeju")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Save(filepath.Join(dir, "keys")); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--nats-listen", "--http"} {
+		t.Run(flag, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			args := map[string]string{"--nats-listen": "127.0.0.1:-1", "--http": "127.0.0.1:0"}
+			args[flag] = ln.Addr().String()
+			var stdout, stderr bytes.Buffer
+			start := time.Now()
+			code := new(env).main(context.Background(), []string{"serve", "--data", filepath.Join(t.TempDir(), "data"),
+				"--keys", filepath.Join(dir, "keys"), "--http", args["--http"], "--nats-listen", args["--nats-listen"]}, &stdout, &stderr)
+			took := time.Since(start)
+			port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+			if code != 1 || !strings.Contains(stderr.String(), "central: error: ") || !strings.Contains(stderr.String(), ":"+port+": bind: address already in use") ||
+				!strings.Contains(stderr.String(), "central: hint: another program listens on that port") {
+				t.Errorf("serve with %s taken: exit %d\n%s", flag, code, stderr.String())
+			}
+			if took > 5*time.Second {
+				t.Errorf("serve took %v to fail, want at once", took)
+			}
+			if flag == "--nats-listen" && strings.Contains(stdout.String(), "Server is ready") {
+				t.Errorf("logged \"Server is ready\":\n%s", stdout.String())
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"syscall"
 
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/internal/cli"
@@ -75,6 +76,9 @@ func (e *env) runServe(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err := srv.Start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped while starting
+		}
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return cli.WithHint(err, "another program listens on that port (another central?): stop it, or give another --http or --nats-listen address")
 		}
 		return cli.WithHint(err, "check the addresses (--http, --nats-listen) are free and NATS is reachable")
 	}
