@@ -21,12 +21,17 @@
 //
 // # Locations
 //
-// A venue's location is checked against South Korea's bounding box
-// ([Korea]), not Jeju's ([Jeju]): the system is built to serve a nation as
-// well as a province, and a location outside Korea is surely a mistake
-// (latitude and longitude swapped, a sign lost, degrees typed as minutes),
-// while a location elsewhere in Korea is a policy question for the
-// province. Tests and the demo put their venues in Jeju.
+// A venue's location must be within South Korea ([CheckLocation]): first
+// within its bounding box ([Korea]), which catches latitude and longitude
+// swapped, a sign lost or degrees typed as minutes and names the bad
+// coordinate; then on its land ([KoreaLand]: Natural Earth's 1:10m
+// coastline with every inhabited island, and a buffer of [LandTolerance]
+// metres for piers and beaches), which refuses the sea and the
+// neighbours inside the box (North Korea, Tsushima, Kyushu). It is
+// checked against South Korea, not Jeju ([Jeju]): the system is built to
+// serve a nation as well as a province, and a location elsewhere in Korea
+// is a policy question for the province. Tests and the demo put their
+// venues in Jeju.
 //
 // # Phone numbers
 //

@@ -21,7 +21,7 @@ type Bounds struct {
 
 // Korea is South Korea's bounding box, from Marado (33.11 N) and Gageodo
 // (125.07 E) to the DMZ (38.6 N) and Dokdo (131.87 E), with a margin. It
-// is what [ValidateLocation] and [Registration.Validate] check.
+// is what [CheckLocation] checks first, before [KoreaLand].
 var Korea = Bounds{Name: "South Korea", MinLat: 33.0, MaxLat: 38.7, MinLon: 124.5, MaxLon: 131.9}
 
 // Jeju is Jeju island's bounding box, for synthetic data and a province
@@ -62,7 +62,7 @@ func checkCoordinate(v, lo, hi float64, dir byte, name string) error {
 func formatDegrees(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // ValidateLocation checks that a venue's latitude and longitude are
-// numbers within South Korea ([Korea]).
+// numbers within South Korea: see [CheckLocation].
 func ValidateLocation(lat, lon float64) error {
-	return Korea.Check(Location{Lat: lat, Lon: lon})
+	return CheckLocation(Location{Lat: lat, Lon: lon})
 }

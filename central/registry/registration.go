@@ -78,7 +78,7 @@ func (r Registration) Normalize() (Registration, error) {
 		}
 	}
 	var loc InvalidError
-	if errors.As(Korea.Check(r.Location), &loc) {
+	if errors.As(CheckLocation(r.Location), &loc) {
 		errs = append(errs, loc...)
 	}
 	if r.OwnerPhone == "" {
