@@ -252,6 +252,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	closeCentral := sync.OnceValue(srv.Close)
 	defer closeCentral()
+	// The central is restarted after the check (--keep): on the same ports,
+	// which the kiosks and the address printed here name.
+	if err := pinAddrs(&ccfg, srv.HTTPURL(), srv.NATSURL()); err != nil {
+		return nil, fmt.Errorf("demo: central: %w", err)
+	}
 	step("central server up: HTTP %s, embedded NATS %s, store %s", srv.HTTPURL(), srv.NATSURL(), storeName(ccfg.StoreOrDefault()))
 
 	// Venues, tokens, enrollment.
@@ -540,6 +545,29 @@ func keep(ctx context.Context, cfg central.Config, sims []*sim, out io.Writer) e
 	for _, s := range sims {
 		s.kill()
 	}
+	return nil
+}
+
+// pinAddrs sets the HTTP and embedded NATS listen addresses of cfg to those
+// a started central serves, httpURL and natsURL, so that a restart on cfg
+// binds the same ports rather than new random ones.
+func pinAddrs(cfg *central.Config, httpURL, natsURL string) error {
+	hostPort := func(raw, scheme string) (string, error) {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != scheme || u.Port() == "" {
+			return "", fmt.Errorf("pin the central's ports: %q is not a %s:// URL with a port", raw, scheme)
+		}
+		return u.Host, nil
+	}
+	h, err := hostPort(httpURL, "http")
+	if err != nil {
+		return err
+	}
+	n, err := hostPort(natsURL, "nats")
+	if err != nil {
+		return err
+	}
+	cfg.HTTP, cfg.NATS.Listen = h, n
 	return nil
 }
 
