@@ -22,9 +22,11 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 		Log:      s.log.With("component", "ingest"),
 		Now:      s.now,
 		Metrics:  s.ingestMetrics,
-		// Above the consumer's 30 s AckWait and the kiosks' 30 s reconnect
-		// backoff plus their 10 s ack timeout: batches redelivered after a
-		// central restart or resent after a failed publish fill their gap.
+		// Counted from when this central first sees a gap; well above the
+		// consumer's AckWait (ingest.DefaultAckWait, 5 s) and the kiosks'
+		// 30 s reconnect backoff plus their 10 s ack timeout: batches
+		// redelivered after a central crash or resent after a failed
+		// publish fill their gap.
 		GapWait: 2 * time.Minute,
 		Stream:  ingest.StreamConfig{Replicas: s.cfg.ReplicasOrDefault()},
 	}

@@ -73,12 +73,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/province"
@@ -599,4 +602,126 @@ func TestOutboxBaseAfterTamperedAck(t *testing.T) {
 	if st, err := ob.Verify(dev.PublicKey); err != nil || !st.ChainOK {
 		t.Errorf("outbox verify after the ack: %+v, %v", st, err)
 	}
+}
+
+// Scenario 7: how long each device's records stall at the central after
+// the central is SIGKILLed mid-ingest and started again at once. The
+// batches it had fetched and not acked stay with the dead consumer until
+// JetStream's ack wait runs out (pitfall 16); the batches after them are
+// held back meanwhile (a gap). The stall of a device is the time from the
+// kill until the restarted central stored a record after the last one the
+// dead central had committed (read from its store file). The figure goes
+// in docs/benchmarks.md.
+func TestCentralKilledStall(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, clusterOptions{External: true})
+	ks := c.enrollKiosks(3)
+	l, ps := newLedger(), passes{c.keys.Signer()}
+	const backlog, kills = 6000, 3
+	for _, k := range ks {
+		fillOutbox(t, c, k, l, backlog, time.Hour, 64)
+	}
+	startAll(ks, nil)
+	sc := startScanning(ks, ps, l, 20*time.Millisecond)
+	var stalls []time.Duration
+	var heldLines []int
+	for kill := range kills {
+		waitStoreGrows(t, c, 30*time.Second)
+		c.central.p.kill()
+		killed := time.Now()
+		at := storedLastSeqs(t, c, ks) // what the dead central had committed
+		mark := c.central.start(true)
+		left := map[string]bool{}
+		for _, k := range ks {
+			left[k.device] = true
+		}
+		for len(left) > 0 {
+			if time.Since(killed) > 2*time.Minute {
+				t.Fatalf("kill %d: devices %v stalled for over 2 minutes", kill+1, left)
+			}
+			ds, err := c.central.devices()
+			now := time.Now()
+			for d := range left {
+				if err == nil && ds[d].LastSeq > at[d] {
+					stalls = append(stalls, now.Sub(killed))
+					delete(left, d)
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(randDuration(time.Second, 2*time.Second))
+		heldLines = append(heldLines, len(c.central.log.grep(mark, contains(`"level":"INFO"`, "held back"))))
+	}
+	n := sc.stop(t)
+	slices.Sort(stalls)
+	t.Logf("stall after a central crash, %d kills x %d devices: min %v, median %v, max %v (all %v); INFO lines about held-back batches per restart: %v; %d scans",
+		kills, len(ks), stalls[0].Round(100*time.Millisecond), stalls[len(stalls)/2].Round(100*time.Millisecond),
+		stalls[len(stalls)-1].Round(100*time.Millisecond), roundAll(stalls), heldLines, n)
+	// Well below the 30 s of JetStream's default ack wait, with room for a
+	// loaded machine; the figure itself is reported, not asserted.
+	if max := stalls[len(stalls)-1]; max > 25*time.Second {
+		t.Errorf("a device stalled %v after a central crash, want well under 30 s", max)
+	}
+	for i, h := range heldLines {
+		if h > 2*len(ks) {
+			t.Errorf("restart %d: %d INFO lines about held-back batches, want at most one per device and gap", i+1, h)
+		}
+	}
+	c.finish(ks, l, finishOptions{DrainTimeout: 2 * time.Minute}).onlyReasons(t, ks)
+}
+
+// waitStoreGrows waits until the central's store grows between two looks.
+func waitStoreGrows(t *testing.T, c *cluster, timeout time.Duration) {
+	t.Helper()
+	total := func() (uint64, error) {
+		ds, err := c.central.devices()
+		var n uint64
+		for _, d := range ds {
+			n += d.Records
+		}
+		return n, err
+	}
+	deadline := time.Now().Add(timeout)
+	var before uint64
+	for {
+		n, err := total()
+		if err == nil && before > 0 && n > before {
+			return
+		}
+		if err == nil {
+			before = n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the central's store does not grow (%d records, %v)", n, err)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// storedLastSeqs reads each kiosk's last stored sequence from the store
+// file of the stopped central.
+func storedLastSeqs(t *testing.T, c *cluster, ks []*kioskNode) map[string]uint64 {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(c.central.data, central.StoreFile), &boltstore.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := map[string]uint64{}
+	for _, k := range ks {
+		s, err := st.State(context.Background(), k.device)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[k.device] = s.LastSeq
+	}
+	return m
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(100 * time.Millisecond)
+	}
+	return out
 }

@@ -48,6 +48,9 @@ type clusterOptions struct {
 // newCluster makes province keys and starts NATS and the central.
 func newCluster(t *testing.T, o clusterOptions) *cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real processes for a minute or more: not with -short")
+	}
 	c := &cluster{t: t, dir: t.TempDir()}
 	keys, err := province.Generate(rand.Reader, "faulttest")
 	if err != nil {

@@ -73,19 +73,29 @@ type Config struct {
 	// Without it the store keeps the parts sealed to the province's key.
 	DayKeys *daykeys.Keys
 	// GapWait, if set, holds back a batch that starts after a gap in its
-	// device's sequence for up to this long after it entered the stream
-	// (it is NAKed and redelivered), so that batches that merely arrive
-	// out of order are ingested cleanly; only then is it ingested and
-	// flagged as a sequence gap. The central sets it above the consumer's
-	// AckWait, which bounds how late a redelivery can come.
+	// device's sequence (it is NAKed and redelivered after GapRetry) for up
+	// to this long after this Ingester first saw the gap, so that batches
+	// that merely arrive out of order are ingested cleanly; only then is it
+	// ingested and flagged as a sequence gap. The wait is measured with
+	// Now from the first sight of the gap, not from the message's stream
+	// timestamp: after an outage of the central the whole backlog is old,
+	// and the missing batches (delivered to a central that died, or being
+	// resent by the kiosk) still come within AckWait, or the kiosks'
+	// resend delay, of the moment the gap shows. A restarted central sees
+	// the gap anew and waits again: a restart can only lengthen the hold,
+	// never turn it into a false alarm. The central sets it well above
+	// AckWait and the kiosks' reconnect backoff plus ack timeout.
 	GapWait time.Duration
+	// GapRetry is how soon a held-back batch is tried again. Default 1 s.
+	GapRetry time.Duration
 	// Seen, if set, is told the pseudonyms of the check-ins a batch stored
 	// (after the store committed them), so the identity vault can record
 	// that those people still use Anshim. It must not block; it owns the
 	// slice.
 	Seen func(pseudonyms [][16]byte)
-	// Log receives one error line per quarantine entry and break. Default
-	// slog.Default().
+	// Log receives one error line per quarantine entry and break, and one
+	// info line per device and gap whose held-back batches were ingested
+	// cleanly in the end (never a line per hold). Default slog.Default().
 	Log *slog.Logger
 	// Now is the clock, used where a message carries no JetStream
 	// timestamp. Default time.Now.
@@ -102,8 +112,12 @@ type Config struct {
 	// MaxAckPending bounds the messages delivered and not yet acked.
 	// Default 256.
 	MaxAckPending int
-	// AckWait is how long the server waits for an ack before redelivering.
-	// Default 30 s.
+	// AckWait is how long the server waits for an ack (or a progress
+	// report) before redelivering: after a crash of the central, the
+	// batches it had fetched stall this long (pitfall 16). Run reports
+	// progress on every fetched message every AckWait/3 until it acks it,
+	// so slow work is not redelivered; Run updates an existing durable
+	// consumer to this value. Default DefaultAckWait.
 	AckWait time.Duration
 	// FetchBatch is how many messages Run asks for at a time. Default 64.
 	FetchBatch int
@@ -138,7 +152,10 @@ func (cfg Config) withDefaults() Config {
 		cfg.MaxAckPending = 256
 	}
 	if cfg.AckWait <= 0 {
-		cfg.AckWait = 30 * time.Second
+		cfg.AckWait = DefaultAckWait
+	}
+	if cfg.GapRetry <= 0 {
+		cfg.GapRetry = time.Second
 	}
 	if cfg.FetchBatch <= 0 {
 		cfg.FetchBatch = 64
@@ -169,11 +186,22 @@ func (cfg *Config) validate() error {
 type Ingester struct {
 	cfg Config
 
+	qmu sync.Mutex
 	// quarantinedTo remembers, per device, the last sequence of a batch
 	// quarantined by this process: a gap up to there is explained (the
 	// records are in quarantine) and not waited for.
-	qmu           sync.Mutex
 	quarantinedTo map[string]uint64
+	// gaps are the devices whose batches are being held back (GapWait).
+	gaps map[string]*gap
+}
+
+// gap is a device's gap while batches after it are held back.
+type gap struct {
+	from, to uint64    // the records missing when it was first seen
+	lastSeq  uint64    // the device's last stored sequence at the last hold
+	first    time.Time // first seen
+	since    time.Time // first seen, or the last progress (lastSeq moved)
+	held     int       // hold-backs (NAKs) so far
 }
 
 // New returns an Ingester for cfg.
@@ -238,14 +266,65 @@ func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, rec
 		in.cfg.Log.Debug("ingest: batch handled", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
 			"stored", res.Stored, "duplicates", res.Duplicates, "uncorrected", res.Uncorrected)
 	}
+	g := in.endGap(res)
 	if res.Break != "" {
 		m.Breaks.Add(1)
 		m.quarantine(res.Break)
-		in.cfg.Log.Error("ingest: batch does not continue the device's chain; ingested and flagged",
-			"reason", res.Break, "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
-			"stored", res.Stored, "subject", subject, "detail", res.Detail)
+		attrs := []any{"reason", res.Break, "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
+			"stored", res.Stored, "subject", subject, "detail", res.Detail}
+		if g != nil {
+			attrs = append(attrs, "held", g.held, "waited", in.cfg.Now().Sub(g.first).Round(time.Millisecond))
+		}
+		in.cfg.Log.Error("ingest: batch does not continue the device's chain; ingested and flagged", attrs...)
+	} else if g != nil {
+		// One line per device and gap, however often its batches were
+		// held back.
+		in.cfg.Log.Info("ingest: batches held back after a gap until the records before them arrived",
+			"device", res.Device, "missing_first", g.from, "missing_last", g.to, "held", g.held,
+			"waited", in.cfg.Now().Sub(g.first).Round(time.Millisecond))
 	}
 	return res, nil
+}
+
+// holdGap reports whether a batch of device after the gap from lastSeq+1
+// to prev is to be held back (GapWait), and counts the hold.
+func (in *Ingester) holdGap(device string, lastSeq, prev uint64) bool {
+	now := in.cfg.Now()
+	in.qmu.Lock()
+	defer in.qmu.Unlock()
+	g := in.gaps[device]
+	switch {
+	case g == nil:
+		if in.gaps == nil {
+			in.gaps = make(map[string]*gap)
+		}
+		g = &gap{from: lastSeq + 1, to: prev, lastSeq: lastSeq, first: now, since: now}
+		in.gaps[device] = g
+	case g.lastSeq != lastSeq:
+		// Some missing records arrived: the rest are on their way.
+		g.lastSeq, g.since = lastSeq, now
+	}
+	g.to = min(g.to, prev) // an earlier batch held back: fewer records missing
+	if now.Sub(g.since) >= in.cfg.GapWait {
+		return false
+	}
+	g.held++
+	in.cfg.Metrics.Held.Add(1)
+	return true
+}
+
+// endGap forgets the device's gap once a batch after the missing records
+// was handled to the end (stored, flagged, a duplicate or quarantined), or
+// a break was flagged, and returns it.
+func (in *Ingester) endGap(res Result) *gap {
+	in.qmu.Lock()
+	defer in.qmu.Unlock()
+	g := in.gaps[res.Device]
+	if g == nil || res.FirstSeq <= g.to && res.Break == "" {
+		return nil
+	}
+	delete(in.gaps, res.Device)
+	return g
 }
 
 // quarantine stores the message as a quarantine entry and fills in res.
@@ -386,7 +465,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 		in.qmu.Lock()
 		explained := in.quarantinedTo[b.Device] >= prev
 		in.qmu.Unlock()
-		if in.cfg.GapWait > 0 && !explained && in.cfg.Now().Sub(received) < in.cfg.GapWait {
+		if in.cfg.GapWait > 0 && !explained && in.holdGap(b.Device, state.LastSeq, prev) {
 			// The missing records are most likely in the stream already, or
 			// being resent (a batch that failed while the next one went
 			// through, a redelivery after a central restart): wait for

@@ -53,6 +53,9 @@ type Metrics struct {
 	// Expired counts check-ins that arrived after their day's key was
 	// destroyed (past retention): not stored.
 	Expired atomic.Uint64
+	// Held counts hold-backs of batches after a gap in their device's
+	// sequence (Config.GapWait): each is a NAK and a redelivery.
+	Held atomic.Uint64
 
 	quarantined [len(reasons)]atomic.Uint64
 }
@@ -95,6 +98,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		{"anshim_ingest_records_uncorrected_total", "Check-ins whose unsynced clock could not be corrected.", &m.Uncorrected},
 		{"anshim_ingest_retries_total", "Messages left for redelivery after a store error.", &m.Retries},
 		{"anshim_ingest_records_expired_total", "Check-ins that arrived past retention (day key destroyed): not stored.", &m.Expired},
+		{"anshim_ingest_held_total", "Hold-backs of batches after a sequence gap while the records before them arrive.", &m.Held},
 	}
 	for _, c := range counters {
 		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v.Load()); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,11 @@ const (
 	// DuplicateWindow is the stream's de-duplication window on
 	// Nats-Msg-Id. The store's idempotence does the rest.
 	DuplicateWindow = 2 * time.Minute
+	// DefaultAckWait is the consumer's default ack wait: how long the
+	// batches fetched by a central that crashed stall before JetStream
+	// hands them to the next one. Run reports progress on slow work, so
+	// it need not cover the longest handling.
+	DefaultAckWait = 5 * time.Second
 )
 
 // Subject returns the subject a kiosk publishes its batches on.
@@ -202,23 +208,38 @@ func (in *Ingester) handleAll(ctx context.Context, batch jetstream.MessageBatch)
 		}
 		groups[i] = append(groups[i], msg)
 	}
+	if n == 0 {
+		return false, 0
+	}
+	// Until each message is acked or NAKed, tell the server it is being
+	// worked on, so that a short AckWait redelivers only the messages of
+	// a central that died, not those of a busy one.
+	kp := newKeeper(groups)
+	stop := make(chan struct{})
+	var kwg sync.WaitGroup
+	kwg.Go(func() { kp.run(stop, in.cfg.AckWait/3, in.cfg.Log) })
+	defer func() {
+		close(stop)
+		kwg.Wait()
+	}()
+
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	// More than the cores: while some wait for a commit, others open.
 	sem := make(chan struct{}, max(8, in.cfg.OpenWorkers))
-	for _, g := range groups {
+	for gi, g := range groups {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			gfailed := false
-			for _, msg := range g {
+			for mi, msg := range g {
 				switch {
 				case ctx.Err() != nil:
-					in.nak(msg, 0)
+					kp.finish(gi, mi, func() { in.nak(msg, 0) })
 				case gfailed:
-					in.nak(msg, in.cfg.RetryDelay) // behind the failed one
+					kp.finish(gi, mi, func() { in.nak(msg, in.cfg.RetryDelay) }) // behind the failed one
 				default:
-					gfailed = in.handleMsg(ctx, msg) != nil
+					gfailed = in.handleMsg(ctx, msg, func(reply func()) { kp.finish(gi, mi, reply) }) != nil
 				}
 			}
 			if gfailed {
@@ -243,9 +264,71 @@ func fetchError(batch jetstream.MessageBatch) error {
 	return err
 }
 
+// keeper reports progress (InProgress) on fetched messages until they are
+// acked or NAKed.
+type keeper struct {
+	mu     sync.Mutex
+	groups [][]jetstream.Msg
+	done   [][]bool
+	left   int
+}
+
+func newKeeper(groups [][]jetstream.Msg) *keeper {
+	k := &keeper{groups: groups, done: make([][]bool, len(groups))}
+	for i, g := range groups {
+		k.done[i] = make([]bool, len(g))
+		k.left += len(g)
+	}
+	return k
+}
+
+// finish runs reply (the ack or NAK of message mi of group gi) and stops
+// the progress reports on it. A report is never sent after the reply: it
+// would reset a NAK's delay to the ack wait.
+func (k *keeper) finish(gi, mi int, reply func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.done[gi][mi] {
+		k.done[gi][mi] = true
+		k.left--
+	}
+	reply()
+}
+
+// run reports progress on every unfinished message each period until stop.
+func (k *keeper) run(stop <-chan struct{}, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(max(period, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		k.mu.Lock()
+		var failed error
+		for gi, g := range k.groups {
+			for mi, msg := range g {
+				if k.done[gi][mi] {
+					continue
+				}
+				if err := msg.InProgress(); err != nil && failed == nil {
+					failed = err
+				}
+			}
+		}
+		k.mu.Unlock()
+		if failed != nil {
+			// Not fatal: at worst the message is redelivered, a duplicate.
+			log.Warn("ingest: progress report failed", "err", failed)
+		}
+	}
+}
+
 // handleMsg handles one message and acks it, or NAKs it after a store
-// error. A message that failed PoisonAfter times goes to quarantine.
-func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg) error {
+// error, through reply (which runs the ack or NAK it is given). A message
+// that failed PoisonAfter times goes to quarantine.
+func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func(func())) error {
 	cfg := &in.cfg
 	t := cfg.Now()
 	var delivered uint64 = 1
@@ -254,9 +337,8 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg) error {
 	}
 	res, err := in.Handle(ctx, msg.Subject(), msg.Data(), t)
 	if errors.Is(err, errGapWait) {
-		cfg.Log.Info("ingest: batch after a gap held back while the records before it arrive",
-			"device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "delivered", delivered)
-		in.nak(msg, gapRetry)
+		// Logged once per gap, when it ends (Handle); counted in Held.
+		reply(func() { in.nak(msg, cfg.GapRetry) })
 		return nil
 	}
 	if err != nil && cfg.PoisonAfter > 0 && delivered >= uint64(cfg.PoisonAfter) {
@@ -273,19 +355,18 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg) error {
 		cfg.Log.Error("ingest: store error; the batch will be redelivered",
 			"device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "subject", msg.Subject(),
 			"delivered", delivered, "retry_in", cfg.RetryDelay, "err", err)
-		in.nak(msg, cfg.RetryDelay)
+		reply(func() { in.nak(msg, cfg.RetryDelay) })
 		return err
 	}
-	if err := msg.Ack(); err != nil {
-		// Not fatal: the message comes back after AckWait and is then a
-		// duplicate, which the store skips.
-		cfg.Log.Warn("ingest: ack failed", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "err", err)
-	}
+	reply(func() {
+		if err := msg.Ack(); err != nil {
+			// Not fatal: the message comes back after AckWait and is then a
+			// duplicate, which the store skips.
+			cfg.Log.Warn("ingest: ack failed", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "err", err)
+		}
+	})
 	return nil
 }
-
-// gapRetry is how soon a batch held back by GapWait is tried again.
-const gapRetry = time.Second
 
 func (in *Ingester) nak(msg jetstream.Msg, delay time.Duration) {
 	var err error

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,29 @@ import (
 // startNATS starts an embedded NATS server with JetStream in a temporary
 // directory on a random port, and connects to it.
 func startNATS(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	_, js := connect(t, startNATSServer(t).ClientURL())
+	return js
+}
+
+// connect connects to a NATS server until the test ends.
+func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// startNATSServer starts an embedded NATS server with JetStream in a
+// temporary directory on a random port.
+func startNATSServer(t *testing.T) *server.Server {
 	t.Helper()
 	srv, err := server.NewServer(&server.Options{
 		Host:      "127.0.0.1",
@@ -35,16 +59,7 @@ func startNATS(t *testing.T) jetstream.JetStream {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	})
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
+	return srv
 }
 
 // publish publishes a batch as the kiosk's uplink does, with its
@@ -274,5 +289,74 @@ func TestRun_GapWait(t *testing.T) {
 	}
 	if st.Records != 6 || st.Breaks != 0 || st.Quarantined != 0 {
 		t.Fatalf("state %+v; want 6 records, no break\n%s", st, f.logs)
+	}
+}
+
+// Ensure that Run updates an existing durable consumer to its AckWait: a
+// central upgraded from the 30 s default must not keep it.
+func TestRun_UpdatesConsumerAckWait(t *testing.T) {
+	js := startNATS(t)
+	ctx := context.Background()
+	if err := EnsureStream(ctx, js, StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	old := (&Config{Durable: "central", AckWait: 30 * time.Second, MaxAckPending: 256}).consumerConfig()
+	if _, err := js.CreateConsumer(ctx, StreamName, old); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, nil, func(c *Config) { c.JS = js })
+	runIngest(t, f.in)
+	eventually(t, "the consumer's ack wait updated", func() bool {
+		cons, err := js.Consumer(ctx, StreamName, "central")
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(ctx)
+		return err == nil && info.Config.AckWait == DefaultAckWait
+	})
+}
+
+// slowStore makes every Ingest take delay.
+type slowStore struct {
+	store.Store
+	delay time.Duration
+	calls atomic.Int64
+}
+
+func (s *slowStore) Ingest(ctx context.Context, b store.Batch) (int, error) {
+	s.calls.Add(1)
+	time.Sleep(s.delay)
+	return s.Store.Ingest(ctx, b)
+}
+
+// Ensure that a batch whose handling outlasts the ack wait (a slow commit,
+// or a wait behind other batches of its device) is not redelivered: Run
+// reports progress until it acks.
+func TestRun_ProgressOnSlowWork(t *testing.T) {
+	js := startNATS(t)
+	ss := &slowStore{delay: 1500 * time.Millisecond}
+	f := newFixture(t, func(s store.Store) store.Store { ss.Store = s; return ss }, func(c *Config) {
+		testConfig(js)(c)
+		c.AckWait = 500 * time.Millisecond
+	})
+	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(6)
+	ctx := context.Background()
+	if err := EnsureStream(ctx, js, StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, js, k, 1, 3)
+	publish(t, js, k, 4, 6)
+	runIngest(t, f.in)
+	eventually(t, "the stream drained", func() bool { return drained(t, js) })
+	time.Sleep(time.Second) // a redelivery would show by now
+	st, err := f.store.State(ctx, "k-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != 6 || st.Breaks != 0 {
+		t.Fatalf("state %+v", st)
+	}
+	if b, d, n := f.metrics.Batches.Load(), f.metrics.Duplicates.Load(), ss.calls.Load(); b != 2 || d != 0 || n != 2 {
+		t.Errorf("%d batches handled, %d duplicate records, %d commits; want 2, 0, 2 (no redelivery)\n%s", b, d, n, f.logs)
 	}
 }
