@@ -26,7 +26,7 @@ type finishOptions struct {
 	NotStored map[string]map[uint64]bool
 	// DrainTimeout bounds the wait for the central to have everything
 	// (default 90s: a batch delivered to a central that died comes back
-	// after the consumer's 30 s ack wait).
+	// after the consumer's ack wait).
 	DrainTimeout time.Duration
 }
 
