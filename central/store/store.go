@@ -63,9 +63,13 @@ type Venue struct {
 	OwnerPhone string          `json:"owner_phone"`
 	Status     registry.Status `json:"status"`
 	Created    time.Time       `json:"created"`
-	// Updated is when the venue last changed (its status); Created at
-	// first.
+	// Updated is when the venue last changed (its status or debounce);
+	// Created at first.
 	Updated time.Time `json:"updated"`
+	// DebounceSeconds is the same-pass window of the venue's kiosks, in
+	// seconds: 0 leaves the kiosks' default (10 minutes), a negative
+	// value turns it off. Kiosks read it from the venue-settings bucket.
+	DebounceSeconds int `json:"debounce_seconds,omitempty"`
 }
 
 // Token is a one-time kiosk enrollment token for a venue. Only a hash of
@@ -191,6 +195,10 @@ type Store interface {
 	// changes nothing, Updated included. It returns the venue as it is
 	// after; ErrNotFound for an unknown venue.
 	UpdateVenueStatus(ctx context.Context, id string, status registry.Status, now time.Time) (Venue, error)
+	// UpdateVenueDebounce sets a venue's DebounceSeconds and, if that
+	// changes it, its Updated to now, in one transaction. It returns the
+	// venue as it is after; ErrNotFound for an unknown venue.
+	UpdateVenueDebounce(ctx context.Context, id string, seconds int, now time.Time) (Venue, error)
 
 	AddToken(ctx context.Context, t Token) error // ErrExists
 	// UseToken marks the token used and returns it: once only, and only

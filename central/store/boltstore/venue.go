@@ -87,6 +87,29 @@ func (s *Store) Venues(ctx context.Context) ([]store.Venue, error) {
 	return out, nil
 }
 
+// UpdateVenueDebounce implements store.Store.
+func (s *Store) UpdateVenueDebounce(ctx context.Context, id string, seconds int, now time.Time) (store.Venue, error) {
+	var v store.Venue
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketVenues)
+		if id == "" {
+			return store.ErrNotFound
+		}
+		if err := getJSON(b, []byte(id), &v); err != nil {
+			return err
+		}
+		if v.DebounceSeconds == seconds {
+			return nil
+		}
+		v.DebounceSeconds, v.Updated = seconds, now
+		return putJSON(b, []byte(id), v)
+	})
+	if err != nil {
+		return store.Venue{}, fmt.Errorf("set debounce of venue %s: %w", id, err)
+	}
+	return v, nil
+}
+
 // UpdateVenueStatus implements store.Store.
 func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registry.Status, now time.Time) (store.Venue, error) {
 	var v store.Venue

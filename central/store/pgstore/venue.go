@@ -15,7 +15,7 @@ import (
 
 // venueColumns are the columns of venues in the order of scanVenue.
 const venueColumns = `id, name, business_number, address, category, default_stay, lat, lon,
-	owner_phone, status, created, updated`
+	owner_phone, status, created, updated, debounce_seconds`
 
 // AddVenue implements store.Store in one INSERT: the primary key and the
 // unique index venues_business_number (business numbers other than ”)
@@ -28,9 +28,9 @@ func (s *Store) AddVenue(ctx context.Context, v store.Venue) error {
 		return fmt.Errorf("pgstore: add venue %q: %w", v.ID, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO venues (`+venueColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		[]byte(v.ID), v.Name, v.BusinessNumber, v.Address, string(v.Category), v.DefaultStay,
-		v.Location.Lat, v.Location.Lon, v.OwnerPhone, string(v.Status), v.Created, v.Updated)
+		v.Location.Lat, v.Location.Lon, v.OwnerPhone, string(v.Status), v.Created, v.Updated, v.DebounceSeconds)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		switch pe.ConstraintName {
@@ -87,10 +87,35 @@ func scanVenue(row pgx.Row) (store.Venue, error) {
 	var category, status string
 	var v store.Venue
 	err := row.Scan(&id, &v.Name, &v.BusinessNumber, &v.Address, &category, &v.DefaultStay,
-		&v.Location.Lat, &v.Location.Lon, &v.OwnerPhone, &status, &v.Created, &v.Updated)
+		&v.Location.Lat, &v.Location.Lon, &v.OwnerPhone, &status, &v.Created, &v.Updated, &v.DebounceSeconds)
 	v.ID, v.Category, v.Status = string(id), registry.Category(category), registry.Status(status)
 	v.Created, v.Updated = v.Created.UTC(), v.Updated.UTC()
 	return v, err
+}
+
+// UpdateVenueDebounce implements store.Store: the venue's row is locked
+// (SELECT … FOR UPDATE) while it is compared and changed.
+func (s *Store) UpdateVenueDebounce(ctx context.Context, id string, seconds int, now time.Time) (store.Venue, error) {
+	var v store.Venue
+	err := s.update(ctx, func(tx pgx.Tx) error {
+		var err error
+		v, err = scanVenue(tx.QueryRow(ctx, "SELECT "+venueColumns+" FROM venues WHERE id = $1 FOR UPDATE", []byte(id)))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if v.DebounceSeconds == seconds {
+			return nil
+		}
+		v.DebounceSeconds, v.Updated = seconds, now.Truncate(time.Microsecond).UTC()
+		_, err = tx.Exec(ctx, "UPDATE venues SET debounce_seconds = $2, updated = $3 WHERE id = $1", []byte(id), seconds, now)
+		return err
+	})
+	if err != nil {
+		return store.Venue{}, fmt.Errorf("pgstore: set debounce of venue %q: %w", id, err)
+	}
+	return v, nil
 }
 
 // UpdateVenueStatus implements store.Store: the venue's row is locked

@@ -25,6 +25,7 @@ func testRegistry(t *testing.T, h *harness) {
 		{"BusinessNumber_Concurrent", testRegistryBusinessNumberConcurrent},
 		{"Status", testRegistryStatus},
 		{"Status_Legacy", testRegistryStatusLegacy},
+		{"Debounce", testRegistryDebounce},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, &harness{t: t, open: h.open, ctx: h.ctx})
@@ -279,4 +280,39 @@ func testRegistryStatusLegacy(t *testing.T, h *harness) {
 	if err != nil || got.Status != registry.StatusApproved || !got.Updated.Equal(base.Add(time.Hour)) {
 		t.Fatalf("approve a venue without status: %+v, %v", got, err)
 	}
+}
+
+// Ensure that a venue's debounce is stored as set (positive, negative for
+// off, 0 for the kiosks' default), moves Updated only when it changes, and
+// survives a reopen; an unknown venue is ErrNotFound.
+func testRegistryDebounce(t *testing.T, h *harness) {
+	s := h.store("debounce")
+	v := registeredVenue(t, 1)
+	v.DebounceSeconds = 300
+	if err := s.AddVenue(h.ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	checkVenue(t, s, v)
+	if _, err := s.UpdateVenueDebounce(h.ctx, "v-none", 60, base); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateVenueDebounce of an unknown venue: %v, want ErrNotFound", err)
+	}
+	for i, seconds := range []int{300, 90, -1, -1, 0, 86400} {
+		at := base.Add(time.Duration(i+1)*time.Hour + 654321*time.Microsecond)
+		got, err := s.UpdateVenueDebounce(h.ctx, v.ID, seconds, at)
+		if err != nil {
+			t.Fatalf("UpdateVenueDebounce %d: %v", seconds, err)
+		}
+		if seconds != v.DebounceSeconds {
+			v.Updated = at
+		}
+		v.DebounceSeconds = seconds
+		if d := diffVenue(got, v); d != "" {
+			t.Fatalf("UpdateVenueDebounce %d returned %s", seconds, d)
+		}
+		checkVenue(t, s, v)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	checkVenue(t, h.store("debounce"), v)
 }
