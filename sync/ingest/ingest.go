@@ -32,10 +32,19 @@
 // Run handles messages one at a time in stream order and, after a store
 // error, NAKs the rest of the fetched messages too and pauses before
 // fetching again, so that redelivered batches mostly come back in order.
-// Should a device's batches still arrive out of order (several central
-// workers, or redelivery racing new messages), no data is lost: the later
-// batch is ingested as a sequence gap, and the earlier one, arriving next,
+// Should a device's batches still arrive out of order (a central that died
+// holding the earlier ones, several central workers, a kiosk resending a
+// failed publish), the later batch is held back (Config.GapWait, counted
+// from when this Ingester first saw the gap) until the earlier ones fill
+// the hole; only a gap that outlasts the wait is ingested and flagged, and
+// no data is lost either way: the earlier batch, arriving later, still
 // fills the hole.
+//
+// # Acks
+//
+// Until Run acks or NAKs a fetched message it reports progress on it every
+// third of Config.AckWait, so the short default ack wait (DefaultAckWait)
+// redelivers only the messages of a central that died.
 package ingest
 
 import (
