@@ -64,6 +64,7 @@ func provinceBench(t *testing.T, backend string) {
 		PerDay: envInt("ANSHIM_SYNTH_PER_DAY", 52000),
 		Seed:   uint64(envInt("ANSHIM_SYNTH_SEED", 1)),
 	}
+	cfg.First = daykeys.DayOf(time.Now()) - daykeys.Day(cfg.Days) // whole days, ending yesterday
 	cases := envInt("ANSHIM_SYNTH_CASES", 100)
 	var st store.Store
 	var dsn string

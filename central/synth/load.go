@@ -35,7 +35,7 @@ func mix(x uint64) uint64 {
 }
 
 // dayEvents generates the scans of day index di (0 = First), in (venue,
-// time) order.
+// time) order: PerDay of them, less those after Config.Now.
 func (p *Province) dayEvents(di int) []event {
 	cfg := p.cfg
 	rng := rand.New(rand.NewPCG(cfg.Seed^0xda7, uint64(di)))
@@ -110,10 +110,25 @@ func (p *Province) dayEvents(di int) []event {
 			out = append(out, x)
 		}
 	}
+	// Nothing after now: the last day (today) ends with the clock, and
+	// every scan's time (under a second after its second) and receipt (2
+	// s later) are at or before now.
+	limit := cfg.Now().Sub((cfg.First + daykeys.Day(di)).Start())
+	out = slices.DeleteFunc(out, func(e event) bool { return time.Duration(e.sec+3)*time.Second > limit })
 	slices.SortFunc(out, func(a, b event) int {
 		return cmp.Or(cmp.Compare(a.venue, b.venue), cmp.Compare(a.sec, b.sec), cmp.Compare(a.kind, b.kind))
 	})
 	return out
+}
+
+// events returns the scans of day index di, from the cache of the days
+// that PickCases looked at (which it empties) or made anew.
+func (p *Province) events(di int) []event {
+	if evs, ok := p.cache[di]; ok {
+		delete(p.cache, di)
+		return evs
+	}
+	return p.dayEvents(di)
 }
 
 func pickWeighted(rng *rand.Rand, cum []float64) int {
@@ -134,7 +149,8 @@ func (p *Province) pseudonymOf(who uint32) [16]byte {
 // Load writes the check-ins of every day through bulk (or st.Ingest when
 // the store has no bulk path), sealed and tagged with keys as ingest
 // does, after registering the venues and kiosks. The devices must be
-// fresh (no check-ins yet).
+// fresh (no check-ins yet). No check-in is later than Config.Now: today's
+// stop there, and days after it have none.
 func (p *Province) Load(ctx context.Context, st store.Store, keys Keys) (*Stats, error) {
 	cfg := p.cfg
 	if err := p.Register(ctx, st, 8); err != nil {
@@ -158,7 +174,8 @@ func (p *Province) Load(ctx context.Context, st store.Store, keys Keys) (*Stats,
 	for di := range cfg.Days {
 		day := cfg.First + daykeys.Day(di)
 		d0 := day.Start()
-		evs := p.dayEvents(di)
+		evs := p.events(di)
+		total += int64(len(evs) - cfg.PerDay) // today, cut at now
 		for from := 0; from < len(evs); from += cfg.Chunk {
 			chunk := evs[from:min(from+cfg.Chunk, len(evs))]
 			rs := make([]store.CheckIn, len(chunk))

@@ -47,7 +47,8 @@ type Config struct {
 	Chunk int
 	// Progress, if set, is called after every chunk.
 	Progress func(Progress)
-	// Now is the clock for the registrations (default time.Now).
+	// Now is the clock (default time.Now): no check-in is later, and
+	// First's default counts back from its day.
 	Now func() time.Time
 }
 
@@ -152,7 +153,8 @@ type Province struct {
 	Venues  []Venue
 	byArea  [][]int32 // venue indexes of each area, west to east
 	people  []person
-	weights []float64 // cumulative activity of residents
+	weights []float64       // cumulative activity of residents
+	cache   map[int][]event // scans of the days PickCases looked at
 }
 
 type person struct {
@@ -297,7 +299,8 @@ func PseudonymOf(seed, i uint64) [16]byte {
 	return [16]byte(h[:16])
 }
 
-// Pseudonym returns resident i's pseudonym.
+// Pseudonym returns resident i's pseudonym: PseudonymOf, or the identity
+// vault's for a case that RegisterCases registered.
 func (p *Province) Pseudonym(i int) [16]byte { return p.people[i].pseudonym }
 
 // First returns the first day of check-ins.
@@ -333,7 +336,8 @@ func pick(rng *rand.Rand, cum []float64) int {
 	return min(i, len(cum)-1)
 }
 
-// around returns a point within about r km of c, on the island.
+// around returns a point within about r km of c, on the island: in
+// Jeju's box and on South Korea's land (registry.KoreaLand).
 func around(rng *rand.Rand, c registry.Location, r float64) registry.Location {
 	for {
 		d := r * math.Sqrt(rng.Float64())
@@ -342,7 +346,7 @@ func around(rng *rand.Rand, c registry.Location, r float64) registry.Location {
 			Lat: c.Lat + d*math.Sin(th)/111.0,
 			Lon: c.Lon + d*math.Cos(th)/(111.0*math.Cos(c.Lat*math.Pi/180)),
 		}
-		if registry.Jeju.Contains(l) {
+		if registry.Jeju.Contains(l) && registry.KoreaLand.Contains(l) {
 			return l
 		}
 	}
