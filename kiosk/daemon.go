@@ -43,7 +43,8 @@ type Env struct {
 // keeps in the outbox file and applies from the start, also offline. A
 // corrupt outbox does not stop the daemon: it stays up in the out-of-order
 // state (red light, every scan refused) so visitors are told, and the error
-// says what to do.
+// says what to do. An outbox held by another kiosk process makes Run return
+// an error wrapping ErrLocked at once.
 func Run(ctx context.Context, cfg Config, env Env) error {
 	if err := cfg.Validate(); err != nil && env.Scanners == nil {
 		return err
@@ -87,6 +88,12 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 	}
 
 	ob, err := OpenOutbox(filepath.Join(cfg.Data, FileOutbox), dev.PrivateKey())
+	if errors.Is(err, ErrLocked) {
+		// Not out of order: this kiosk is already running. Stop at once,
+		// without touching the scanners or the lights the other one uses.
+		log.Error("outbox held by another kiosk process: not starting", "err", err)
+		return fmt.Errorf("kiosk: %w", err)
+	}
 	if err != nil {
 		log.Error("outbox unusable: out of order", "err", err,
 			"hint", "restore the outbox from the corrupt copy with `kiosk outbox --data DIR` on a workstation, or re-provision with `kiosk init` in a new directory and tell the province (the sequence restarts)")

@@ -41,7 +41,16 @@ var (
 	// ErrDiskFull means a commit failed for lack of space: nothing was
 	// recorded, and the outbox is unchanged.
 	ErrDiskFull = errors.New("disk full")
+	// ErrLocked means another process — another kiosk daemon, or `kiosk
+	// outbox` — holds the outbox file: its lock was not released within
+	// lockTimeout. Nothing is wrong with the file.
+	ErrLocked = errors.New("outbox locked")
 )
+
+// lockTimeout is how long opening the outbox waits for another process's
+// lock (bbolt waits forever without one): long enough for a previous
+// daemon being restarted to close it.
+const lockTimeout = 2 * time.Second
 
 // CorruptError reports a corrupt outbox and where the file was moved.
 type CorruptError struct {
@@ -69,7 +78,7 @@ func CreateOutbox(path string, meta OutboxMeta) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("create outbox: %s already exists", path)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		return fmt.Errorf("create outbox: %w", err)
 	}
@@ -137,7 +146,7 @@ func OpenOutbox(path string, key ed25519.PrivateKey) (*Outbox, error) {
 	db, err := openChecked(path)
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("open outbox: %s is locked by another process (is another kiosk running?): %w", path, err)
+			return nil, fmt.Errorf("open outbox: another kiosk process holds %s (not released within %s): %w: %w", path, lockTimeout, ErrLocked, err)
 		}
 		moved := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405Z"))
 		if rerr := os.Rename(path, moved); rerr != nil {
@@ -174,7 +183,7 @@ func openChecked(path string) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("bbolt panic: %v", r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +202,7 @@ func openChecked(path string) (db *bolt.DB, err error) {
 	if err := db.Close(); err != nil {
 		return nil, err
 	}
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 }
 
 // Device returns the device id the outbox belongs to.

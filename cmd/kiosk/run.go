@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -79,5 +80,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return withHint(err, "see `kiosk run --help`")
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	return kiosk.Run(ctx, cfg, kiosk.Env{Log: log, Stdin: stdin, Stderr: stderr})
+	err := kiosk.Run(ctx, cfg, kiosk.Env{Log: log, Stdin: stdin, Stderr: stderr})
+	if errors.Is(err, kiosk.ErrLocked) {
+		return withHint(err, "a kiosk is already running on "+cfg.Data+": stop it first (`systemctl stop anshim-kiosk`), or give this one its own --data directory; the outbox itself is fine")
+	}
+	return err
 }
