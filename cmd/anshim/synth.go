@@ -15,26 +15,36 @@ import (
 	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/central/store/pgstore"
 	"github.com/anshim/anshim/central/synth"
+	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/internal/cli"
 	"github.com/anshim/anshim/province"
 )
 
 const synthUsage = `Usage: anshim synth --store bolt:PATH|postgres://... --keys DIR [--data DIR]
         [--venues N] [--people N] [--days N] [--per-day N] [--seed N]
+        [--cases N] [--central URL]
 
 Synth builds a synthetic province for load and tracing tests: venues
 registered and approved (valid business numbers) across Jeju with one
 enrolled kiosk each, residents with homes and habits (Jeju City about
 half), tourists arriving through the airport (--people/25 a day) who move
 across the island for a few days, and --per-day check-ins a day for --days
-days ending today, about a fifth of the stays scanned out. Check-ins are
+days ending today, about a fifth of the stays scanned out; today's stop
+at the current time, none later. Check-ins are
 sealed and tagged under the day keys exactly as the central's ingest does
 and written through the store's bulk path (COPY into the day's partition
 on PostgreSQL); the day keys are those of the central's data directory
 (DATA/daykeys, made under the province's key-encryption key if missing).
 
+At the end it prints --cases residents to try a trace with: the residents
+with the most check-ins since two days before yesterday, registered in the
+identity vault under synthetic phone numbers, each as an "anshim trace"
+command line with an onset of yesterday (for the central at --central
+serving this store and data directory).
+
 The store must not be in use by a running central, and its kiosks must be
-new: run synth on an empty store. The same --seed gives the same province.
+new: run synth on an empty store. The same --seed gives the same province
+(the cases' pseudonyms are the vault's, new in every store).
 
 Example (the Jeju Safe Code scale, ~36 M check-ins):
 
@@ -54,6 +64,8 @@ func (e *env) runSynth(ctx context.Context, args []string, stdout, stderr io.Wri
 	storeArg := flags.String("store", "", "the central's store: bolt:`PATH` or a postgres:// URL")
 	keysDir := flags.String("keys", "", "`directory` of the province keys (for the key-encryption key)")
 	dataDir := flags.String("data", "", "the central's data `directory`, for its daykeys file (default: the bolt file's directory)")
+	nCases := flags.Int("cases", 3, "residents to register and print as `N` trace commands to try")
+	centralURL := flags.String("central", "http://"+central.DefaultHTTP, "the central's `URL`, for the trace commands printed")
 	rest, err := flags.ParseArgs(args, stdout)
 	if err != nil {
 		return err
@@ -105,6 +117,9 @@ func (e *env) runSynth(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	defer st.Close()
 
+	if *nCases < 0 {
+		return cli.Usagef("--cases %d: want 0 or more", *nCases)
+	}
 	p, err := synth.New(cfg)
 	if err != nil {
 		return err
@@ -125,6 +140,17 @@ func (e *env) runSynth(ctx context.Context, args []string, stdout, stderr io.Wri
 			pr.Done, pr.Total, 100*float64(pr.Done)/float64(max(pr.Total, 1)), pr.Rate(), pr.ETA().Round(time.Second))
 	})
 	regStart := time.Now()
+	var cases []synth.Case
+	if *nCases > 0 {
+		v, err := vault.New(st, pk.KEK(), pk.Signer(), &vault.Options{Now: e.now})
+		if err != nil {
+			return err
+		}
+		cases = p.PickCases(*nCases)
+		if err := p.RegisterCases(ctx, v, cases); err != nil {
+			return err
+		}
+	}
 	stats, err := p.Load(ctx, st, keys)
 	if err != nil {
 		return err
@@ -139,5 +165,18 @@ func (e *env) runSynth(ctx context.Context, args []string, stdout, stderr io.Wri
 		stats.First, stats.First+daykeys.Day(len(stats.PerDay)-1))
 	fmt.Fprintf(stdout, "synth: check-ins in %s (%.0f/s); %s in all\n", stats.Elapsed.Round(time.Millisecond),
 		float64(stats.CheckIns)/max(stats.Elapsed.Seconds(), 1e-9), time.Since(regStart).Round(time.Millisecond))
+	printCases(stdout, cases, *centralURL, filepath.Join(*dataDir, central.InvestigatorTokenFile))
 	return nil
+}
+
+// printCases prints a trace command line for each case.
+func printCases(w io.Writer, cases []synth.Case, centralURL, tokenFile string) {
+	if len(cases) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "synth: %d residents registered to trace (start the central on this store and data directory first):\n", len(cases))
+	for _, c := range cases {
+		fmt.Fprintf(w, "try: anshim trace --central %s --token-file %s --phone %s --onset %s   # %d check-ins at %d venues since %s\n",
+			centralURL, tokenFile, c.Phone, c.Onset, c.Entries, c.Venues, c.Onset-2)
+	}
 }
