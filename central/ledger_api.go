@@ -29,6 +29,7 @@ var ledgerPoll = time.Second
 //	GET /v1/ledger/proof/inclusion?index=N&size=S  → ledger.Proof (tlog.RecordProof)
 //	GET /v1/ledger/proof/consistency?old=A&new=B   → ledger.Proof (tlog.TreeProof; 1 ≤ A ≤ B)
 //	GET /v1/ledger/receipt?device=ID&seq=N         → ledger.Receipt of the batch that stored the record
+//	GET /v1/ledger/alerts                          → [LedgerAlert], fork evidence kiosks reported and the central verified
 func (s *Server) ledgerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/ledger/checkpoint", s.handleCheckpoint)
 	mux.Handle("GET /v1/ledger/checkpoints", s.api(func(r *http.Request) (any, int, error) {
@@ -38,6 +39,10 @@ func (s *Server) ledgerRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/ledger/proof/inclusion", s.api(s.handleInclusion))
 	mux.Handle("GET /v1/ledger/proof/consistency", s.api(s.handleConsistency))
 	mux.Handle("GET /v1/ledger/receipt", s.api(s.handleReceipt))
+	mux.Handle("GET /v1/ledger/alerts", s.api(func(*http.Request) (any, int, error) {
+		a, err := s.Alerts()
+		return a, 0, err
+	}))
 }
 
 func nonNilSlice(list []store.Checkpoint, err error) (any, int, error) {

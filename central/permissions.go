@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/anshim/anshim/sync/ingest"
+	"github.com/anshim/anshim/sync/uplink"
 )
 
 // Subjects and buckets of the sync protocol (docs/sync.md).
@@ -22,6 +23,15 @@ const (
 	// BucketVenues maps venue ids to venue settings JSON.
 	BucketVenues = "anshim_venues"
 )
+
+// BucketWitness is where kiosks gossip their latest signed checkpoint
+// (key: device id; see uplink.Gossip). The central creates it; each
+// device may write only its own key.
+const BucketWitness = uplink.BucketWitness
+
+// WitnessKeySubject returns the subject of a device's key in
+// BucketWitness: the only one of the bucket it may publish to.
+func WitnessKeySubject(device string) string { return "$KV." + BucketWitness + "." + device }
 
 // Buckets are the down-sync KV buckets a kiosk watches.
 var Buckets = []string{BucketRevoked, BucketPassKeys, BucketSealing, BucketVenues}
@@ -49,10 +59,13 @@ func InboxPrefix(device string) string { return "_INBOX_" + device }
 //     $JS.API.DIRECT.GET.KV_B.> (Get), and $JS.FC.KV_B.> (flow-control
 //     replies of the watch's push consumer);
 //   - the ledger (docs/sync.md, "Ledger receipts and witnesses"): publish
-//     the requests anshim.ledger.receipt and anshim.ledger.consistency
-//     (replies come to the inbox) and its fork alerts to
-//     anshim.alerts.<device>; subscribe to its receipts,
+//     the requests anshim.ledger.receipt, anshim.ledger.consistency and
+//     anshim.ledger.checkpoint (replies come to the inbox) and its fork
+//     alerts to anshim.alerts.<device>; subscribe to its receipts,
 //     anshim.receipts.<device>;
+//   - the witness gossip bucket anshim_witness (docs/ledger.md): the
+//     watch's API calls as for a down-sync bucket (no Get), and a put to
+//     its own key only, $KV.anshim_witness.<device>;
 //   - subscribe only below its own inbox prefix _INBOX_<device>, and to
 //     its receipts.
 //
@@ -71,7 +84,16 @@ func DevicePermissions(venue, device string) *server.Permissions {
 			"$JS.FC."+stream+".>",
 		)
 	}
-	pub = append(pub, SubjectLedgerReceipt, SubjectLedgerConsistency, AlertSubject(device))
+	pub = append(pub, SubjectLedgerReceipt, SubjectLedgerConsistency, SubjectLedgerCheckpoint, AlertSubject(device))
+	// The witness gossip bucket: watch all of it, write only its own key.
+	ws := "KV_" + BucketWitness
+	pub = append(pub,
+		"$JS.API.STREAM.INFO."+ws,
+		"$JS.API.CONSUMER.CREATE."+ws+".>",
+		"$JS.API.CONSUMER.DELETE."+ws+".>",
+		"$JS.FC."+ws+".>",
+		WitnessKeySubject(device),
+	)
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
 		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(device) + ".>", ReceiptSubject(device)}},

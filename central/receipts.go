@@ -2,15 +2,20 @@ package central
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -27,6 +32,7 @@ const (
 	ReceiptsPrefix           = uplink.ReceiptsPrefix
 	SubjectLedgerReceipt     = uplink.SubjectReceiptRequest
 	SubjectLedgerConsistency = uplink.SubjectConsistencyRequest
+	SubjectLedgerCheckpoint  = uplink.SubjectCheckpointRequest
 	AlertsPrefix             = uplink.AlertsPrefix
 )
 
@@ -42,8 +48,19 @@ type (
 )
 
 // AlertsDir is the directory, in the data directory, of the fork evidence
-// kiosks reported.
+// kiosks reported and the central verified: one LedgerAlert per file,
+// named by the alert's key.
 const AlertsDir = "ledger-alerts"
+
+// Fork alert limits (docs/ledger.md).
+const (
+	// MaxAlerts bounds the alerts kept; more are refused (and logged).
+	MaxAlerts = 1000
+	// alertBurst and alertRefill shape each device's token bucket: at
+	// most alertBurst reports at once, one more per alertRefill.
+	alertBurst  = 5
+	alertRefill = 10 * time.Minute
+)
 
 // receiptsRequestTimeout bounds the work of one request.
 const receiptsRequestTimeout = 10 * time.Second
@@ -54,10 +71,24 @@ const receiptsRequestTimeout = 10 * time.Second
 // published later; those of checkpoints signed before the start were
 // published then or can be asked for.
 func (s *Server) receiptsLoop(ctx context.Context) error {
+	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:       BucketWitness,
+		Description:  "Anshim: kiosks' latest ledger checkpoints (device id -> uplink.Gossip JSON)",
+		History:      1,
+		MaxValueSize: uplink.MaxGossipBytes,
+		Storage:      jetstream.FileStorage,
+		Replicas:     s.cfg.ReplicasOrDefault(),
+	}); err != nil {
+		return fmt.Errorf("KV bucket %s: %w", BucketWitness, err)
+	}
+	limit := newAlertLimiter(s.now)
 	handlers := map[string]nats.MsgHandler{
 		SubjectLedgerReceipt:     func(m *nats.Msg) { s.reply(ctx, m, s.serveReceipt) },
 		SubjectLedgerConsistency: func(m *nats.Msg) { s.reply(ctx, m, s.serveConsistency) },
-		AlertsPrefix + "*":       func(m *nats.Msg) { s.reply(ctx, m, s.serveAlert) },
+		SubjectLedgerCheckpoint:  func(m *nats.Msg) { s.reply(ctx, m, s.serveCheckpoint) },
+		AlertsPrefix + "*": func(m *nats.Msg) {
+			s.reply(ctx, m, func(ctx context.Context, m *nats.Msg) ledgerReply { return s.serveAlert(ctx, m, limit) })
+		},
 	}
 	for subj, h := range handlers {
 		sub, err := s.nc.Subscribe(subj, h)
@@ -162,6 +193,14 @@ func (s *Server) serveReceipt(ctx context.Context, m *nats.Msg) ledgerReply {
 	return ledgerReply{Receipt: &rc}
 }
 
+func (s *Server) serveCheckpoint(ctx context.Context, _ *nats.Msg) ledgerReply {
+	cp, err := s.store.LatestCheckpoint(ctx)
+	if err != nil {
+		return ledgerReply{Error: err.Error(), Retry: true}
+	}
+	return ledgerReply{Checkpoint: string(cp.Note)}
+}
+
 func (s *Server) serveConsistency(ctx context.Context, m *nats.Msg) ledgerReply {
 	var req uplink.ConsistencyRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
@@ -170,50 +209,235 @@ func (s *Server) serveConsistency(ctx context.Context, m *nats.Msg) ledgerReply 
 	if req.Old < 1 || req.Old > req.New {
 		return ledgerReply{Error: fmt.Sprintf("want 1 ≤ old ≤ new, got old %d, new %d", req.Old, req.New)}
 	}
+	// A refusal (no Retry) tells a kiosk holding signed checkpoints of
+	// these sizes that the log cannot prove them consistent: a fork. Only
+	// sizes beyond the log are refused; a failure of the store is "retry".
 	if err := s.checkSize(ctx, req.New); err != nil {
-		return ledgerReply{Error: err.Error()}
+		return ledgerReply{Error: err.Error(), Retry: !errors.Is(err, ErrInvalid)}
 	}
 	p, err := tlog.ProveTree(req.New, req.Old, ledger.HashReader(ctx, s.store))
 	if err != nil {
-		return ledgerReply{Error: err.Error()}
+		return ledgerReply{Error: err.Error(), Retry: true}
 	}
 	return ledgerReply{Proof: &ledger.Proof{Old: req.Old, Size: req.New, Proof: p}}
 }
 
-// serveAlert logs, counts and keeps the fork evidence a kiosk reports.
-// Only the device itself may publish on its alert subject.
-func (s *Server) serveAlert(_ context.Context, m *nats.Msg) ledgerReply {
+// LedgerAlert is fork evidence a kiosk reported and the central verified,
+// as kept in AlertsDir and listed by GET /v1/ledger/alerts.
+type LedgerAlert struct {
+	// Key names the alert: "fork-" and the hashes of both checkpoints, or
+	// "receipt-" and the hash of the receipt. A second report of the same
+	// key adds nothing.
+	Key string `json:"key"`
+	// Device is the kiosk that reported it first; Received when.
+	Device   string    `json:"device"`
+	Received time.Time `json:"received"`
+	// Finding is what the central's own check found.
+	Finding  string          `json:"finding"`
+	Evidence uplink.Evidence `json:"evidence"`
+}
+
+// alertLimiter is a token bucket per device.
+type alertLimiter struct {
+	mu  sync.Mutex
+	now func() time.Time
+	m   map[string]*tokens
+}
+
+type tokens struct {
+	n       float64
+	at      time.Time
+	limited bool // the last report was refused (logged once)
+}
+
+func newAlertLimiter(now func() time.Time) *alertLimiter {
+	return &alertLimiter{now: now, m: map[string]*tokens{}}
+}
+
+// allow takes a token of device's bucket. first is true for the first
+// refusal after an allowed report.
+func (l *alertLimiter) allow(device string) (ok, first bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	t := l.m[device]
+	if t == nil {
+		t = &tokens{n: alertBurst, at: now}
+		l.m[device] = t
+	}
+	if d := now.Sub(t.at); d > 0 {
+		t.n = min(alertBurst, t.n+float64(d)/float64(alertRefill))
+	}
+	t.at = now
+	if t.n < 1 {
+		first, t.limited = !t.limited, true
+		return false, first
+	}
+	t.n--
+	t.limited = false
+	return true, false
+}
+
+// serveAlert verifies the fork evidence a kiosk reports and keeps it once
+// (see checkAlert), logs and counts it. Only the device itself may publish
+// on its alert subject; each device is rate-limited (alertBurst, then one
+// per alertRefill) and a report is at most uplink.MaxEvidenceBytes.
+// Nothing is written for evidence that does not verify.
+func (s *Server) serveAlert(ctx context.Context, m *nats.Msg, limit *alertLimiter) ledgerReply {
 	device := strings.TrimPrefix(m.Subject, AlertsPrefix)
+	if ok, first := limit.allow(device); !ok {
+		if first {
+			s.log.Warn("ledger fork alerts: device rate-limited", "device", device, "burst", alertBurst, "refill", alertRefill)
+		}
+		return ledgerReply{Error: "too many alerts from this device: try again later", Retry: true}
+	}
+	if len(m.Data) > uplink.MaxEvidenceBytes {
+		s.log.Warn("ledger fork alert refused: too large", "device", device, "bytes", len(m.Data))
+		return ledgerReply{Error: fmt.Sprintf("evidence of %d bytes, at most %d", len(m.Data), uplink.MaxEvidenceBytes)}
+	}
 	var ev forkEvidence
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
-		s.log.Error("ledger fork alert from a kiosk: malformed evidence", "device", device, "err", err)
+		s.log.Warn("ledger fork alert refused: malformed", "device", device, "err", err)
 		return ledgerReply{Error: "malformed evidence: " + err.Error()}
 	}
-	s.metrics.ledgerForkAlerts.Add(1)
-	proven, oldC, newC := s.checkEvidence(ev)
-	dir := filepath.Join(s.cfg.DataOrDefault(), AlertsDir)
-	file := filepath.Join(dir, fmt.Sprintf("%s-%s.json", device, ev.Detected.UTC().Format("20060102T150405.000000000Z")))
-	err := os.MkdirAll(dir, 0o700)
-	if err == nil {
-		err = atomicfile.Write(file, m.Data, 0o600)
+	key, finding, err := s.checkAlert(ctx, device, ev)
+	if errors.Is(err, errAlertRetry) {
+		return ledgerReply{Error: err.Error(), Retry: true}
 	}
-	s.log.Error("ledger fork reported by a kiosk", "device", device, "reason", ev.Reason,
-		"detected", ev.Detected, "old_size", oldC.Size, "new_size", newC.Size,
-		"signatures_valid", proven, "evidence_file", file, "evidence_kept", err == nil)
 	if err != nil {
-		return ledgerReply{Error: "evidence not kept: " + err.Error()}
+		s.log.Warn("ledger fork alert refused", "device", device, "kind", ev.Kind, "reason", ev.Reason, "err", err)
+		return ledgerReply{Error: "evidence refused: " + err.Error()}
+	}
+	dir := filepath.Join(s.cfg.DataOrDefault(), AlertsDir)
+	file := filepath.Join(dir, key+".json")
+	if _, err := os.Stat(file); err == nil {
+		s.log.Info("ledger fork alert already kept", "device", device, "evidence_file", file)
+		return ledgerReply{OK: true}
+	}
+	if n, _ := filepath.Glob(filepath.Join(dir, "*.json")); len(n) >= MaxAlerts {
+		s.log.Error("ledger fork alert verified but not kept: too many alerts", "device", device, "max", MaxAlerts, "finding", finding)
+		return ledgerReply{Error: "the central keeps no more alerts", Retry: true}
+	}
+	data, err := json.MarshalIndent(LedgerAlert{Key: key, Device: device, Received: s.now().UTC(), Finding: finding, Evidence: ev}, "", "  ")
+	if err == nil {
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			err = atomicfile.Write(file, data, 0o644)
+		}
+	}
+	s.metrics.ledgerForkAlerts.Add(1)
+	s.log.Error("ledger fork reported by a kiosk", "device", device, "kind", ev.Kind, "reason", ev.Reason,
+		"detected", ev.Detected, "finding", finding, "evidence_file", file, "evidence_kept", err == nil)
+	if err != nil {
+		return ledgerReply{Error: "evidence not kept: " + err.Error(), Retry: true}
 	}
 	return ledgerReply{OK: true}
 }
 
-// checkEvidence tells whether both checkpoints of ev carry the ledger
-// key's signature.
-func (s *Server) checkEvidence(ev forkEvidence) (bool, ledger.Checkpoint, ledger.Checkpoint) {
+// errAlertRetry: the evidence could not be checked now.
+var errAlertRetry = errors.New("evidence not checked now")
+
+// alertKey is the hex SHA-256 of the parts, cut to n digits.
+func alertKey(n int, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:n]
+}
+
+// checkAlert verifies evidence a device reported, before anything is
+// written, and returns its key and what the central found:
+//
+//   - a fork: both checkpoints signed by the ledger key, and the pair
+//     contradicts the central's own log (one is of a size beyond it, or is
+//     not its root at that size). Two checkpoints the log proves
+//     consistent are refused: that is no fork.
+//   - a receipt the device disowns: the receipt verifies (signature,
+//     inclusion) and its leaf is a batch of that device. Whether the
+//     device sent it is the device's word; the alert says so.
+func (s *Server) checkAlert(ctx context.Context, device string, ev forkEvidence) (key, finding string, err error) {
+	if ev.Device != device {
+		return "", "", fmt.Errorf("evidence of device %q reported by %q", ev.Device, device)
+	}
 	v, err := note.NewVerifier(s.keys.LedgerVerifierKey())
 	if err != nil {
-		return false, ledger.Checkpoint{}, ledger.Checkpoint{}
+		return "", "", fmt.Errorf("%w: ledger verifier: %v", errAlertRetry, err)
 	}
-	o, err1 := ledger.Open([]byte(ev.Old), v)
-	n, err2 := ledger.Open([]byte(ev.New), v)
-	return err1 == nil && err2 == nil, o, n
+	switch ev.Kind {
+	case uplink.KindReceipt:
+		if ev.Receipt == nil {
+			return "", "", errors.New("no receipt")
+		}
+		_, leaf, err := ev.Receipt.Verify(v)
+		if err != nil {
+			return "", "", err
+		}
+		if b, ok := leaf.(*ledger.Batch); !ok || b.Device != device {
+			return "", "", errors.New("the receipt is not of a batch of the reporting device")
+		}
+		return "receipt-" + alertKey(64, ev.Receipt.Leaf, ev.Receipt.Checkpoint),
+			fmt.Sprintf("receipt of leaf %d verifies; the device says it did not send that batch", ev.Receipt.Index), nil
+	case uplink.KindFork, "":
+	default:
+		return "", "", fmt.Errorf("unknown kind %q", ev.Kind)
+	}
+	old, err := ledger.Open([]byte(ev.Old), v)
+	if err != nil {
+		return "", "", fmt.Errorf("old checkpoint: %w", err)
+	}
+	nw, err := ledger.Open([]byte(ev.New), v)
+	if err != nil {
+		return "", "", fmt.Errorf("new checkpoint: %w", err)
+	}
+	size, err := s.store.LedgerSize(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %v", errAlertRetry, err)
+	}
+	hr := ledger.HashReader(ctx, s.store)
+	var found []string
+	for _, c := range []ledger.Checkpoint{old, nw} {
+		if c.Size > size {
+			found = append(found, fmt.Sprintf("a checkpoint of %d leaves is signed, the log has %d", c.Size, size))
+			continue
+		}
+		root, err := tlog.TreeHash(c.Size, hr)
+		if err != nil {
+			return "", "", fmt.Errorf("%w: tree hash at %d: %v", errAlertRetry, c.Size, err)
+		}
+		if root != c.Hash {
+			found = append(found, fmt.Sprintf("the signed root at %d leaves is not the log's (%s)", c.Size, root))
+		}
+	}
+	if len(found) == 0 {
+		return "", "", fmt.Errorf("both checkpoints (%d, %d leaves) are roots of the log: consistent, not a fork", old.Size, nw.Size)
+	}
+	return "fork-" + alertKey(32, ev.Old) + "-" + alertKey(32, ev.New), strings.Join(found, "; "), nil
+}
+
+// Alerts returns the fork alerts kept, oldest first.
+func (s *Server) Alerts() ([]LedgerAlert, error) {
+	files, err := filepath.Glob(filepath.Join(s.cfg.DataOrDefault(), AlertsDir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	out := []LedgerAlert{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("ledger alerts: %w", err)
+		}
+		var a LedgerAlert
+		if err := json.Unmarshal(data, &a); err != nil {
+			return nil, fmt.Errorf("ledger alert %s: %w", filepath.Base(f), err)
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b LedgerAlert) int {
+		if c := a.Received.Compare(b.Received); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return out, nil
 }

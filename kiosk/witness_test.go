@@ -15,6 +15,7 @@ import (
 
 	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/uplink"
 )
 
 // fakeLedger serves consistency proofs from a tree.
@@ -26,6 +27,10 @@ func (f fakeLedger) Consistency(_ context.Context, old, new int64) (tlog.TreePro
 
 func (f fakeLedger) Receipt(context.Context, uint64) (ledger.Receipt, error) {
 	return ledger.Receipt{}, errors.New("not here")
+}
+
+func (f fakeLedger) Checkpoint(context.Context) ([]byte, error) {
+	return nil, errors.New("not here")
 }
 
 // Ensure that the witness keeps a newer consistent checkpoint, and that a
@@ -76,7 +81,11 @@ func TestWitness_Fork(t *testing.T) {
 		real.Append(leaf("k-1", i+1))
 	}
 	ctx := context.Background()
-	// A receipt of leaf 1 in the tree of 2, then a checkpoint of 4.
+	// A receipt of leaf 1 in the tree of 2 (a batch the kiosk sent), then
+	// a checkpoint of 4.
+	if err := w.Sent(uplink.SentBatch{First: 2, Last: 2}); err != nil {
+		t.Fatal(err)
+	}
 	p, _ := tlog.ProveRecord(2, 1, &real)
 	r := ledger.Receipt{Index: 1, Leaf: string(leaf("k-1", 2)), Proof: p, Checkpoint: string(sign(&real, 2))}
 	if err := w.Receipt(ctx, r, fakeLedger{&real}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,11 +26,31 @@ const (
 	// SubjectConsistencyRequest is served by the central (request-reply): a
 	// ConsistencyRequest in, a LedgerReply with Proof out.
 	SubjectConsistencyRequest = "anshim.ledger.consistency"
+	// SubjectCheckpointRequest is served by the central (request-reply):
+	// any payload in, a LedgerReply with Checkpoint (the latest signed
+	// checkpoint) out. Kiosks ask every CheckpointPoll.
+	SubjectCheckpointRequest = "anshim.ledger.checkpoint"
 	// AlertsPrefix starts anshim.alerts.<device>, where a kiosk reports
 	// the evidence of a ledger fork (request-reply: Evidence in,
 	// LedgerReply out).
 	AlertsPrefix = "anshim.alerts."
+	// BucketWitness is the KV bucket where kiosks gossip their latest
+	// signed checkpoint and fork evidence (key: device id, value: JSON
+	// Gossip). Each device may write only its own key and watches all.
+	BucketWitness = "anshim_witness"
 )
+
+// MaxGossipBytes bounds a Gossip value; larger ones are ignored.
+const MaxGossipBytes = 16 << 10
+
+// MaxEvidenceBytes bounds an Evidence report; the central refuses larger
+// ones.
+const MaxEvidenceBytes = 32 << 10
+
+// DefaultCheckpointPoll is how often, by default, a kiosk fetches the
+// central's latest checkpoint besides its receipts (plus up to a fifth of
+// it of jitter) and rewrites its gossip value.
+const DefaultCheckpointPoll = 3 * time.Minute
 
 // ReceiptSubject returns the subject of a device's receipts.
 func ReceiptSubject(device string) string { return ReceiptsPrefix + device }
@@ -59,12 +80,29 @@ type LedgerReply struct {
 	Retry   bool            `json:"retry,omitempty"`
 	Receipt *ledger.Receipt `json:"receipt,omitempty"`
 	Proof   *ledger.Proof   `json:"proof,omitempty"`
-	OK      bool            `json:"ok,omitempty"` // an alert was received
+	// Checkpoint is the latest signed checkpoint (a note).
+	Checkpoint string `json:"checkpoint,omitempty"`
+	OK         bool   `json:"ok,omitempty"` // an alert was received
 }
 
+// Evidence kinds.
+const (
+	// KindFork: two checkpoints signed by the ledger key that cannot both
+	// be true (same size and different roots, a consistency proof that
+	// fails, or one the central refuses to give).
+	KindFork = "fork"
+	// KindReceipt: a receipt, signed and included, for a batch of this
+	// device that the device did not send (another sequence range, chain
+	// head or batch hash).
+	KindReceipt = "receipt"
+)
+
 // Evidence is what a kiosk keeps, and reports, of a ledger fork: two
-// checkpoints signed by the ledger key that cannot both be true.
+// checkpoints signed by the ledger key that cannot both be true (Kind
+// "fork", the default), or a receipt for a batch it did not send (Kind
+// "receipt").
 type Evidence struct {
+	Kind     string    `json:"kind,omitempty"`
 	Device   string    `json:"device"`
 	Detected time.Time `json:"detected"`
 	Reason   string    `json:"reason"`
@@ -75,7 +113,31 @@ type Evidence struct {
 	// Proof is the consistency proof Old → New the central gave, which
 	// does not verify (none for two roots of one size).
 	Proof []tlog.Hash `json:"proof,omitempty"`
+	// Receipt is the disowned receipt (Kind "receipt").
+	Receipt *ledger.Receipt `json:"receipt,omitempty"`
 }
+
+// Gossip is a kiosk's value in BucketWitness: its latest signed
+// checkpoint and its most recent fork evidence, for every other kiosk to
+// check against its own.
+type Gossip struct {
+	Checkpoint string     `json:"checkpoint"`
+	Forks      []Evidence `json:"forks,omitempty"`
+}
+
+// SentBatch is what a witness remembers of a batch it sent, to check
+// the receipt's leaf against: its sequence range, its chain head (the
+// device-signed head's hash) and the SHA-256 of the message as sent.
+type SentBatch struct {
+	First, Last uint64
+	Head        [32]byte
+	Sealed      [32]byte
+}
+
+// ErrRefused: the central answered a ledger request with a definitive
+// error (not "retry"): for a consistency proof between two checkpoints it
+// signed, a sign of a rewritten log.
+var ErrRefused = errors.New("refused by the central")
 
 // ErrRetry: the central does not have the answer yet (the batch is not in a
 // signed checkpoint); ask again later.
@@ -88,16 +150,30 @@ type LedgerClient interface {
 	Consistency(ctx context.Context, old, new int64) (tlog.TreeProof, error)
 	// Receipt returns the receipt of the batch that stored record seq.
 	Receipt(ctx context.Context, seq uint64) (ledger.Receipt, error)
+	// Checkpoint returns the latest signed checkpoint.
+	Checkpoint(ctx context.Context) ([]byte, error)
 }
 
 // Witness keeps the receipts of a kiosk's batches and checks that every
 // checkpoint it sees is consistent with those seen before; *kiosk.Witness
 // implements it.
 type Witness interface {
+	// Sent remembers a batch sent (the uplink calls it once per send,
+	// before the batch's PubAck is handled).
+	Sent(b SentBatch) error
 	// Receipt verifies and keeps a receipt the central sent, checking its
-	// checkpoint against the latest one kept (with consistency proofs
-	// from l).
+	// leaf against the batches sent and its checkpoint against the latest
+	// one kept (with consistency proofs from l).
 	Receipt(ctx context.Context, r ledger.Receipt, l LedgerClient) error
+	// Observe checks a signed checkpoint against the latest one kept.
+	Observe(ctx context.Context, checkpoint []byte, l LedgerClient) error
+	// Peer checks another kiosk's Gossip value against the checkpoints
+	// kept; Gossip returns this kiosk's (nil: nothing to tell yet).
+	Peer(ctx context.Context, device string, value []byte, l LedgerClient) error
+	Gossip() ([]byte, error)
+	// CheckpointPoll is how often to fetch the latest checkpoint (0:
+	// DefaultCheckpointPoll).
+	CheckpointPoll() time.Duration
 	// Highest returns the last sequence of the newest batch whose receipt
 	// is kept (0: none).
 	Highest() (uint64, error)
@@ -135,7 +211,7 @@ func (l natsLedger) request(ctx context.Context, subject string, req any) (Ledge
 		return rep, fmt.Errorf("%s: reply: %w", subject, err)
 	}
 	if rep.Error != "" {
-		err := errors.New(rep.Error)
+		err := fmt.Errorf("%w: %s", ErrRefused, rep.Error)
 		if rep.Retry {
 			err = fmt.Errorf("%w: %s", ErrRetry, rep.Error)
 		}
@@ -154,6 +230,18 @@ func (l natsLedger) Consistency(ctx context.Context, old, new int64) (tlog.TreeP
 		return nil, fmt.Errorf("%s: no proof %d→%d in the reply", SubjectConsistencyRequest, old, new)
 	}
 	return rep.Proof.Proof, nil
+}
+
+// Checkpoint implements LedgerClient.
+func (l natsLedger) Checkpoint(ctx context.Context) ([]byte, error) {
+	rep, err := l.request(ctx, SubjectCheckpointRequest, struct{}{})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Checkpoint == "" {
+		return nil, fmt.Errorf("%s: no checkpoint in the reply", SubjectCheckpointRequest)
+	}
+	return []byte(rep.Checkpoint), nil
 }
 
 // Receipt implements LedgerClient.
@@ -176,12 +264,50 @@ var receiptCatchUp = 2*ledger.Every + 5*time.Second
 // missing receipts.
 var witnessEvery = 5 * time.Second
 
+// receiptRetryMax bounds the wait before asking again for a receipt the
+// central did not give or the witness did not keep: failures double the
+// wait from witnessEvery up to it, so a fork never turns into a request
+// storm.
+const receiptRetryMax = 10 * time.Minute
+
+// checkpointPoll returns the witness's poll period with up to a fifth of
+// jitter added, so that kiosks do not ask in lock-step.
+func (u *Uplink) checkpointPoll() time.Duration {
+	p := u.cfg.Witness.CheckpointPoll()
+	if p <= 0 {
+		p = DefaultCheckpointPoll
+	}
+	return p + time.Duration(mrand.Int64N(int64(p/5)+1))
+}
+
+// receiptAsker decides which receipts to ask for: those after the newest
+// kept (or refused) up to the newest acknowledged batch, with a doubling
+// wait after each failure.
+type receiptAsker struct {
+	lastAcked uint64
+	ackedAt   time.Duration // monotonic time lastAcked was first seen
+	skipTo    uint64        // batches up to here were answered with a receipt not kept
+	fails     int
+	next      time.Duration // monotonic time of the next attempt
+}
+
+// failed records a failure at now.
+func (a *receiptAsker) failed(now time.Duration) {
+	a.fails++
+	d := witnessEvery
+	for i := 1; i < a.fails && d < receiptRetryMax; i++ {
+		d *= 2
+	}
+	a.next = now + min(d, receiptRetryMax)
+}
+
 // witness receives the device's receipts and hands them to the Witness,
 // asks again for those it missed (the newest acknowledged batch without a
-// receipt after receiptCatchUp), and reports fork evidence to the central
-// until it confirms, until ctx is done.
+// receipt after receiptCatchUp), fetches the latest checkpoint every
+// CheckpointPoll (so a log cut short is caught without any batch being
+// sent), gossips with the other kiosks (gossip) and reports fork evidence
+// to the central until it confirms, until ctx is done.
 func (u *Uplink) witness(ctx context.Context, nc *nats.Conn) {
-	w := u.cfg.Witness
 	l := natsLedger{nc: nc, device: u.cfg.Device}
 	ch := make(chan *nats.Msg, 256)
 	sub, err := nc.ChanSubscribe(ReceiptSubject(u.cfg.Device), ch)
@@ -190,67 +316,95 @@ func (u *Uplink) witness(ctx context.Context, nc *nats.Conn) {
 		return
 	}
 	defer sub.Unsubscribe()
+	gctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go u.gossip(gctx, nc, l)
 	t := time.NewTicker(witnessEvery)
 	defer t.Stop()
-	var (
-		lastAcked uint64
-		ackedAt   time.Duration // monotonic time lastAcked was first seen
-		askedFor  uint64        // the seq asked for last without success
-	)
+	poll := time.NewTimer(u.checkpointPoll())
+	defer poll.Stop()
+	var ask receiptAsker
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case m := <-ch:
 			var r ledger.Receipt
-			if err := json.Unmarshal(m.Data, &r); err != nil {
-				u.setErr("ledger receipt malformed", err)
+			if len(m.Data) > MaxEvidenceBytes || json.Unmarshal(m.Data, &r) != nil {
+				u.setErr("ledger receipt malformed", fmt.Errorf("%d bytes", len(m.Data)))
 				continue
 			}
 			u.handleReceipt(ctx, r, l)
+		case <-poll.C:
+			poll.Reset(u.checkpointPoll())
+			if nc.IsConnected() {
+				u.pollCheckpoint(ctx, l)
+			}
 		case <-t.C:
 			if !nc.IsConnected() {
 				continue
 			}
 			u.reportAlerts(ctx, l)
-			u.mu.Lock()
-			acked := u.st.Acked
-			u.mu.Unlock()
-			now := u.cfg.Clock().Mono
-			if acked != lastAcked {
-				lastAcked, ackedAt = acked, now
-			}
-			h, err := w.Highest()
-			if err != nil || acked == 0 || h >= acked || now-ackedAt < receiptCatchUp {
-				continue
-			}
-			// Ask for the batches after the newest receipt kept, up to the
-			// newest acknowledged one; a seq the central cannot place
-			// (stored before the ledger, or an older outbox) is skipped.
-			seq := h + 1
-			if askedFor != 0 && seq <= askedFor {
-				seq = acked
-			}
-			for i := 0; i < 32 && seq <= acked && ctx.Err() == nil; i++ {
-				r, err := l.Receipt(ctx, seq)
-				if err != nil {
-					if !errors.Is(err, ErrRetry) {
-						u.log.Debug("ledger receipt request failed", "seq", seq, "err", err)
-						askedFor = seq
-					}
-					break
-				}
-				askedFor = 0
-				if !u.handleReceipt(ctx, r, l) {
-					break
-				}
-				b, ok := leafBatch(r)
-				if !ok || b.Last < seq {
-					break
-				}
-				seq = b.Last + 1
-			}
+			u.askReceipts(ctx, l, &ask)
 		}
+	}
+}
+
+// pollCheckpoint fetches the latest checkpoint and has the witness check
+// it.
+func (u *Uplink) pollCheckpoint(ctx context.Context, l LedgerClient) {
+	msg, err := l.Checkpoint(ctx)
+	if err != nil {
+		u.log.Debug("ledger checkpoint request failed", "err", err)
+		return
+	}
+	if err := u.cfg.Witness.Observe(ctx, msg, l); err != nil {
+		u.setErr("ledger checkpoint not consistent with the latest kept", err)
+	}
+}
+
+// askReceipts asks for the receipts missing after the newest kept one, up
+// to the newest acknowledged batch.
+func (u *Uplink) askReceipts(ctx context.Context, l LedgerClient, a *receiptAsker) {
+	u.mu.Lock()
+	acked := u.st.Acked
+	u.mu.Unlock()
+	now := u.cfg.Clock().Mono
+	if acked != a.lastAcked {
+		a.lastAcked, a.ackedAt = acked, now
+	}
+	h, err := u.cfg.Witness.Highest()
+	if err != nil {
+		u.setErr("ledger receipts unreadable", err)
+		return
+	}
+	h = max(h, a.skipTo)
+	if acked == 0 || h >= acked || now-a.ackedAt < receiptCatchUp || now < a.next {
+		return
+	}
+	seq := h + 1
+	for i := 0; i < 32 && seq <= acked && ctx.Err() == nil; i++ {
+		r, err := l.Receipt(ctx, seq)
+		if err != nil {
+			u.log.Debug("ledger receipt request failed", "seq", seq, "err", err)
+			a.failed(now)
+			return
+		}
+		b, ok := leafBatch(r)
+		if !u.handleReceipt(ctx, r, l) {
+			// Not kept (a fork, a batch not sent, a proof not had): asking
+			// for the same one again would give the same answer.
+			if ok && b.Last >= seq {
+				a.skipTo = max(a.skipTo, b.Last)
+			}
+			a.failed(now)
+			return
+		}
+		a.fails, a.next = 0, 0
+		if !ok || b.Last < seq {
+			return
+		}
+		seq = b.Last + 1
 	}
 }
 
@@ -276,7 +430,9 @@ func (u *Uplink) handleReceipt(ctx context.Context, r ledger.Receipt, l LedgerCl
 	return true
 }
 
-// reportAlerts sends the fork evidence not yet reported to the central.
+// reportAlerts sends the fork evidence not yet reported to the central. A
+// report the central refuses for good (ErrRefused) is marked reported
+// too: it stays in the kiosk's evidence and its gossip.
 func (u *Uplink) reportAlerts(ctx context.Context, l natsLedger) {
 	ev, err := u.cfg.Witness.Unreported()
 	if err != nil {
@@ -285,13 +441,17 @@ func (u *Uplink) reportAlerts(ctx context.Context, l natsLedger) {
 	}
 	for key, e := range ev {
 		if _, err := l.request(ctx, AlertSubject(u.cfg.Device), e); err != nil {
-			u.setErr("ledger fork: report to the central failed, will retry", err)
-			return
+			if !errors.Is(err, ErrRefused) {
+				u.setErr("ledger fork: report to the central failed, will retry", err)
+				return
+			}
+			u.setErr("ledger fork: the central refuses the evidence (kept and gossiped)", err, "evidence", key)
+		} else {
+			u.log.Warn("ledger fork reported to the central", "evidence", key)
 		}
 		if err := u.cfg.Witness.Reported(key); err != nil {
 			u.setErr("ledger fork: cannot mark the evidence reported", err)
 			return
 		}
-		u.log.Warn("ledger fork reported to the central", "evidence", key)
 	}
 }

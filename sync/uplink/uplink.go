@@ -326,6 +326,10 @@ func New(cfg Config) (*Uplink, error) {
 		rng:    &lockedRand{r: mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:]), uint64(time.Now().UnixNano())))},
 		connCh: make(chan struct{}), reconCh: make(chan struct{}), errLogs: map[string]time.Duration{},
 	}
+	if c.Witness != nil {
+		// The witness must know each batch sent to check its receipt.
+		u.cfg.Outbox = &sentOutbox{Outbox: c.Outbox, u: u}
+	}
 	u.st.Pending = -1
 	return u, nil
 }
