@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -67,6 +68,11 @@ type VenueSettings struct {
 	// DefaultStay is the stay of a visitor who never scanned out, as a Go
 	// duration in whole minutes ("45m").
 	DefaultStay string `json:"default_stay"`
+	// Debounce is the same-pass window the venue's kiosks apply, as a Go
+	// duration ("5m0s"; "-1s": off), unless a kiosk's own configuration
+	// sets one; absent when the venue leaves the kiosks' default (10
+	// minutes). See [Server.SetVenueDebounce].
+	Debounce string `json:"debounce,omitempty"`
 }
 
 // publishKeys makes the pass-key and sealing buckets hold exactly the
@@ -122,7 +128,11 @@ func venueValue(v store.Venue) ([]byte, error) {
 	if stay == 0 {
 		stay = registry.Stays(nil).Of(c)
 	}
-	return json.Marshal(VenueSettings{Name: v.Name, Category: c, DefaultStay: fmt.Sprintf("%dm", stay)})
+	vs := VenueSettings{Name: v.Name, Category: c, DefaultStay: fmt.Sprintf("%dm", stay)}
+	if v.DebounceSeconds != 0 {
+		vs.Debounce = (time.Duration(v.DebounceSeconds) * time.Second).String()
+	}
+	return json.Marshal(vs)
 }
 
 // revoke marks a revocation id revoked.

@@ -152,6 +152,43 @@ func (s *Server) SetVenueStatus(ctx context.Context, id string, status registry.
 	return v, nil
 }
 
+// MaxDebounce is the longest debounce window a venue may set.
+const MaxDebounce = 24 * time.Hour
+
+// SetVenueDebounce sets the same-pass window of a venue's kiosks: a second
+// scan of a pass within d of its check-in is answered "already checked in"
+// and makes no record. d = 0 leaves the kiosks' default (10 minutes); a
+// negative d turns the window off (every scan is recorded). It must be
+// whole seconds and at most MaxDebounce (ErrInvalid otherwise). The setting
+// is stored, then published to the venues bucket, where the venue's kiosks
+// pick it up within seconds (again at the next start if NATS is away now);
+// a kiosk whose own configuration sets a debounce keeps its own.
+func (s *Server) SetVenueDebounce(ctx context.Context, id string, d time.Duration) (store.Venue, error) {
+	switch {
+	case d < 0:
+		d = -time.Second // off
+	case d%time.Second != 0 || d > MaxDebounce:
+		return store.Venue{}, fmt.Errorf("%w: debounce %s: want whole seconds, at most %s (0: the kiosks' default, negative: off)", ErrInvalid, d, MaxDebounce)
+	}
+	before, err := s.store.Venue(ctx, id)
+	if err != nil {
+		return store.Venue{}, err
+	}
+	v, err := s.store.UpdateVenueDebounce(ctx, id, int(d/time.Second), s.now().UTC())
+	if err != nil {
+		return store.Venue{}, err
+	}
+	if s.kv != nil {
+		if err := s.kv.publishVenue(ctx, v); err != nil {
+			s.log.Warn("venue debounce stored but not yet published to kiosks", "venue", id, "err", err)
+		}
+	}
+	if before.DebounceSeconds != v.DebounceSeconds {
+		s.log.Info("venue debounce changed", "venue", id, "from_seconds", before.DebounceSeconds, "to_seconds", v.DebounceSeconds)
+	}
+	return v, nil
+}
+
 // approvedVenue returns the venue id if it is approved: ErrNotApproved
 // otherwise, store.ErrNotFound if unknown.
 func (s *Server) approvedVenue(ctx context.Context, id string) (store.Venue, error) {
