@@ -222,7 +222,7 @@ func (s *Server) Trace(ctx context.Context, req TraceRequest, who string) (*Trac
 		p, err := s.vault.Lookup(ctx, req.Phone)
 		if err != nil {
 			if errors.Is(err, vault.ErrInvalid) {
-				return nil, fmt.Errorf("%w: phone: %w", ErrInvalid, err)
+				return nil, fmt.Errorf("%w: %w", ErrInvalid, err) // err names the field: "phone: ..."
 			}
 			return nil, fmt.Errorf("case: %w", err)
 		}

@@ -138,18 +138,33 @@ func (v *Vault) Register(ctx context.Context, name, phone string) (Person, error
 }
 
 // Lookup returns the person registered with the phone number
-// (store.ErrNotFound if there is none).
+// ([ErrNotRegistered], which matches store.ErrNotFound, if there is none).
 func (v *Vault) Lookup(ctx context.Context, phone string) (Person, error) {
 	e164, err := NormalizePhone(phone)
 	if err != nil {
 		return Person{}, err
 	}
 	p, err := v.store.PersonByIndex(ctx, v.keys.blindIndex(e164))
+	if errors.Is(err, store.ErrNotFound) {
+		return Person{}, ErrNotRegistered
+	}
 	if err != nil {
 		return Person{}, fmt.Errorf("look up: %w", err)
 	}
 	return personOf(p), nil
 }
+
+// ErrNotRegistered is Lookup's answer for a phone number no visitor is
+// registered with (or whose identity was destroyed). It matches
+// store.ErrNotFound, and says so without the store's words (a blind
+// index is no concern of the caller's).
+var ErrNotRegistered error = notRegisteredError{}
+
+type notRegisteredError struct{}
+
+func (notRegisteredError) Error() string { return "no visitor is registered with this phone number" }
+
+func (notRegisteredError) Is(target error) bool { return target == store.ErrNotFound }
 
 // Person returns the person with the id (store.ErrNotFound, or
 // store.ErrDestroyed for a person whose identity was destroyed).

@@ -101,8 +101,9 @@ func TestVault_RoundTrip(t *testing.T) {
 			t.Errorf("Lookup(%q) = %+v, %v; want %s", phone, got, err, p.ID)
 		}
 	}
-	if _, err := v.Lookup(ctx, "010-9999-9999"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Lookup of an unregistered number: %v, want ErrNotFound", err)
+	if _, err := v.Lookup(ctx, "010-9999-9999"); !errors.Is(err, store.ErrNotFound) || !errors.Is(err, ErrNotRegistered) ||
+		err.Error() != "no visitor is registered with this phone number" {
+		t.Errorf("Lookup of an unregistered number: %v, want ErrNotRegistered (ErrNotFound) saying so", err)
 	}
 	if _, err := v.Lookup(ctx, "02-123-4567"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Lookup of a landline: %v, want ErrInvalid", err)

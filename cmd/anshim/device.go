@@ -69,9 +69,9 @@ func (e *env) runDeviceToken(ctx context.Context, args []string, stdout, stderr 
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
-		return cli.WithHint(err, "register the venue first: 'anshim venue add --id %s ...' (see 'anshim venue add --help')", *venue)
+		return cli.WithHint(err, "register the venue first: 'anshim venue add %s --id %s ...' (see 'anshim venue add --help')", c.args(), *venue)
 	case errors.As(err, &ae) && ae.status == http.StatusConflict:
-		return cli.WithHint(err, "approve the venue first: 'anshim venue status --id %s --status approved'", *venue)
+		return cli.WithHint(err, "approve the venue first: 'anshim venue status %s --id %s --status approved'", c.args(), *venue)
 	case err != nil:
 		return err
 	}

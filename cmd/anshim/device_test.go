@@ -40,7 +40,7 @@ func TestDeviceToken_List(t *testing.T) {
 
 	code, _, stderr = e.anshim(t, append([]string{"device", "token", "--venue", "nowhere"}, flags...)...)
 	if code != 1 || !strings.Contains(stderr, "(HTTP 404)") ||
-		!strings.Contains(stderr, "anshim: hint: register the venue first: 'anshim venue add --id nowhere ...'") {
+		!strings.Contains(stderr, "anshim: hint: register the venue first: 'anshim venue add "+strings.Join(flags, " ")+" --id nowhere ...'") {
 		t.Errorf("unknown venue: exit %d\n%s", code, stderr)
 	}
 	code, _, stderr = e.anshim(t, append([]string{"device", "token"}, flags...)...)

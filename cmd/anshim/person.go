@@ -56,7 +56,10 @@ Examples:
 		--name '홍길동' --phone 010-1234-5678`
 
 // personHint is the hint for an unknown or destroyed person.
-const personHint = "check --id (the id printed by 'anshim person add'); identities unused for 8 weeks are destroyed: register the visitor again"
+func personHint(c *centralFlags) string {
+	return "check --id (the id printed by 'anshim person add'); identities unused for 8 weeks are destroyed: register the visitor again with 'anshim person add " +
+		c.args() + " --name NAME --phone NUMBER'"
+}
 
 // runPersonAdd runs "anshim person add".
 func (e *env) runPersonAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,7 +90,7 @@ func (e *env) runPersonAdd(ctx context.Context, args []string, stdout, stderr io
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusConflict:
 		if id := registeredAs.FindStringSubmatch(ae.msg); id != nil {
-			return cli.WithHint(err, "issue the visitor a pass with 'anshim person pass --id %s'", id[1])
+			return cli.WithHint(err, "issue the visitor a pass with 'anshim person pass %s --id %s'", c.args(), id[1])
 		}
 		return err
 	case errors.As(err, &ae) && ae.status == http.StatusBadRequest:
@@ -96,7 +99,8 @@ func (e *env) runPersonAdd(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	fmt.Fprintln(stdout, p.ID)
-	fmt.Fprintf(stderr, "anshim: registered person %s; issue a pass with 'anshim person pass --id %s [--kind card]'\n", p.ID, p.ID)
+	fmt.Fprintf(stderr, "anshim: registered person %s; issue an app pass with 'anshim person pass %s --id %s' or a card with 'anshim person pass %s --id %s --kind card'\n",
+		p.ID, c.args(), p.ID, c.args(), p.ID)
 	return nil
 }
 
@@ -166,7 +170,7 @@ func (e *env) runPersonPass(ctx context.Context, args []string, stdout, stderr i
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
-		return cli.WithHint(err, "%s", personHint)
+		return cli.WithHint(err, "%s", personHint(c))
 	case errors.As(err, &ae) && ae.status == http.StatusServiceUnavailable:
 		return cli.WithHint(err, "run the command again when the central's NATS is back: the new card revokes this one")
 	case err != nil:
@@ -247,7 +251,7 @@ func (e *env) runPersonRevoke(ctx context.Context, args []string, stdout, stderr
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound && unknownCard.MatchString(ae.msg):
 		return cli.WithHint(err, "check --serial: the card serials of a person are 1, 2, 3, … in the order issued")
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
-		return cli.WithHint(err, "%s", personHint)
+		return cli.WithHint(err, "%s", personHint(c))
 	case errors.As(err, &ae) && ae.status == http.StatusServiceUnavailable:
 		return cli.WithHint(err, "run the command again when the central's NATS is back")
 	case err != nil:

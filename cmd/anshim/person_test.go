@@ -50,7 +50,7 @@ func TestPerson(t *testing.T) {
 	}{
 		{[]string{"person", "add", "--name", "Kim", "--phone", "+82 10 1234 5678"}, 1,
 			"anshim: error: central: phone: registered already, as person " + id + " (HTTP 409)",
-			"anshim: hint: issue the visitor a pass with 'anshim person pass --id " + id + "'"},
+			"anshim: hint: issue the visitor a pass with 'anshim person pass " + strings.Join(flags, " ") + " --id " + id + "'"},
 		{[]string{"person", "add", "--name", "Kim", "--phone", "02-123-4567"}, 2,
 			"anshim: error: --phone: not a mobile number", "anshim: hint: give a Korean mobile number"},
 		{[]string{"person", "add", "--name", "Kim", "--phone", "010-12-34"}, 2,

@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"path/filepath"
 	"strings"
 
+	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/trace"
 	"github.com/anshim/anshim/internal/cli"
@@ -55,6 +59,7 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	c := &centralFlags{
 		url:       flags.String("central", "http://127.0.0.1:8440", "central server's HTTP API `URL`"),
 		tokenFile: flags.String("token-file", "/var/lib/anshim-central/investigator.token", "`file` with the investigator (or admin) token"),
+		tokenFlag: "token-file",
 	}
 	phone := flags.String("phone", "", "the case's mobile `number`")
 	pseudonym := flags.String("pseudonym", "", "the case's pseudonym, 32 `hex` digits, instead of --phone")
@@ -118,7 +123,7 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	var raw json.RawMessage
 	if err := c.call(ctx, "POST", "/v1/traces", req, &raw); err != nil {
-		return err
+		return traceHint(err, c, *phone)
 	}
 	var ans traceAnswer
 	if err := json.Unmarshal(raw, &ans); err != nil {
@@ -142,4 +147,22 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintln(stderr)
 	return nil
+}
+
+// traceHint adds a hint to the central's refusal of a case's phone number:
+// a number no visitor is registered with, or not a mobile number.
+func traceHint(err error, c *centralFlags, phone string) error {
+	var ae *apiError
+	if phone == "" || !errors.As(err, &ae) {
+		return err
+	}
+	switch {
+	case ae.status == http.StatusNotFound:
+		admin := &centralFlags{url: c.url, tokenFile: new(filepath.Join(filepath.Dir(*c.tokenFile), central.AdminTokenFile)), tokenFlag: "admin-token-file"}
+		return cli.WithHint(err, "check --phone; a visitor is registered (by an administrator) with 'anshim person add %s --name NAME --phone %s'",
+			admin.args(), shellQuote(phone))
+	case ae.status == http.StatusBadRequest && strings.Contains(ae.msg, "phone: "):
+		return cli.WithHint(err, "give a Korean mobile number, such as 010-1234-5678 or +82 10-1234-5678")
+	}
+	return err
 }

@@ -163,15 +163,15 @@ func (e *env) runVenueAdd(ctx context.Context, args []string, stdout, stderr io.
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusConflict && strings.Contains(ae.msg, "business_number"):
-		return cli.WithHint(err, "business number %s is registered already, to the venue the error names: one registration per business ('anshim venue show --id ID')", reg.BusinessNumber)
+		return cli.WithHint(err, "business number %s is registered already, to the venue the error names: one registration per business (see it with 'anshim venue show %s --id ID')", reg.BusinessNumber, c.args())
 	case errors.As(err, &ae) && ae.status == http.StatusConflict:
-		return cli.WithHint(err, "venue %s exists already: see it with 'anshim venue show --id %s'", reg.ID, reg.ID)
+		return cli.WithHint(err, "venue %s exists already: see it with 'anshim venue show %s --id %s'", reg.ID, c.args(), reg.ID)
 	case err != nil:
 		return err
 	}
 	fmt.Fprintf(stdout, "registered venue %s (%s): %s, default stay %d min, status %s\n", v.ID, v.Name, v.Category, v.DefaultStay, v.Status)
 	if v.Status != registry.StatusApproved {
-		fmt.Fprintf(stdout, "approve it with: anshim venue status --id %s --status approved\n", v.ID)
+		fmt.Fprintf(stdout, "approve it with: anshim venue status %s --id %s --status approved\n", c.args(), v.ID)
 	}
 	return nil
 }
@@ -200,9 +200,12 @@ func notFoundHint(err error, id string) error {
 	return err
 }
 
-// centralFlags are the flags that reach a central server's admin API.
+// centralFlags are the flags that reach a central server's API.
 type centralFlags struct {
 	url, tokenFile *string
+	// tokenFlag names the token file's flag: "admin-token-file", or
+	// "token-file" for the investigators' commands.
+	tokenFlag string
 }
 
 // addCentralFlags defines --central and --admin-token-file.
@@ -210,7 +213,32 @@ func addCentralFlags(fs *cli.FlagSet) *centralFlags {
 	return &centralFlags{
 		url:       fs.String("central", "http://127.0.0.1:8440", "central server's HTTP API `URL`"),
 		tokenFile: fs.String("admin-token-file", "/var/lib/anshim-central/admin.token", "`file` with the central's admin token (DATA/admin.token)"),
+		tokenFlag: "admin-token-file",
 	}
+}
+
+// args returns the flags that reach this central as they were given, for
+// the commands that hints name: a user can paste them.
+func (c *centralFlags) args() string {
+	return "--central " + shellQuote(*c.url) + " --" + c.tokenFlag + " " + shellQuote(*c.tokenFile)
+}
+
+// tokenDesc says what the token file is.
+func (c *centralFlags) tokenDesc() string {
+	if c.tokenFlag == "token-file" {
+		return "the investigator.token (or admin.token) in the central's data directory"
+	}
+	return "the admin.token in the central's data directory"
+}
+
+// shellQuote returns s as one word for a POSIX shell, in double quotes if
+// it holds anything but letters, digits and _ . / : @ % + = , -.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "`", "\\`")
+	return `"` + r.Replace(s) + `"`
 }
 
 // apiError is an error answer of the central's API.
@@ -228,8 +256,12 @@ func (e *apiError) Error() string {
 func (c *centralFlags) call(ctx context.Context, method, path string, body, out any) error {
 	tok, err := os.ReadFile(*c.tokenFile)
 	if err != nil {
-		return cli.WithHint(fmt.Errorf("admin token: %w", err),
-			"give --admin-token-file, the admin.token file in the central's data directory (readable by its owner only)")
+		what := "admin token"
+		if c.tokenFlag != "admin-token-file" {
+			what = "token"
+		}
+		return cli.WithHint(fmt.Errorf("%s: %w", what, err),
+			"give --%s, %s (readable by its owner only)", c.tokenFlag, c.tokenDesc())
 	}
 	var rd io.Reader
 	if body != nil {
@@ -268,7 +300,7 @@ func (c *centralFlags) call(ctx context.Context, method, path string, body, out 
 		}
 		err := &apiError{status: resp.StatusCode, msg: e.Error}
 		if resp.StatusCode == http.StatusUnauthorized {
-			return cli.WithHint(err, "--admin-token-file must be the admin.token of this central's data directory")
+			return cli.WithHint(err, "--%s must be %s of this central", c.tokenFlag, strings.TrimPrefix(c.tokenDesc(), "the "))
 		}
 		return err
 	}

@@ -57,7 +57,7 @@ func (e *env) runVenuePoster(ctx context.Context, args []string, stdout, stderr 
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusConflict:
-		return cli.WithHint(err, "approve the venue first: 'anshim venue status --id %s --status approved'", *id)
+		return cli.WithHint(err, "approve the venue first: 'anshim venue status %s --id %s --status approved'", c.args(), *id)
 	case err != nil:
 		return notFoundHint(err, *id)
 	}

@@ -53,7 +53,7 @@ func (e *env) runVenueStatus(ctx context.Context, args []string, stdout, stderr 
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae) && ae.status == http.StatusConflict:
-		return cli.WithHint(err, "a venue goes applied → approved → suspended → approved; see its status with 'anshim venue show --id %s'", *id)
+		return cli.WithHint(err, "a venue goes applied → approved → suspended → approved; see its status with 'anshim venue show %s --id %s'", c.args(), *id)
 	case err != nil:
 		return notFoundHint(err, *id)
 	}

@@ -67,7 +67,7 @@ func TestVenueAdd(t *testing.T) {
 	flags := []string{"--central", url, "--admin-token-file", tokenFile}
 	out := e.mustRun(t, append(venueAddArgs("cafe-1"), flags...)...)
 	if out != "registered venue cafe-1 (Cafe Halla): cafe, default stay 45 min, status applied\n"+
-		"approve it with: anshim venue status --id cafe-1 --status approved\n" {
+		"approve it with: anshim venue status --central "+url+" --admin-token-file "+tokenFile+" --id cafe-1 --status approved\n" {
 		t.Errorf("stdout = %q", out)
 	}
 
@@ -155,7 +155,7 @@ func TestVenueStatus_Show_Poster(t *testing.T) {
 
 	code, _, stderr := run("venue", "poster", "--id", "cafe-1")
 	if code != 1 || !strings.Contains(stderr, "venue cafe-1: not approved") || !strings.Contains(stderr, "(HTTP 409)") ||
-		!strings.Contains(stderr, "anshim: hint: approve the venue first: 'anshim venue status --id cafe-1 --status approved'") {
+		!strings.Contains(stderr, "anshim: hint: approve the venue first: 'anshim venue status "+strings.Join(flags, " ")+" --id cafe-1 --status approved'") {
 		t.Errorf("poster of an applied venue: exit %d\n%s", code, stderr)
 	}
 	code, _, stderr = run("device", "token", "--venue", "cafe-1")
