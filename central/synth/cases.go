@@ -39,8 +39,9 @@ const caseDays = 1
 
 // PickCases returns up to n residents with the most check-ins in the
 // trace window of an onset yesterday (today when Days is 1): at least 3
-// entries at 2 venues or more, most entries first. Call it before Load;
-// the scans it generates are kept for Load.
+// entries at 2 venues or more, and first those with at most 3 a day, most
+// entries first. Call it before Load; the scans it generates are kept for
+// Load.
 func (p *Province) PickCases(n int) []Case {
 	today := daykeys.DayOf(p.cfg.Now())
 	last := min(today, p.cfg.First+daykeys.Day(p.cfg.Days)-1)
@@ -76,8 +77,19 @@ func (p *Province) PickCases(n int) []Case {
 			cases = append(cases, Case{Resident: int(who), Onset: onset, Entries: c.entries, Venues: len(c.venues)})
 		}
 	}
+	// Plausible cases first: at most 3 entries a day of the window (a
+	// small province's few residents each scan dozens of times a day);
+	// then the most entries at the most venues.
+	plausible := 3 * int(last-max(onset-2, p.cfg.First)+1)
+	rank := func(c Case) int {
+		if c.Entries <= plausible {
+			return 0
+		}
+		return 1
+	}
 	slices.SortFunc(cases, func(a, b Case) int {
-		return cmp.Or(cmp.Compare(b.Entries, a.Entries), cmp.Compare(b.Venues, a.Venues), cmp.Compare(a.Resident, b.Resident))
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(b.Entries, a.Entries),
+			cmp.Compare(b.Venues, a.Venues), cmp.Compare(a.Resident, b.Resident))
 	})
 	cases = cases[:min(n, len(cases))]
 	for i := range cases {
