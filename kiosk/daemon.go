@@ -53,11 +53,6 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	ind, closeInd, err := indicatorFor(cfg, env)
-	if err != nil {
-		return err
-	}
-	defer closeInd()
 	dev, err := LoadDevice(cfg.Data)
 	if err != nil {
 		return err
@@ -87,19 +82,27 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 		}
 	}
 
-	ob, err := OpenOutbox(filepath.Join(cfg.Data, FileOutbox), dev.PrivateKey())
-	if errors.Is(err, ErrLocked) {
+	// The outbox before the lights: a kiosk already running holds both.
+	ob, obErr := OpenOutbox(filepath.Join(cfg.Data, FileOutbox), dev.PrivateKey())
+	if errors.Is(obErr, ErrLocked) {
 		// Not out of order: this kiosk is already running. Stop at once,
 		// without touching the scanners or the lights the other one uses.
-		log.Error("outbox held by another kiosk process: not starting", "err", err)
-		return fmt.Errorf("kiosk: %w", err)
+		log.Error("outbox held by another kiosk process: not starting", "err", obErr)
+		return fmt.Errorf("kiosk: %w", obErr)
 	}
+	if obErr == nil {
+		defer ob.Close()
+	}
+	ind, closeInd, err := indicatorFor(cfg, env)
 	if err != nil {
-		log.Error("outbox unusable: out of order", "err", err,
-			"hint", "restore the outbox from the corrupt copy with `kiosk outbox --data DIR` on a workstation, or re-provision with `kiosk init` in a new directory and tell the province (the sequence restarts)")
-		return outOfOrder(ctx, scanners, ind, log, err)
+		return err
 	}
-	defer ob.Close()
+	defer closeInd()
+	if obErr != nil {
+		log.Error("outbox unusable: out of order", "err", obErr,
+			"hint", "restore the outbox from the corrupt copy with `kiosk outbox --data DIR` on a workstation, or re-provision with `kiosk init` in a new directory and tell the province (the sequence restarts)")
+		return outOfOrder(ctx, scanners, ind, log, obErr)
+	}
 	_, _, online, _ := onlineSettings(cfg)
 	ds := newDownSync(ob, bundle, rev, online, cfg.Debounce != 0, log)
 	k, err := New(Options{
