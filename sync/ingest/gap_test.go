@@ -304,3 +304,50 @@ func TestRun_GapLogsOncePerGap(t *testing.T) {
 	}
 	t.Logf("%d hold-backs, %d log lines", held, len(logLines(f.logs.String())))
 }
+
+// Ensure that the batches of a device held back after a gap are tried
+// again together: a batch arriving while they wait (also after the
+// missing records arrived) is held up to the same moment, so that it comes
+// back behind them rather than seeing them missing — no new gap, no
+// second log line.
+func TestHandle_HeldBatchesComeBackTogether(t *testing.T) {
+	clk := &fakeClock{t: truth.Add(time.Hour)}
+	f := newFixture(t, nil, func(c *Config) { c.GapWait, c.GapRetry, c.Now = time.Minute, time.Second, clk.Now })
+	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(9)
+	ctx := context.Background()
+	steps := []struct {
+		batch     string
+		advance   time.Duration // before the batch
+		wantRetry time.Duration // 0: stored
+	}{
+		{"4-6", 0, time.Second},
+		{"7-9", 300 * time.Millisecond, 700 * time.Millisecond},
+		{"1-3", 100 * time.Millisecond, 0},
+		{"7-9", 100 * time.Millisecond, 500 * time.Millisecond}, // back early (another worker's NAK)
+		{"4-6", 500 * time.Millisecond, 0},
+		{"7-9", 0, 0},
+	}
+	for i, s := range steps {
+		clk.Add(s.advance)
+		first, last, err := parseRange(s.batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, data := k.msg(first, last)
+		_, err = f.in.Handle(ctx, subject, data, truth)
+		var held *heldError
+		switch {
+		case s.wantRetry == 0 && err != nil:
+			t.Fatalf("step %d (%s): %v, want stored", i, s.batch, err)
+		case s.wantRetry > 0 && (!errors.As(err, &held) || held.retry != s.wantRetry):
+			t.Fatalf("step %d (%s): %v (%+v), want held for %v", i, s.batch, err, held, s.wantRetry)
+		}
+	}
+	st, err := f.store.State(ctx, "k-1")
+	if err != nil || st.Records != 9 || st.Breaks != 0 {
+		t.Fatalf("state %+v, %v; want 9 records, no break", st, err)
+	}
+	if got := logLines(f.logs.String(), heldLine); len(got) != 1 || !strings.Contains(got[0], "held=3") {
+		t.Errorf("lines about the gap: %q, want one with held=3", got)
+	}
+}

@@ -95,7 +95,11 @@ type Config struct {
 	// never turn it into a false alarm. The central sets it well above
 	// AckWait and the kiosks' reconnect backoff plus ack timeout.
 	GapWait time.Duration
-	// GapRetry is how soon a held-back batch is tried again. Default 1 s.
+	// GapRetry is how often the batches of a device held back after a gap
+	// are tried again, all together (NAKed with a delay up to the same
+	// moment, so that the server hands them out again in stream order and
+	// a batch that arrives while the others wait queues behind them rather
+	// than seeing them missing). Default 1 s.
 	GapRetry time.Duration
 	// Seen, if set, is told the pseudonyms of the check-ins a batch stored
 	// (after the store committed them), so the identity vault can record
@@ -211,7 +215,15 @@ type gap struct {
 	first    time.Time // first seen
 	since    time.Time // first seen, or the last progress (lastSeq moved)
 	held     int       // hold-backs (NAKs) so far
+	// retryAt is when the batches held back come back: all of them at
+	// once, so that the server hands them out again in stream order and
+	// none of them sees the others missing.
+	retryAt time.Time
 }
+
+// minRetry is the shortest NAK delay of a held-back batch: a retryAt
+// closer than this starts a new round.
+const minRetry = 20 * time.Millisecond
 
 // New returns an Ingester for cfg.
 func New(cfg Config) (*Ingester, error) {
@@ -296,30 +308,33 @@ func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, rec
 }
 
 // holdGap reports whether a batch of device after the gap from lastSeq+1
-// to prev is to be held back (GapWait), and counts the hold.
-func (in *Ingester) holdGap(device string, lastSeq, prev uint64) bool {
+// to prev is to be held back (GapWait), and for how long; it counts the
+// hold.
+func (in *Ingester) holdGap(device string, lastSeq, prev uint64) (time.Duration, bool) {
 	now := in.cfg.Now()
 	in.qmu.Lock()
 	defer in.qmu.Unlock()
 	g := in.gaps[device]
-	switch {
-	case g == nil:
+	if g == nil {
 		if in.gaps == nil {
 			in.gaps = make(map[string]*gap)
 		}
 		g = &gap{from: lastSeq + 1, to: prev, lastSeq: lastSeq, first: now, since: now}
 		in.gaps[device] = g
-	case g.lastSeq != lastSeq:
+	} else if g.lastSeq != lastSeq {
 		// Some missing records arrived: the rest are on their way.
 		g.lastSeq, g.since = lastSeq, now
 	}
 	g.to = min(g.to, prev) // an earlier batch held back: fewer records missing
 	if now.Sub(g.since) >= in.cfg.GapWait {
-		return false
+		return 0, false
 	}
 	g.held++
 	in.cfg.Metrics.Held.Add(1)
-	return true
+	if g.retryAt.Sub(now) < minRetry {
+		g.retryAt = now.Add(in.cfg.GapRetry)
+	}
+	return g.retryAt.Sub(now), true
 }
 
 // endGap forgets the device's gap once a batch after the missing records
@@ -474,12 +489,14 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 		in.qmu.Lock()
 		explained := in.quarantinedTo[b.Device] >= prev
 		in.qmu.Unlock()
-		if in.cfg.GapWait > 0 && !explained && in.holdGap(b.Device, state.LastSeq, prev) {
-			// The missing records are most likely in the stream already, or
-			// being resent (a batch that failed while the next one went
-			// through, a redelivery after a central restart): wait for
-			// them rather than raise a false alarm.
-			return res, fmt.Errorf("batch %s: %w", b.MsgID(), errGapWait)
+		if in.cfg.GapWait > 0 && !explained {
+			if d, hold := in.holdGap(b.Device, state.LastSeq, prev); hold {
+				// The missing records are most likely in the stream
+				// already, or being resent (a batch that failed while the
+				// next one went through, a redelivery after a central
+				// restart): wait for them rather than raise a false alarm.
+				return res, &heldError{batch: b.MsgID(), retry: d}
+			}
 		}
 	}
 
@@ -645,3 +662,13 @@ func (in *Ingester) daySeal(r *checkin.Record, t time.Time, p *checkin.Personal)
 
 // errGapWait marks a batch held back by Config.GapWait.
 var errGapWait = errors.New("waiting for the records before it")
+
+// heldError is the error of a batch held back: it is to be tried again
+// after retry. It is errGapWait.
+type heldError struct {
+	batch string
+	retry time.Duration
+}
+
+func (e *heldError) Error() string        { return "batch " + e.batch + ": " + errGapWait.Error() }
+func (e *heldError) Is(target error) bool { return target == errGapWait }

@@ -336,9 +336,9 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func
 		t, delivered = meta.Timestamp, meta.NumDelivered
 	}
 	res, err := in.Handle(ctx, msg.Subject(), msg.Data(), t)
-	if errors.Is(err, errGapWait) {
+	if held := (*heldError)(nil); errors.As(err, &held) {
 		// Logged once per gap, when it ends (Handle); counted in Held.
-		reply(func() { in.nak(msg, cfg.GapRetry) })
+		reply(func() { in.nak(msg, held.retry) })
 		return nil
 	}
 	if err != nil && cfg.PoisonAfter > 0 && delivered >= uint64(cfg.PoisonAfter) {
