@@ -2,9 +2,11 @@ package central
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +20,9 @@ import (
 
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/ledger"
+	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // syncBuf is a log buffer safe for concurrent use.
@@ -90,6 +94,14 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	if _, err := js.Publish(ctx, a.enr.Subject, data, jetstream.WithMsgID(id)); err != nil {
 		t.Fatal(err)
 	}
+	// The test plays the kiosk's sender: the witness learns what was sent.
+	sent, _, err := wire.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sent(uplink.SentBatch{First: sent.FirstSeq(), Last: sent.Head.Seq, Head: sent.Head.Hash, Sealed: sha256.Sum256(data)}); err != nil {
+		t.Fatal(err)
+	}
 	ts.waitStored(t, dev, 3)
 	if _, ok, err := ts.CheckpointLedger(ctx, time.Now()); err != nil || !ok {
 		t.Fatalf("checkpoint: %v %v", ok, err)
@@ -140,14 +152,14 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	})
 
 	// A forged checkpoint: the real ledger key over a different tree of the
-	// same size, with a valid receipt for one of the kiosk's batches.
+	// same size (the kiosk's batch kept, the leaves before it rewritten),
+	// with a valid receipt for the kiosk's batch.
 	real, _ := ledger.Open(w.Latest(), v)
 	var tree ledger.Tree
-	var leaf0 []byte
 	for i := range real.Size {
-		l, _ := (&ledger.Batch{Device: dev, First: uint64(i) + 1, Last: uint64(i) + 1, Head: [32]byte{byte(i), 1}}).MarshalText()
-		if i == 0 {
-			leaf0 = l
+		l := []byte(rc.Leaf)
+		if i != rc.Index {
+			l, _ = (&ledger.Batch{Device: "k-evil", First: uint64(i) + 1, Last: uint64(i) + 1, Head: [32]byte{byte(i), 1}}).MarshalText()
 		}
 		tree.Append(l)
 	}
@@ -157,11 +169,11 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := tlog.ProveRecord(real.Size, 0, &tree)
+	p, err := tlog.ProveRecord(real.Size, rc.Index, &tree)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, _ := json.Marshal(ledger.Receipt{Index: 0, Leaf: string(leaf0), Proof: p, Checkpoint: string(forged)})
+	msg, _ := json.Marshal(ledger.Receipt{Index: rc.Index, Leaf: rc.Leaf, Proof: p, Checkpoint: string(forged)})
 	cnc := ts.centralConn(t)
 	if err := cnc.Publish(uplink.ReceiptSubject(dev), msg); err != nil {
 		t.Fatal(err)
@@ -177,11 +189,12 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	}
 	waitUntil(t, "the alert at the central", func() bool { return ts.metrics.ledgerForkAlerts.Load() == 1 })
 	waitUntil(t, "the evidence marked reported", func() bool { m, err := w.Unreported(); return err == nil && len(m) == 0 })
-	files, _ := filepath.Glob(filepath.Join(ts.cfg.DataOrDefault(), AlertsDir, dev+"-*.json"))
+	files, _ := filepath.Glob(filepath.Join(ts.cfg.DataOrDefault(), AlertsDir, "fork-*.json"))
 	if len(files) != 1 {
-		t.Fatalf("central evidence files: %v", files)
+		all, _ := filepath.Glob(filepath.Join(ts.cfg.DataOrDefault(), AlertsDir, "*"))
+		t.Fatalf("central evidence files: %v (all %v)", files, all)
 	}
-	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), `"reason"`) {
+	if b, _ := os.ReadFile(files[0]); !strings.Contains(string(b), `"reason"`) || !strings.Contains(string(b), dev) {
 		t.Errorf("central evidence: %s", b)
 	}
 	var m strings.Builder
@@ -192,5 +205,140 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	// The outbox is not affected.
 	if n, _ := ob.Pending(); n != 0 {
 		t.Errorf("pending %d", n)
+	}
+}
+
+// Ensure that a fork alert is verified before anything is written — a
+// checkpoint not signed by the ledger key, two checkpoints the log proves
+// consistent, evidence of another device and oversized reports are
+// refused —, that a real fork (the ledger key over a rewritten tree) is
+// kept once however often it is reported and listed by the public GET
+// /v1/ledger/alerts, and that one device's reports are rate-limited.
+func TestAlert_VerifiedDedupedRateLimited(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	a := ts.enroll(t, "cafe-1")
+	dev := a.enr.Device
+	ts.clock.Advance(ledger.Every)
+	c1, ok, err := ts.CheckpointLedger(ctx, ts.clock.Now())
+	if err != nil || !ok {
+		t.Fatalf("checkpoint: %v %v", ok, err)
+	}
+	nc, _ := a.connect(t, ts.NATSURL())
+	js, _ := jetstream.New(nc)
+	data, id := a.batches(ts.keys).next(t, 2)
+	if _, err := js.Publish(ctx, a.enr.Subject, data, jetstream.WithMsgID(id)); err != nil {
+		t.Fatal(err)
+	}
+	ts.waitStored(t, dev, 2)
+	ts.clock.Advance(ledger.Every)
+	c2, ok, err := ts.CheckpointLedger(ctx, ts.clock.Now())
+	if err != nil || !ok {
+		t.Fatalf("checkpoint: %v %v", ok, err)
+	}
+
+	signer, _ := ts.keys.LedgerSigner()
+	forkedNote := func(size int64, tag byte) string {
+		var tr ledger.Tree
+		for i := range size {
+			l, _ := (&ledger.Batch{Device: "k-evil", First: uint64(i) + 1, Last: uint64(i) + 1, Head: [32]byte{tag}}).MarshalText()
+			tr.Append(l)
+		}
+		root, _ := tr.Root(size)
+		msg, err := ledger.Sign(ledger.Checkpoint{Size: size, Hash: root}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(msg)
+	}
+	// The same checkpoint text signed by a key of the same name that is
+	// not the ledger key.
+	other, err := province.Generate(nil, "jeju")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSigner, _ := other.LedgerSigner()
+	badSig, err := ledger.Sign(ledger.Checkpoint{Size: c2.Size, Hash: tlog.Hash{1}}, otherSigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(old, new string) uplink.Evidence {
+		return uplink.Evidence{Kind: uplink.KindFork, Device: dev, Detected: ts.clock.Now(), Reason: "test", Old: old, New: new}
+	}
+	report := func(e any) uplink.LedgerReply {
+		t.Helper()
+		data, _ := json.Marshal(e)
+		m, err := nc.Request(AlertSubject(dev), data, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep uplink.LedgerReply
+		if err := json.Unmarshal(m.Data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	alerts := func() []LedgerAlert {
+		t.Helper()
+		var list []LedgerAlert
+		if code := ts.do(t, "GET", "/v1/ledger/alerts", nil, false, &list); code != http.StatusOK {
+			t.Fatalf("GET /v1/ledger/alerts: %d", code)
+		}
+		return list
+	}
+	genuine := ev(string(c2.Note), forkedNote(c2.Size, 7))
+	otherDev := genuine
+	otherDev.Device = "k-someone-else"
+	for _, tc := range []struct {
+		name    string
+		ev      any
+		wantErr string
+	}{
+		{"not signed by the ledger key", ev(string(c1.Note), string(badSig)), "not signed by the ledger key"},
+		{"consistent checkpoints", ev(string(c1.Note), string(c2.Note)), "not a fork"},
+		{"another device's evidence", otherDev, "reported by"},
+		{"too large", map[string]string{"old": strings.Repeat("x", uplink.MaxEvidenceBytes)}, "at most"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := report(tc.ev)
+			if rep.OK || !strings.Contains(rep.Error, tc.wantErr) || rep.Retry {
+				t.Errorf("reply %+v, want error %q", rep, tc.wantErr)
+			}
+		})
+		ts.clock.Advance(alertRefill) // keep the rate limit out of these cases
+	}
+	if n := len(alerts()); n != 0 || ts.metrics.ledgerForkAlerts.Load() != 0 {
+		t.Fatalf("%d alerts kept from refused reports", n)
+	}
+
+	// A real fork, reported three times: one alert.
+	for range 3 {
+		if rep := report(genuine); !rep.OK {
+			t.Fatalf("genuine fork refused: %+v", rep)
+		}
+	}
+	list := alerts()
+	if len(list) != 1 || list[0].Device != dev || list[0].Evidence.New != genuine.New || !strings.Contains(list[0].Finding, "not the log's") {
+		t.Fatalf("alerts: %+v", list)
+	}
+	if n := ts.metrics.ledgerForkAlerts.Load(); n != 1 {
+		t.Errorf("fork alerts counted %d, want 1", n)
+	}
+
+	// The rate limit: the bucket (5) was spent by the 3 reports above
+	// and 2 more; the next is refused with "retry", and allowed again
+	// once a token came back.
+	for range 2 {
+		report(genuine)
+	}
+	if rep := report(genuine); rep.OK || !rep.Retry || !strings.Contains(rep.Error, "too many") {
+		t.Fatalf("report beyond the burst: %+v", rep)
+	}
+	ts.clock.Advance(alertRefill)
+	if rep := report(ev(string(c2.Note), forkedNote(c2.Size, 9))); !rep.OK {
+		t.Fatalf("report after the refill: %+v", rep)
+	}
+	if n := len(alerts()); n != 2 {
+		t.Errorf("%d alerts, want 2", n)
 	}
 }

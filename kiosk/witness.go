@@ -248,6 +248,23 @@ func (w *Witness) checkSent(b *ledger.Batch) (match, known bool, reason string, 
 			return true, true, "", nil
 		}
 	}
+	if len(sends) == 0 {
+		// Receipted already: its sends were forgotten, the kept leaf is
+		// the batch sent.
+		v, err := w.ob.GetCache(BucketReceipts, receiptKey(b.Last))
+		if err != nil {
+			return false, false, "", err
+		}
+		var r ledger.Receipt
+		if v != nil && json.Unmarshal(v, &r) == nil {
+			if kept, ok := leafBatch(r); ok {
+				if *kept == *b {
+					return true, true, "", nil
+				}
+				return false, true, fmt.Sprintf("the leaf of records %d-%d is not the batch receipted before", b.First, b.Last), nil
+			}
+		}
+	}
 	if len(sends) > 0 {
 		return false, true, fmt.Sprintf("the leaf of records %d-%d is not the batch sent (%d sends: other range, chain head or batch hash)", b.First, b.Last, len(sends)), nil
 	}
@@ -263,6 +280,16 @@ func (w *Witness) checkSent(b *ledger.Batch) (match, known bool, reason string, 
 		return false, true, fmt.Sprintf("the leaf claims records %d-%d, the kiosk wrote only up to %d", b.First, b.Last, written), nil
 	}
 	return false, false, "", nil
+}
+
+// leafBatch returns the batch leaf of a receipt.
+func leafBatch(r ledger.Receipt) (*ledger.Batch, bool) {
+	l, err := ledger.ParseLeaf([]byte(r.Leaf))
+	if err != nil {
+		return nil, false
+	}
+	b, ok := l.(*ledger.Batch)
+	return b, ok
 }
 
 // Receipt implements uplink.Witness: it verifies r, which must be the
