@@ -108,6 +108,7 @@ type Witness struct {
 	evidence  int                   // records in BucketEvidence
 	full      bool                  // MaxEvidence reached and logged
 	seen      map[[32]byte]struct{} // checkpoints already checked
+	forked    map[[32]byte]struct{} // checkpoints already attributed to a fork
 	sentCalls int
 }
 
@@ -120,7 +121,8 @@ func NewWitness(ob *Outbox, v note.Verifier, now func() time.Time, log *slog.Log
 	if now == nil {
 		now = time.Now
 	}
-	w := &Witness{ob: ob, v: v, device: ob.Device(), log: log, now: now, seen: map[[32]byte]struct{}{}}
+	w := &Witness{ob: ob, v: v, device: ob.Device(), log: log, now: now,
+		seen: map[[32]byte]struct{}{}, forked: map[[32]byte]struct{}{}}
 	for _, k := range []struct {
 		key string
 		msg *[]byte
@@ -319,7 +321,7 @@ func (w *Witness) Receipt(ctx context.Context, r ledger.Receipt, l uplink.Ledger
 		return w.record(uplink.Evidence{Kind: uplink.KindReceipt, Reason: "receipt for a batch this kiosk did not send: " + reason, Receipt: &r},
 			"receipt-"+shortHash(64, []byte(r.Leaf), []byte(r.Checkpoint)))
 	}
-	if err := w.observe(ctx, []byte(r.Checkpoint), c, l, ""); err != nil {
+	if err := w.observe(ctx, []byte(r.Checkpoint), c, l, "", false); err != nil {
 		return fmt.Errorf("receipt of leaf %d not kept: %w", r.Index, err)
 	}
 	data, err := json.Marshal(r)
@@ -349,7 +351,7 @@ func (w *Witness) Observe(ctx context.Context, msg []byte, l uplink.LedgerClient
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.observe(ctx, msg, c, l, "")
+	return w.observe(ctx, msg, c, l, "", true)
 }
 
 // Peer implements uplink.Witness: it checks another kiosk's gossiped
@@ -376,7 +378,7 @@ func (w *Witness) Peer(ctx context.Context, device string, value []byte, l uplin
 			continue
 		}
 		w.mu.Lock()
-		err = w.observe(ctx, msg, c, l, via)
+		err = w.observe(ctx, msg, c, l, via, false)
 		w.mu.Unlock()
 		errs = append(errs, err)
 	}
@@ -423,9 +425,17 @@ func consistent(ctx context.Context, aMsg []byte, a ledger.Checkpoint, bMsg []by
 }
 
 // observe is Observe with w.mu held; via prefixes the reason of a fork.
-func (w *Witness) observe(ctx context.Context, msg []byte, c ledger.Checkpoint, l uplink.LedgerClient, via string) error {
+// With latest set, c is what the central shows as its latest checkpoint:
+// smaller than the witness's latest, it is checked even if seen before,
+// since the central then claims a log that lost its tail (it must still
+// prove the witness's latest consistent with it).
+func (w *Witness) observe(ctx context.Context, msg []byte, c ledger.Checkpoint, l uplink.LedgerClient, via string, latest bool) error {
 	key := sha256.Sum256(msg)
-	if _, ok := w.seen[key]; ok {
+	if _, ok := w.forked[key]; ok {
+		w.alert = true
+		return fmt.Errorf("ledger: %w: checkpoint of %d already recorded on a fork", ledger.ErrFork, c.Size)
+	}
+	if _, ok := w.seen[key]; ok && !(latest && c.Size < w.cp.Size) {
 		return nil
 	}
 	if w.latest == nil {
@@ -459,7 +469,7 @@ func (w *Witness) observe(ctx context.Context, msg []byte, c ledger.Checkpoint, 
 				}
 				w.forkMsg, w.forkCp = msg, c
 			}
-			w.markSeen(key)
+			w.markForked(key)
 			w.alert = true
 			return fmt.Errorf("ledger: %w: checkpoint of %d on the fork already recorded", ledger.ErrFork, c.Size)
 		}
@@ -468,7 +478,7 @@ func (w *Witness) observe(ctx context.Context, msg []byte, c ledger.Checkpoint, 
 		return err
 	}
 	w.forkMsg, w.forkCp = msg, c
-	w.markSeen(key)
+	w.markForked(key)
 	oldMsg, newMsg := inc.oldMsg, inc.newMsg
 	if bytes.Compare(oldMsg, newMsg) > 0 && c.Size == w.cp.Size {
 		oldMsg, newMsg = newMsg, oldMsg // one key per pair, whichever came first
@@ -484,6 +494,15 @@ func (w *Witness) markSeen(key [32]byte) {
 		clear(w.seen)
 	}
 	w.seen[key] = struct{}{}
+}
+
+// markForked remembers a checkpoint as one of a fork recorded. w.mu is
+// held.
+func (w *Witness) markForked(key [32]byte) {
+	if len(w.forked) >= maxSeen {
+		clear(w.forked)
+	}
+	w.forked[key] = struct{}{}
 }
 
 // keep saves a checkpoint under key in BucketLedger. w.mu is held.

@@ -158,3 +158,120 @@ func TestWitness_Fork(t *testing.T) {
 		t.Errorf("pending %d", n)
 	}
 }
+
+// Ensure that receipt keys parse as the decimal numbers they are — the
+// old fmt.Sscan read "00000000000000000010" as octal 8 and failed on
+// "…19", so the uplink asked for the same receipts every 5 s forever —
+// and that Highest is the largest.
+func TestWitness_ReceiptKeys(t *testing.T) {
+	for _, tc := range []struct {
+		key     string
+		want    uint64
+		wantErr bool
+	}{
+		{"00000000000000000010", 10, false},
+		{"00000000000000000019", 19, false},
+		{"00000000000000000008", 8, false},
+		{receiptKey(18446744073709551615), 18446744073709551615, false},
+		{"0x10", 0, true},
+		{"", 0, true},
+	} {
+		got, err := parseReceiptKey(tc.key)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("parseReceiptKey(%q) = %d, %v; want %d (error %v)", tc.key, got, err, tc.want, tc.wantErr)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	if err := CreateOutbox(path, OutboxMeta{Device: "k-1", Venue: "cafe"}); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	ob, err := OpenOutbox(path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	keys, _ := province.Generate(nil, "jeju")
+	v, _ := keys.Bundle().NoteVerifier()
+	w, err := NewWitness(ob, v, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []uint64{8, 19, 10} {
+		if err := ob.PutCache(BucketReceipts, receiptKey(n), []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h, err := w.Highest(); h != 19 || err != nil {
+		t.Errorf("Highest = %d, %v; want 19", h, err)
+	}
+}
+
+// Ensure that one fork is recorded once: the same forked checkpoint seen
+// again, after a restart too, and a later checkpoint of the same fork add
+// no evidence, while the alert stays.
+func TestWitness_ForkRecordedOnce(t *testing.T) {
+	keys, _ := province.Generate(nil, "jeju")
+	signer, _ := keys.LedgerSigner()
+	v, _ := keys.Bundle().NoteVerifier()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	if err := CreateOutbox(path, OutboxMeta{Device: "k-1", Venue: "cafe"}); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	ob, err := OpenOutbox(path, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	tree := func(dev string, n int) *ledger.Tree {
+		var tr ledger.Tree
+		for i := range n {
+			l, _ := (&ledger.Batch{Device: dev, First: uint64(i) + 1, Last: uint64(i) + 1}).MarshalText()
+			tr.Append(l)
+		}
+		return &tr
+	}
+	sign := func(tr *ledger.Tree) []byte {
+		h, _ := tr.Root(tr.Size())
+		msg, err := ledger.Sign(ledger.Checkpoint{Size: tr.Size(), Hash: h}, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	real, forked, forkedMore := tree("k-1", 4), tree("k-evil", 4), tree("k-evil", 6)
+	ctx := context.Background()
+	count := func() int {
+		n := 0
+		ob.ForEachCache(BucketEvidence, func(string, []byte) error { n++; return nil })
+		return n
+	}
+	w, _ := NewWitness(ob, v, nil, slog.New(slog.DiscardHandler))
+	if err := w.Observe(ctx, sign(real), fakeLedger{real}); err != nil {
+		t.Fatal(err)
+	}
+	for i, step := range []struct {
+		name    string
+		restart bool
+		msg     []byte
+		l       fakeLedger
+	}{
+		{"the fork", false, sign(forked), fakeLedger{forked}},
+		{"the same forked checkpoint again", false, sign(forked), fakeLedger{forked}},
+		{"again after a restart", true, sign(forked), fakeLedger{forked}},
+		{"the fork grown", false, sign(forkedMore), fakeLedger{forkedMore}},
+	} {
+		if step.restart {
+			if w, err = NewWitness(ob, v, nil, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Observe(ctx, step.msg, step.l); !errors.Is(err, ledger.ErrFork) {
+			t.Errorf("%d %s: %v, want a fork", i, step.name, err)
+		}
+		if n := count(); n != 1 || !w.Alert() {
+			t.Errorf("%d %s: %d evidence records, alert %v", i, step.name, n, w.Alert())
+		}
+	}
+}
