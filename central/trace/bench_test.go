@@ -168,7 +168,7 @@ func BenchmarkTrace(b *testing.B) {
 			tr := set.w.tracer(benchDay0.Add(benchDays * 24 * time.Hour))
 			rng := rand.New(rand.NewPCG(3, 4))
 			var ds []time.Duration
-			contacts := 0
+			contacts, read, opened := 0, 0, 0
 			b.ResetTimer()
 			for b.Loop() {
 				start := time.Now()
@@ -179,9 +179,13 @@ func BenchmarkTrace(b *testing.B) {
 				}
 				ds = append(ds, time.Since(start))
 				contacts += len(res.Contacts)
+				read += res.Stats.CheckIns
+				opened += res.Stats.Opened
 			}
 			percentiles(b, ds, "")
 			b.ReportMetric(float64(contacts)/float64(len(ds)), "contacts/trace")
+			b.ReportMetric(float64(read)/float64(len(ds)), "read/trace")
+			b.ReportMetric(float64(opened)/float64(len(ds)), "opened/trace")
 			b.ReportMetric(float64(set.records), "check-ins")
 		})
 	}

@@ -1,13 +1,15 @@
 package trace
 
 import (
-	"encoding/csv"
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/anshim/anshim/central/daykeys"
 )
@@ -38,28 +40,64 @@ func row(c Contact) []string {
 // NeutralizeCell defuses a CSV cell that a spreadsheet would run as a
 // formula: one starting with =, +, -, @, a tab or a carriage return gets a
 // leading apostrophe (OWASP's advice; the Luca app's CSV export failed
-// here).
+// here). The start is looked for past any leading invisible characters
+// (format characters such as U+200B zero-width space, U+200C/D, U+2060,
+// U+FEFF and the bidi controls U+200E/F, U+202A–E, U+2066–9) and
+// whitespace other than tab and CR, which a spreadsheet may skip or the
+// reader not see.
 func NeutralizeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	rest := strings.TrimLeftFunc(s, invisible)
+	if rest != "" && strings.ContainsRune("=+-@\t\r", rune(rest[0])) {
 		return "'" + s
 	}
 	return s
 }
 
+// invisible reports whether r is a format character (Unicode Cf: zero-width
+// and bidi controls, the BOM, the soft hyphen) or whitespace other than
+// tab and CR.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) && r != '\t' && r != '\r'
+}
+
 // WriteCSV writes the contacts as CSV (RFC 4180, a header line, times in
-// KST), every cell neutralised.
+// KST), every cell neutralised. A cell holding a comma, a semicolon (the
+// separator of Excel in Korean and European locales), a quote, a line
+// break or leading whitespace is quoted, so that it stays one cell
+// whichever separator the spreadsheet assumes.
 func WriteCSV(w io.Writer, res *Result) error {
-	cw := csv.NewWriter(w)
-	cw.Write(csvHeader)
+	bw := bufio.NewWriter(w)
+	writeRecord(bw, csvHeader)
 	for _, c := range res.Contacts {
 		cells := row(c)
 		for i := range cells {
 			cells[i] = NeutralizeCell(cells[i])
 		}
-		cw.Write(cells)
+		writeRecord(bw, cells)
 	}
-	cw.Flush()
-	return cw.Error()
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write csv: %w", err)
+	}
+	return nil
+}
+
+// writeRecord writes one CSV line of cells, quoting those that need it
+// (see WriteCSV) and doubling their quotes. Errors stick in w.
+func writeRecord(w *bufio.Writer, cells []string) {
+	for i, c := range cells {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		r, _ := utf8.DecodeRuneInString(c)
+		if c == "" || !strings.ContainsAny(c, ",;\"\r\n") && !unicode.IsSpace(r) {
+			w.WriteString(c)
+			continue
+		}
+		w.WriteByte('"')
+		w.WriteString(strings.ReplaceAll(c, `"`, `""`))
+		w.WriteByte('"')
+	}
+	w.WriteByte('\n')
 }
 
 // WriteTable writes the result for a terminal: the window, the case's

@@ -1,9 +1,9 @@
 package trace
 
 import (
+	"slices"
 	"time"
 
-	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
@@ -35,21 +35,30 @@ type Stay struct {
 // bound clamps a stay's length to MinStay .. MaxStay.
 func bound(d time.Duration) time.Duration { return min(max(d, MinStay), MaxStay) }
 
+// ExitHorizon is how long after an entry an exit scan may come and still
+// end its stay: an exit as late as the next day ends it (a bathhouse's
+// night, a PC room's), one a day or more later is another visit's whose
+// entry was not scanned. The stay is then bounded to MaxStay.
+const ExitHorizon = 24 * time.Hour
+
 // stays pairs one person's check-ins into stays, in entry order. rs may
 // hold several days and venues, in any order; defaultStay gives a venue's
-// default stay.
+// default stay. An entry's stay ends at the person's next check-in at its
+// venue when that is an exit less than ExitHorizon later, on whatever KST
+// day; otherwise it lasts the default stay.
 func stays(rs []store.CheckIn, defaultStay func(venue string) time.Duration) []Stay {
-	rs = sortedCopy(rs)
+	if !slices.IsSortedFunc(rs, compareCheckIns) {
+		rs = sortedCopy(rs)
+	}
 	var out []Stay
 	for i, r := range rs {
 		if r.Kind != checkin.Entry {
 			continue
 		}
 		s := Stay{Venue: r.Venue, Start: r.Time, Flags: r.Flags, device: r.Device, seq: r.Seq}
-		day := daykeys.DayOf(r.Time)
 		end := r.Time.Add(defaultStay(r.Venue))
 		for _, n := range rs[i+1:] {
-			if daykeys.DayOf(n.Time) != day {
+			if n.Time.Sub(r.Time) >= ExitHorizon {
 				break
 			}
 			if n.Venue != r.Venue {

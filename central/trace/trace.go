@@ -164,7 +164,8 @@ type Contact struct {
 	Ref    string `json:"ref"`
 	Degree int    `json:"degree"`
 	Venue  string `json:"venue"`
-	// Exposed is the start of the overlap, the person's earliest exposure;
+	// Exposed is the start of the overlap: the person's earliest exposure
+	// over paths of Degree hops, the fewest that reach them;
 	// OverlapMinutes its length, in minutes rounded up.
 	Exposed        time.Time `json:"exposed"`
 	OverlapMinutes int       `json:"overlap_minutes"`
@@ -239,7 +240,7 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 	if until.Before(to) {
 		until = to
 	}
-	r := &run{t: t, ctx: ctx, opened: map[ckey][16]byte{}, days: map[personDay][]store.CheckIn{}, venues: map[string]time.Duration{}}
+	r := &run{t: t, ctx: ctx, now: now, opened: map[ckey][16]byte{}, days: map[personDay][]store.CheckIn{}, venues: map[string]time.Duration{}}
 	res := &Result{From: from, To: to, Until: until, Degree: deg, Case: []Stay{}, Contacts: []Contact{}}
 
 	caseStays, err := r.staysOf(req.Pseudonym, from, to)
@@ -251,19 +252,27 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 		res.Case = append(res.Case, s)
 		sources = append(sources, source{who: req.Pseudonym, stay: s, start: later(s.Start, from), end: earlier(s.End, to)})
 	}
-	best := map[[16]byte]*exposure{}
+	// report is each person's exposure as reported: at the first degree
+	// k that reaches them (the fewest hops), the earliest over paths of k
+	// hops. spread is the earliest over every path found so far (at most
+	// k hops after degree k): what the person passes on at degree k+1.
+	report := map[[16]byte]*exposure{}
+	spread := map[[16]byte]*exposure{}
 	for k := 1; k <= deg && len(sources) > 0; k++ {
 		cands, err := r.exposures(sources, k)
 		if err != nil {
 			return nil, err
 		}
 		var improved []*exposure
-		for _, c := range cands {
+		for _, c := range cands { // by exposure
 			if c.who == req.Pseudonym {
 				continue
 			}
-			if b := best[c.who]; b == nil || c.at.Before(b.at) {
-				best[c.who] = c
+			if b := report[c.who]; b == nil || b.degree == k && c.at.Before(b.at) {
+				report[c.who] = c
+			}
+			if b := spread[c.who]; b == nil || c.at.Before(b.at) {
+				spread[c.who] = c
 				improved = append(improved, c)
 			}
 		}
@@ -271,9 +280,11 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 		if k == deg {
 			break // no one further to expose
 		}
+		// Only those exposed earlier than before pass on more: the
+		// others' onward contacts were found at this degree already.
 		var pds []personDay
 		for _, e := range improved {
-			if best[e.who] == e {
+			if spread[e.who] == e {
 				for d := daykeys.DayOf(e.at) - 1; d <= daykeys.DayOf(until); d++ {
 					pds = append(pds, personDay{e.who, d})
 				}
@@ -283,7 +294,7 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 		for _, e := range improved {
-			if best[e.who] != e {
+			if spread[e.who] != e {
 				continue // improved again at this degree
 			}
 			ss, err := r.staysOf(e.who, e.at, until)
@@ -296,8 +307,8 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	all := make([]*exposure, 0, len(best))
-	for _, e := range best {
+	all := make([]*exposure, 0, len(report))
+	for _, e := range report {
 		all = append(all, e)
 	}
 	slices.SortFunc(all, func(a, b *exposure) int {
@@ -344,6 +355,7 @@ func earlier(a, b time.Time) time.Time {
 type run struct {
 	t   *Tracer
 	ctx context.Context
+	now time.Time // the trace's clock
 
 	mu     sync.Mutex
 	opened map[ckey][16]byte // pseudonyms of check-ins (device, seq)
@@ -409,11 +421,20 @@ func (r *run) defaultStay(venue string) time.Duration {
 }
 
 // staysOf returns who's stays that end after from and start before to,
-// read by tag from the day before from's to to's.
+// read by tag from the day before from's to to's, and the next day's too
+// when an entry may end with an exit scanned then.
 func (r *run) staysOf(who [16]byte, from, to time.Time) ([]Stay, error) {
 	var rs []store.CheckIn
-	for d := daykeys.DayOf(from) - 1; d <= daykeys.DayOf(to); d++ {
+	last := daykeys.DayOf(to)
+	for d := daykeys.DayOf(from) - 1; d <= last; d++ {
 		day, err := r.checkInsOf(who, d)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, day...)
+	}
+	if next := last + 1; next.Start().Before(r.now) && openEntry(rs, to, next.Start()) {
+		day, err := r.checkInsOf(who, next)
 		if err != nil {
 			return nil, err
 		}
@@ -426,6 +447,24 @@ func (r *run) staysOf(who [16]byte, from, to time.Time) ([]Stay, error) {
 		}
 	}
 	return out, nil
+}
+
+// openEntry reports whether one of rs (one person's, sorted by time) is
+// an entry before to with no later check-in at its venue in rs, whose exit
+// could come at end or after (less than ExitHorizon after it).
+func openEntry(rs []store.CheckIn, to, end time.Time) bool {
+	var seen []string // venues with a later check-in
+	for i := len(rs) - 1; i >= 0; i-- {
+		c := rs[i]
+		if !c.Time.Add(ExitHorizon).After(end) {
+			return false // and every earlier one
+		}
+		if c.Kind == checkin.Entry && c.Time.Before(to) && !slices.Contains(seen, c.Venue) {
+			return true
+		}
+		seen = append(seen, c.Venue)
+	}
+	return false
 }
 
 // checkInsOf returns who's check-ins of day d (none when its key is
@@ -587,11 +626,12 @@ func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
 }
 
 // atVenue finds the exposures at one venue: it reads the venue's
-// check-ins once per cluster of sources (sources less than a day apart;
+// check-ins once per cluster of sources (sources whose windows overlap;
 // prefetched in batches when the store can), pairs them into stays per
 // person and matches them to the sources. Only the people whose stays may
 // overlap a source have their sealed parts opened: check-ins are grouped
-// by (day, tag) first, a tag naming one pseudonym within a day. Of each
+// by (day, tag) first, a tag naming one pseudonym within a day, and the
+// groups one stay spans across midnight joined (see link). Of each
 // person it returns one exposure, the first found of the earliest: the
 // one Trace would keep of all of them.
 func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]store.CheckIn) ([]*exposure, error) {
@@ -613,7 +653,7 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 	var all []personStay
 	people := map[[16]byte][]store.CheckIn{}
 	groups := map[group][]store.CheckIn{}
-	for _, cl := range r.clusters(venue, srcs) {
+	for _, cl := range r.clusters(srcs) {
 		cluster, lo, hi := srcs[cl.i:cl.j], cl.lo, cl.hi
 		w := window{venue, cl.from, cl.to}
 		rs, ok := fetched[w]
@@ -628,16 +668,26 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 			r.mu.Unlock()
 		}
 		// Open only the check-ins of people who may have met a source:
-		// group by day and tag (a tag names one pseudonym within a day,
-		// and stays pair within a day), and open a group when one of its
-		// stays overlaps a source.
+		// group by day and tag (a tag names one pseudonym within a day),
+		// join the groups of one person that a stay spans across midnight,
+		// and open a unit when one of its stays overlaps a source.
 		clear(groups)
 		for _, c := range rs {
 			g := group{daykeys.DayOf(c.Time), c.Tag}
 			groups[g] = append(groups[g], c)
 		}
+		next, err := r.link(groups, lo, hi)
+		if err != nil {
+			return nil, err
+		}
 		clear(people)
-		for _, cs := range groups {
+		for g, cs := range groups {
+			if next[g].joined {
+				continue // part of the previous day's unit
+			}
+			for n := next[g]; n.to != (group{}); n = next[n.to] {
+				cs = append(slices.Clip(cs), groups[n.to]...)
+			}
 			if !mayMeet(stays(cs, r.defaultStay), cluster) {
 				continue
 			}
@@ -708,6 +758,56 @@ type group struct {
 	tag [16]byte
 }
 
+// link is a group's place in a chain of one person's groups on
+// consecutive days: to is the next day's group (zero: none), joined says
+// whether the previous day's group leads to this one.
+type link struct {
+	to     group
+	joined bool
+}
+
+// link finds the groups of one venue's check-ins that a stay joins across
+// midnight: a day's group of a person ending with an entry and the next
+// day's starting with an exit. Few groups start with an exit; link opens
+// such a group's exit and looks the person's tag of the day before up
+// among the groups. It skips the exits whose entry's stay, paired or not,
+// cannot overlap [lo, hi]: that stay lies within [exit − ExitHorizon,
+// start of the exit's day + MaxStay).
+func (r *run) link(groups map[group][]store.CheckIn, lo, hi time.Time) (map[group]link, error) {
+	var out map[group]link
+	for g, cs := range groups {
+		x := cs[0]
+		if x.Kind != checkin.Exit || !x.Time.Add(-ExitHorizon).Before(hi) || !g.day.Start().Add(MaxStay).After(lo) {
+			continue
+		}
+		p, ok := r.pseudonym(x)
+		if !ok {
+			continue
+		}
+		tag, err := r.t.keys.Tag(g.day-1, p)
+		if errors.Is(err, daykeys.ErrDestroyed) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("trace: tag of %s: %w", g.day-1, err)
+		}
+		prev := group{g.day - 1, tag}
+		if ps := groups[prev]; len(ps) == 0 || ps[len(ps)-1].Kind != checkin.Entry {
+			continue
+		}
+		if out == nil {
+			out = map[group]link{}
+		}
+		l := out[prev]
+		l.to = g
+		out[prev] = l
+		l = out[g]
+		l.joined = true
+		out[g] = l
+	}
+	return out, nil
+}
+
 // mayMeet reports whether one of ss overlaps one of srcs (sorted by
 // start), as atVenue's matching would find it.
 func mayMeet(ss []Stay, srcs []source) bool {
@@ -731,30 +831,30 @@ type window struct {
 }
 
 // cluster is a run of sources at a venue, srcs[i:j] (sorted by start),
-// less than a day apart: one look-up of the window [from, to) finds every
-// stay that can overlap one of them, from lo to hi.
+// whose windows overlap: one look-up of the window [from, to) finds every
+// stay that can overlap one of them, from lo to hi, with its exit.
 type cluster struct {
 	i, j     int
 	lo, hi   time.Time
 	from, to time.Time
 }
 
-// clusters sorts srcs by start and groups them. A stay ends on its
-// entry's KST day (an exit is paired on that day only) or at most its
-// default stay (at least MinStay) after its entry: an entry before the day
-// of lo and more than that before lo cannot overlap.
-func (r *run) clusters(venue string, srcs []source) []cluster {
+// clusters sorts srcs by start and groups them. A stay lasts at most
+// MaxStay, so an entry more than that before lo cannot overlap; an exit
+// ends a stay only if less than ExitHorizon after its entry, which is
+// before hi: the window [lo − MaxStay, hi + ExitHorizon) holds every
+// check-in of a stay that can overlap, and every entry's next check-in
+// that could be its exit.
+func (r *run) clusters(srcs []source) []cluster {
 	slices.SortStableFunc(srcs, func(a, b source) int { return a.start.Compare(b.start) })
-	reach := bound(r.defaultStay(venue))
 	var out []cluster
 	for i := 0; i < len(srcs); {
 		lo, hi := srcs[i].start, srcs[i].end
 		j := i + 1
-		for ; j < len(srcs) && srcs[j].start.Before(hi.Add(24*time.Hour)); j++ {
+		for ; j < len(srcs) && srcs[j].start.Add(-MaxStay).Before(hi.Add(ExitHorizon)); j++ {
 			hi = later(hi, srcs[j].end)
 		}
-		out = append(out, cluster{i: i, j: j, lo: lo, hi: hi,
-			from: earlier(daykeys.DayOf(lo).Start(), lo.Add(-reach)), to: (daykeys.DayOf(hi) + 1).Start()})
+		out = append(out, cluster{i: i, j: j, lo: lo, hi: hi, from: lo.Add(-MaxStay), to: hi.Add(ExitHorizon)})
 		i = j
 	}
 	return out
@@ -778,7 +878,7 @@ func (r *run) prefetch(venues []string, byVenue map[string][]source) (map[window
 	}
 	var ws []window
 	for _, v := range venues {
-		for _, cl := range r.clusters(v, byVenue[v]) {
+		for _, cl := range r.clusters(byVenue[v]) {
 			ws = append(ws, window{v, cl.from, cl.to})
 		}
 	}
@@ -806,8 +906,9 @@ func (r *run) prefetch(venues []string, byVenue map[string][]source) (map[window
 }
 
 // sortCheckIns sorts by (Time, Device, Seq).
-func sortCheckIns(rs []store.CheckIn) {
-	slices.SortFunc(rs, func(a, b store.CheckIn) int {
-		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Seq, b.Seq))
-	})
+func sortCheckIns(rs []store.CheckIn) { slices.SortFunc(rs, compareCheckIns) }
+
+// compareCheckIns orders check-ins by (Time, Device, Seq).
+func compareCheckIns(a, b store.CheckIn) int {
+	return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Seq, b.Seq))
 }

@@ -23,12 +23,12 @@ import (
 //	                                I 09:50–09:51, FlagAfterBreak  → 15 min, 09:50–10:05: I, 5 min, not flagged
 //	                                M 10:45, no exit               → later than M's 1st exposure
 //	     A earlier: bar 08:30–09:30 (exit) with B 09:00–10:30 → B none: A's stay ended before A's exposure
-//	     A later: gym 12:00 (60 min) with D 12:30–14:00 → D degree 2; P 12:45–13:30 → P degree 2
+//	     A later: gym 12:00 (60 min) with D 12:30–14:00 → D degree 2; P 12:45–13:30 → P over 2 hops
 //	     D later: rest2 15:00 (60 min) with E 15:10 → E degree 3
 //	11th 23:46–23:47 big (exit)     L 00:00, no exit, default 2000 min → bounded to 23:45: none
 //	11th 23:52–23:58 hall (exit)    → 15 min, to 00:07; K 23:40 (church, 90 min): K, 15 min overlap
 //	                                J 00:05–23:59 (exit) → bounded to 00:05–23:50: none
-//	12th 09:00 restaurant (60 min)  P 09:10 → later than P's degree-2 exposure
+//	12th 09:00 restaurant (60 min)  P 09:10 → P degree 1 (one hop), though 2 hops reach P earlier
 //	 9th 12:00 cafe                 Q 12:00 → outside the window: none
 //	13th 10:00 cafe                 R 10:00 → after isolation: none
 func scenario(tb testing.TB, st store.Store) *world {
@@ -167,8 +167,9 @@ func TestTrace_KnownAnswers(t *testing.T) {
 	degree2 := map[string]want{
 		"M": degree1["M"], "A": degree1["A"], "H": degree1["H"], "I": degree1["I"], "K": degree1["K"],
 		"D": {2, "gym", at(11, 12, 30), 30, true, false, "case>A>D"},
-		// P: earlier at degree 2 (the 11th) than at degree 1 (the 12th).
-		"P": {2, "gym", at(11, 12, 45), 15, true, false, "case>A>P"},
+		// P: earlier over 2 hops (the 11th) than over 1 (the 12th), but
+		// its degree is the fewest hops, with the exposure of that path.
+		"P": degree1["P"],
 	}
 	degree3 := map[string]want{"E": {3, "rest2", at(11, 15, 10), 50, false, false, "case>A>D>E"}}
 	for k, v := range degree2 {
@@ -239,8 +240,9 @@ func TestTrace_Invalid(t *testing.T) {
 	}
 }
 
-// Ensure that stays pair an entry with the next check-in at its venue on
-// its day when that is an exit, and are bounded to 15 min .. 23:45.
+// Ensure that stays pair an entry with the next check-in at its venue when
+// that is an exit less than 24 h later, on the same day or the next, and
+// are bounded to 15 min .. 23:45.
 func TestStays(t *testing.T) {
 	def := func(string) time.Duration { return time.Hour }
 	ci := func(venue string, kind checkin.Kind, t time.Time) store.CheckIn {
@@ -256,7 +258,19 @@ func TestStays(t *testing.T) {
 		{"re-entry first", []store.CheckIn{ci("v", checkin.Entry, at(11, 10, 0)), ci("v", checkin.Entry, at(11, 10, 20)), ci("v", checkin.Exit, at(11, 10, 30))},
 			[][2]time.Time{{at(11, 10, 0), at(11, 11, 0)}, {at(11, 10, 20), at(11, 10, 35)}}},
 		{"exit next day", []store.CheckIn{ci("v", checkin.Entry, at(11, 23, 30)), ci("v", checkin.Exit, at(12, 0, 10))},
-			[][2]time.Time{{at(11, 23, 30), at(12, 0, 30)}}},
+			[][2]time.Time{{at(11, 23, 30), at(12, 0, 10)}}},
+		{"overnight, other venues between", []store.CheckIn{ci("v", checkin.Entry, at(11, 22, 0)), ci("w", checkin.Entry, at(12, 1, 0)),
+			ci("v", checkin.Exit, at(12, 6, 30))},
+			[][2]time.Time{{at(11, 22, 0), at(12, 6, 30)}, {at(12, 1, 0), at(12, 2, 0)}}},
+		{"entry next day first", []store.CheckIn{ci("v", checkin.Entry, at(11, 23, 30)), ci("v", checkin.Entry, at(12, 8, 0)),
+			ci("v", checkin.Exit, at(12, 9, 0))},
+			[][2]time.Time{{at(11, 23, 30), at(12, 0, 30)}, {at(12, 8, 0), at(12, 9, 0)}}},
+		{"exit 23:50 later: bounded", []store.CheckIn{ci("v", checkin.Entry, at(11, 22, 0)), ci("v", checkin.Exit, at(12, 21, 50))},
+			[][2]time.Time{{at(11, 22, 0), at(12, 21, 45)}}},
+		{"exit 24 h later: not its exit", []store.CheckIn{ci("v", checkin.Entry, at(11, 22, 0)), ci("v", checkin.Exit, at(12, 22, 0))},
+			[][2]time.Time{{at(11, 22, 0), at(11, 23, 0)}}},
+		{"exit before the entry", []store.CheckIn{ci("v", checkin.Exit, at(12, 6, 0)), ci("v", checkin.Entry, at(12, 7, 0))},
+			[][2]time.Time{{at(12, 7, 0), at(12, 8, 0)}}},
 		{"orphan exit", []store.CheckIn{ci("v", checkin.Exit, at(11, 10, 0))}, nil},
 		{"23:45", []store.CheckIn{ci("v", checkin.Entry, at(11, 0, 0)), ci("v", checkin.Exit, at(11, 23, 59))},
 			[][2]time.Time{{at(11, 0, 0), at(11, 23, 45)}}},
