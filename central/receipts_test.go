@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -340,5 +341,46 @@ func TestAlert_VerifiedDedupedRateLimited(t *testing.T) {
 	}
 	if n := len(alerts()); n != 2 {
 		t.Errorf("%d alerts, want 2", n)
+	}
+}
+
+// Ensure that a device may write its own key of the witness gossip bucket
+// and watch the whole bucket, but not write another device's key.
+func TestWitnessBucket_Permissions(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	a := ts.enroll(t, "cafe-1")
+	b := ts.enroll(t, "cafe-2")
+	nc, errs := a.connect(t, ts.NATSURL())
+	js, _ := jetstream.New(nc)
+	kv, err := js.KeyValue(ctx, BucketWitness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, a.enr.Device, []byte(`{"checkpoint":"x"}`)); err != nil {
+		t.Fatalf("put own key: %v", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := kv.Put(pctx, b.enr.Device, []byte(`{"checkpoint":"forged"}`)); err == nil {
+		t.Fatal("put another device's key: accepted")
+	}
+	errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", WitnessKeySubject(b.enr.Device)))
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	e := nextUpdate(t, w)
+	if e == nil || e.Key() != a.enr.Device {
+		t.Fatalf("watch: %v", e)
+	}
+	cjs, _ := jetstream.New(ts.centralConn(t))
+	ckv, err := cjs.KeyValue(ctx, BucketWitness)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ckv.Get(ctx, b.enr.Device); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("another device's key: %v, want not found", err)
 	}
 }

@@ -28,6 +28,14 @@ func (u *Uplink) gossip(ctx context.Context, nc *nats.Conn, l LedgerClient) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			// A central without the bucket (older): look again later.
+			u.log.Debug("ledger gossip: no witness bucket", "bucket", BucketWitness)
+			if !sleep(ctx, u.checkpointPoll()) {
+				return
+			}
+			continue
+		}
 		u.setErr("ledger gossip: watch failed, will retry", err, "bucket", BucketWitness)
 		if !sleep(ctx, max(u.backoff(fails), time.Second)) {
 			return

@@ -131,7 +131,10 @@ func devicePermissions(venue, device string) *server.Permissions {
 		pub = append(pub, "$JS.API.STREAM.INFO."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 			"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.DIRECT.GET."+stream+".>", "$JS.FC."+stream+".>")
 	}
-	pub = append(pub, uplink.SubjectReceiptRequest, uplink.SubjectConsistencyRequest, uplink.AlertSubject(device))
+	pub = append(pub, uplink.SubjectReceiptRequest, uplink.SubjectConsistencyRequest, uplink.SubjectCheckpointRequest, uplink.AlertSubject(device))
+	ws := "KV_" + uplink.BucketWitness
+	pub = append(pub, "$JS.API.STREAM.INFO."+ws, "$JS.API.CONSUMER.CREATE."+ws+".>", "$JS.API.CONSUMER.DELETE."+ws+".>",
+		"$JS.FC."+ws+".>", "$KV."+uplink.BucketWitness+"."+device)
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
 		Subscribe: &server.SubjectPermission{Allow: []string{uplink.InboxPrefix(device) + ".>", uplink.ReceiptSubject(device)}},
