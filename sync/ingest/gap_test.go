@@ -313,7 +313,7 @@ func TestRun_GapLogsOncePerGap(t *testing.T) {
 func TestHandle_HeldBatchesComeBackTogether(t *testing.T) {
 	clk := &fakeClock{t: truth.Add(time.Hour)}
 	f := newFixture(t, nil, func(c *Config) { c.GapWait, c.GapRetry, c.Now = time.Minute, time.Second, clk.Now })
-	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(9)
+	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(12)
 	ctx := context.Background()
 	steps := []struct {
 		batch     string
@@ -324,8 +324,12 @@ func TestHandle_HeldBatchesComeBackTogether(t *testing.T) {
 		{"7-9", 300 * time.Millisecond, 700 * time.Millisecond},
 		{"1-3", 100 * time.Millisecond, 0},
 		{"7-9", 100 * time.Millisecond, 500 * time.Millisecond}, // back early (another worker's NAK)
-		{"4-6", 500 * time.Millisecond, 0},
+		// The round is due but 4-6 is not back yet: 10-12 waits briefly
+		// and starts no round of its own.
+		{"10-12", 600 * time.Millisecond, followRetry},
+		{"4-6", 0, 0},
 		{"7-9", 0, 0},
+		{"10-12", 0, 0},
 	}
 	for i, s := range steps {
 		clk.Add(s.advance)
@@ -344,10 +348,10 @@ func TestHandle_HeldBatchesComeBackTogether(t *testing.T) {
 		}
 	}
 	st, err := f.store.State(ctx, "k-1")
-	if err != nil || st.Records != 9 || st.Breaks != 0 {
-		t.Fatalf("state %+v, %v; want 9 records, no break", st, err)
+	if err != nil || st.Records != 12 || st.Breaks != 0 {
+		t.Fatalf("state %+v, %v; want 12 records, no break", st, err)
 	}
-	if got := logLines(f.logs.String(), heldLine); len(got) != 1 || !strings.Contains(got[0], "held=3") {
-		t.Errorf("lines about the gap: %q, want one with held=3", got)
+	if got := logLines(f.logs.String(), heldLine); len(got) != 1 || !strings.Contains(got[0], "held=4") {
+		t.Errorf("lines about the gap: %q, want one with held=4", got)
 	}
 }

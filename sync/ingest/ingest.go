@@ -219,6 +219,9 @@ type gap struct {
 	// once, so that the server hands them out again in stream order and
 	// none of them sees the others missing.
 	retryAt time.Time
+	// heldFirst holds the first sequences of the batches held back and
+	// not yet handled to the end.
+	heldFirst map[uint64]bool
 }
 
 // minRetry is the shortest NAK delay of a held-back batch: a retryAt
@@ -307,10 +310,18 @@ func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, rec
 	return res, nil
 }
 
-// holdGap reports whether a batch of device after the gap from lastSeq+1
-// to prev is to be held back (GapWait), and for how long; it counts the
-// hold.
-func (in *Ingester) holdGap(device string, lastSeq, prev uint64) (time.Duration, bool) {
+// holdGap reports whether the batch first..(prev+1) of device after the
+// gap from lastSeq+1 to prev is to be held back (GapWait), and for how
+// long; it counts the hold.
+//
+// The batches held back for a real gap are NAKed up to one moment
+// (retryAt), a round of GapRetry, so that they come back together, in
+// stream order. A batch whose missing records are only a batch held back
+// here (it arrived while the others wait, or the server's timer let it
+// come first) is not a gap of its own: it is held up to the same moment,
+// or briefly once that is past, and never starts a round — else each round
+// would leave the batches arriving during it a round behind, for good.
+func (in *Ingester) holdGap(device string, lastSeq, prev, first uint64) (time.Duration, bool) {
 	now := in.cfg.Now()
 	in.qmu.Lock()
 	defer in.qmu.Unlock()
@@ -319,7 +330,7 @@ func (in *Ingester) holdGap(device string, lastSeq, prev uint64) (time.Duration,
 		if in.gaps == nil {
 			in.gaps = make(map[string]*gap)
 		}
-		g = &gap{from: lastSeq + 1, to: prev, lastSeq: lastSeq, first: now, since: now}
+		g = &gap{from: lastSeq + 1, to: prev, lastSeq: lastSeq, first: now, since: now, heldFirst: map[uint64]bool{}}
 		in.gaps[device] = g
 	} else if g.lastSeq != lastSeq {
 		// Some missing records arrived: the rest are on their way.
@@ -330,21 +341,34 @@ func (in *Ingester) holdGap(device string, lastSeq, prev uint64) (time.Duration,
 		return 0, false
 	}
 	g.held++
+	g.heldFirst[first] = true
 	in.cfg.Metrics.Held.Add(1)
+	if g.heldFirst[lastSeq+1] { // behind a batch held back here
+		return max(g.retryAt.Sub(now), followRetry), true
+	}
 	if g.retryAt.Sub(now) < minRetry {
 		g.retryAt = now.Add(in.cfg.GapRetry)
 	}
 	return g.retryAt.Sub(now), true
 }
 
-// endGap forgets the device's gap once a batch after the missing records
-// was handled to the end (stored, flagged, a duplicate or quarantined), or
-// a break was flagged, and returns it.
+// followRetry is the NAK delay of a batch waiting only for a batch held
+// back here whose round is due.
+const followRetry = 100 * time.Millisecond
+
+// endGap is told of every batch of the device handled to the end
+// (stored, flagged, a duplicate or quarantined). Once a break was flagged,
+// or a batch after the missing records was handled and none held back is
+// left, it forgets the device's gap and returns it.
 func (in *Ingester) endGap(res Result) *gap {
 	in.qmu.Lock()
 	defer in.qmu.Unlock()
 	g := in.gaps[res.Device]
-	if g == nil || res.FirstSeq <= g.to && res.Break == "" {
+	if g == nil {
+		return nil
+	}
+	delete(g.heldFirst, res.FirstSeq)
+	if res.Break == "" && (res.FirstSeq <= g.to || len(g.heldFirst) > 0) {
 		return nil
 	}
 	delete(in.gaps, res.Device)
@@ -490,7 +514,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 		explained := in.quarantinedTo[b.Device] >= prev
 		in.qmu.Unlock()
 		if in.cfg.GapWait > 0 && !explained {
-			if d, hold := in.holdGap(b.Device, state.LastSeq, prev); hold {
+			if d, hold := in.holdGap(b.Device, state.LastSeq, prev, first); hold {
 				// The missing records are most likely in the stream
 				// already, or being resent (a batch that failed while the
 				// next one went through, a redelivery after a central
