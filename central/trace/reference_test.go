@@ -123,7 +123,7 @@ type refContact struct {
 // force over everyone's stays, in random worlds with overnight stays,
 // missing exits and entries, and re-entries.
 func TestTrace_MatchesReference(t *testing.T) {
-	seeds := 6
+	seeds := 4
 	if testing.Short() {
 		seeds = 2
 	}
