@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,6 +221,36 @@ func startWitnessKiosk(t *testing.T, srv *natsServer, k *testKiosk, poll time.Du
 	return wk
 }
 
+// waitReceipts waits until the witness keeps the receipts up to seq; the
+// central publishes them again every half second (core NATS: one sent
+// before the kiosk subscribed is lost, and the kiosk asks only after 25 s).
+func (wk *witnessKiosk) waitReceipts(t *testing.T, evil *evilCentral, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if h, _ := wk.w.Highest(); h >= seq {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no receipts up to %d:\n%s", seq, wk.logs.String())
+		}
+		evil.mu.Lock()
+		var rs []ledger.Receipt
+		for i, l := range evil.leaves {
+			if b, err := ledger.ParseLeaf(l); err == nil {
+				if b, ok := b.(*ledger.Batch); ok && b.Device == wk.dev.ID {
+					rs = append(rs, evil.receipt(int64(i)))
+				}
+			}
+		}
+		evil.mu.Unlock()
+		for _, r := range rs {
+			evil.publish(wk.dev.ID, r)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
 // evidence returns the kiosk's evidence records.
 func (wk *witnessKiosk) evidence(t *testing.T) map[string]uplink.Evidence {
 	t.Helper()
@@ -260,10 +291,7 @@ func TestWitness_MadeUpBatchRefused(t *testing.T) {
 	evil := startEvilCentral(t, srv, k)
 	wk := startWitnessKiosk(t, srv, k, time.Hour)
 	k.fill(t, 5)
-	waitFor(t, 10*time.Second, "the receipts of the batches sent", func() bool {
-		h, _ := wk.w.Highest()
-		return h == 5
-	})
+	wk.waitReceipts(t, evil, 5)
 	if wk.w.Alert() {
 		t.Fatalf("alert on honest receipts:\n%s", wk.logs.String())
 	}
@@ -302,7 +330,7 @@ func TestWitness_TailTruncationCaughtByPoll(t *testing.T) {
 	evil := startEvilCentral(t, srv, k)
 	wk := startWitnessKiosk(t, srv, k, poll)
 	k.fill(t, 3)
-	waitFor(t, 10*time.Second, "the receipts", func() bool { h, _ := wk.w.Highest(); return h == 3 })
+	wk.waitReceipts(t, evil, 3)
 	sent := stream.CachedInfo().State.Msgs
 	if info, _ := stream.Info(context.Background()); info != nil {
 		sent = info.State.Msgs
@@ -316,8 +344,8 @@ func TestWitness_TailTruncationCaughtByPoll(t *testing.T) {
 	// The tail cut: the tree of the leaves before the event, re-signed.
 	var requests sync.Map
 	sub, err := nc.Subscribe(uplink.SubjectConsistencyRequest, func(m *nats.Msg) {
-		n, _ := requests.LoadOrStore(string(m.Data), new(int))
-		*(n.(*int))++
+		n, _ := requests.LoadOrStore(string(m.Data), new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -350,7 +378,7 @@ func TestWitness_TailTruncationCaughtByPoll(t *testing.T) {
 		t.Error("no alert")
 	}
 	requests.Range(func(k, v any) bool {
-		if n := *(v.(*int)); n > 2 {
+		if n := v.(*atomic.Int64).Load(); n > 2 {
 			t.Errorf("consistency %s asked %d times", k, n)
 		}
 		return true
@@ -372,7 +400,7 @@ func TestWitness_PeerForkThroughGossip(t *testing.T) {
 	evil := startEvilCentral(t, srv, k)
 	wk := startWitnessKiosk(t, srv, k, 200*time.Millisecond)
 	k.fill(t, 2)
-	waitFor(t, 10*time.Second, "the receipts", func() bool { h, _ := wk.w.Highest(); return h == 2 })
+	wk.waitReceipts(t, evil, 2)
 	kv, err := js.KeyValue(context.Background(), uplink.BucketWitness)
 	if err != nil {
 		t.Fatal(err)
