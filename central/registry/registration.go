@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/anshim/anshim/internal/text"
 )
 
 // Registration is what a venue registers with: the body of the central's
@@ -101,8 +102,9 @@ func (r Registration) Normalize() (Registration, error) {
 	return r, nil
 }
 
-// checkText trims s and checks that it is 1 to max bytes of UTF-8 without
-// control characters.
+// checkText trims s and checks that it is 1 to max bytes of readable
+// UTF-8 with a letter or digit: no control or invisible characters (such
+// as U+202E, which shows a name backwards), as [text.Check] defines them.
 func checkText(s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -112,8 +114,9 @@ func checkText(s string, max int) (string, error) {
 		return "", errors.New("not UTF-8")
 	case len(s) > max:
 		return "", fmt.Errorf("%d bytes, want at most %d", len(s), max)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return "", errors.New("holds a control character (a line break?)")
+	}
+	if err := text.Check(s, 1); err != nil {
+		return "", fmt.Errorf("holds %w", err)
 	}
 	return s, nil
 }

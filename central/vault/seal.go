@@ -9,10 +9,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/anshim/anshim/internal/text"
 )
 
 // Labels of the keys derived from the KEK (HKDF-SHA256, no salt, the
@@ -146,8 +147,9 @@ func checkName(name string) (string, error) {
 		return "", invalid("name", "not valid UTF-8")
 	case len(name) > MaxNameBytes:
 		return "", invalid("name", fmt.Sprintf("longer than %d bytes", MaxNameBytes))
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return "", invalid("name", "holds control characters")
+	}
+	if err := text.Check(name, 1); err != nil { // no control or invisible characters
+		return "", invalid("name", "holds invisible or control characters: "+err.Error())
 	}
 	return name, nil
 }

@@ -125,6 +125,8 @@ func TestCheckName(t *testing.T) {
 		{strings.Repeat("a", MaxNameBytes+1), "", "longer than"},
 		{"Kim\x00", "", "control characters"},
 		{"Kim\nLee", "", "control characters"},
+		{"Kim\u202eLee", "", "control characters: an invisible character (U+202E)"},
+		{"\u200b", "", "invisible characters"},
 		{"Kim\xff", "", "UTF-8"},
 	} {
 		got, err := checkName(tt.in)
