@@ -3,6 +3,7 @@ package province
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -29,8 +30,13 @@ const BundleVersion = 1
 //	  "pass_keys": [{"id": "5f3a9c21", "public_key": "<base64 Ed25519>"}],
 //	  "sealing_key_id": "a0b1c2d3",
 //	  "sealing_key": "<base64 X25519>",
-//	  "ledger_verifier": "jeju+1234abcd+<base64>"
+//	  "ledger_verifier": "jeju+1234abcd+<base64>",
+//	  "root_key_id": "0c1d2e3f",
+//	  "root_key": "<base64 Ed25519>"
 //	}
+//
+// The root key verifies key updates (see [Bundle.OpenKeyUpdate]); a bundle
+// made before it existed has none, and its kiosks refuse every key update.
 //
 // Decoding rejects unknown versions and fields, and keys that are malformed
 // or do not match their ids, with an error naming the field.
@@ -48,6 +54,21 @@ type Bundle struct {
 	SealingKey [32]byte
 	// LedgerVerifier is the note verifier key of the ledger's checkpoints.
 	LedgerVerifier string
+	// RootKey is the province's root signing key, which signs key updates
+	// (pass keys, the sealing key, the NATS CA); nil in an older bundle.
+	RootKey ed25519.PublicKey
+}
+
+// SHA256 returns the hex SHA-256 of the bundle's file form: what
+// `sha256sum public.json` prints for the file [Bundle.Save] writes, and
+// what `kiosk enroll --bundle-sha256` pins.
+func (b *Bundle) SHA256() (string, error) {
+	data, err := b.marshalFile()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // PassKeys returns a copy of the pass verification keys, for
@@ -90,6 +111,8 @@ type bundleJSON struct {
 	SealingKeyID   string        `json:"sealing_key_id"`
 	SealingKey     string        `json:"sealing_key"`
 	LedgerVerifier string        `json:"ledger_verifier"`
+	RootKeyID      string        `json:"root_key_id,omitempty"`
+	RootKey        string        `json:"root_key,omitempty"`
 }
 
 type passKeyJSON struct {
@@ -106,6 +129,10 @@ func (b *Bundle) MarshalJSON() ([]byte, error) {
 		SealingKeyID:   b.SealingKeyID,
 		SealingKey:     base64.StdEncoding.EncodeToString(b.SealingKey[:]),
 		LedgerVerifier: b.LedgerVerifier,
+	}
+	if b.RootKey != nil {
+		j.RootKeyID = RootKeyID(b.RootKey)
+		j.RootKey = base64.StdEncoding.EncodeToString(b.RootKey)
 	}
 	for i, k := range b.PassPublicKeys {
 		j.PassKeys[i] = passKeyJSON{ID: fmt.Sprintf("%08x", k.ID), PublicKey: base64.StdEncoding.EncodeToString(k.Key)}
@@ -152,6 +179,16 @@ func (b *Bundle) UnmarshalJSON(data []byte) error {
 		return errors.New("bundle: sealing_key: want a base64 X25519 public key")
 	}
 	copy(nb.SealingKey[:], key)
+	if j.RootKey != "" || j.RootKeyID != "" {
+		root, err := base64.StdEncoding.Strict().DecodeString(j.RootKey)
+		if err != nil || len(root) != ed25519.PublicKeySize {
+			return errors.New("bundle: root_key: want a base64 Ed25519 public key")
+		}
+		if id := RootKeyID(root); j.RootKeyID != id {
+			return fmt.Errorf("bundle: root_key_id: %q does not match the key (want %s)", j.RootKeyID, id)
+		}
+		nb.RootKey = root
+	}
 	if err := nb.check(); err != nil {
 		return err
 	}
@@ -192,6 +229,9 @@ func (b *Bundle) check() error {
 	}
 	if v.Name() != b.Province {
 		return fmt.Errorf("bundle: ledger_verifier: key name %q is not the province %q", v.Name(), b.Province)
+	}
+	if b.RootKey != nil && len(b.RootKey) != ed25519.PublicKeySize {
+		return errors.New("bundle: root_key: want an Ed25519 public key")
 	}
 	return nil
 }

@@ -13,7 +13,10 @@
 //   - a ledger signing key in the signed-note format of
 //     golang.org/x/mod/sumdb/note;
 //   - a 32-byte key-encryption key (KEK) for the identity vault and the
-//     per-day data keys.
+//     per-day data keys;
+//   - a root Ed25519 key that signs key updates (see below). Key
+//     directories made before it existed lack it; [Keys.AddRootKey] and
+//     [Keys.Update] add one (`anshim keygen --dir DIR --add-root`).
 //
 // # Files
 //
@@ -32,5 +35,15 @@
 // # Bundle
 //
 // The [Bundle] is all a kiosk needs: the pass verification keys, the sealing
-// public key and the ledger verifier key, as versioned JSON.
+// public key, the ledger verifier key and the root key, as versioned JSON.
+// [Bundle.SHA256] is the hash of its file form, which `kiosk enroll
+// --bundle-sha256` pins.
+//
+// # Key updates
+//
+// Keys that reach kiosks after enrollment — pass keys and the sealing key
+// through the down-sync buckets, the NATS CA in the enrollment answer — are
+// [KeyUpdate] values signed by the root key ([Keys.SignKeyUpdate],
+// [FormatKeyUpdate]); a kiosk takes one only if the root key of its bundle
+// verifies it ([Bundle.OpenKeyUpdate]).
 package province

@@ -28,6 +28,9 @@ const (
 	LedgerKeyFile = "ledger.key"
 	// KEKFile holds the key-encryption key.
 	KEKFile = "kek.key"
+	// RootKeyFile holds the root signing key, which signs key updates. Key
+	// directories made before it existed lack it: `anshim keygen --add-root`.
+	RootKeyFile = "root.key"
 	// BundleFile is the public bundle, readable by all.
 	BundleFile = "public.json"
 )
@@ -38,6 +41,7 @@ const (
 	sealingKeyHeader = "anshim sealing key v1"
 	ledgerKeyHeader  = "anshim ledger signing key v1"
 	kekHeader        = "anshim key-encryption key v1"
+	rootKeyHeader    = "anshim root signing key v1"
 )
 
 // keyFile is the name and contents of one secret key file.
@@ -54,12 +58,16 @@ func (k *Keys) keyFiles() []keyFile {
 	for _, priv := range k.passKeys {
 		fmt.Fprintf(&p, "%08x %s\n", pass.KeyIDOf(priv.Public().(ed25519.PublicKey)), b64(priv.Seed()))
 	}
-	return []keyFile{
+	files := []keyFile{
 		{PassKeyFile, []byte(p.String())},
 		{SealingKeyFile, []byte(sealingKeyHeader + "\n" + k.SealingKeyID() + " " + b64(k.sealingPriv[:]) + "\n")},
 		{LedgerKeyFile, []byte(ledgerKeyHeader + "\n" + k.ledgerKey + "\n")},
 		{KEKFile, []byte(kekHeader + "\n" + b64(k.kek[:]) + "\n")},
 	}
+	if k.root != nil {
+		files = append(files, keyFile{RootKeyFile, []byte(rootKeyHeader + "\n" + k.RootKeyID() + " " + b64(k.root.Seed()) + "\n")})
+	}
+	return files
 }
 
 // bundleFile returns the contents of the public bundle file.
@@ -80,7 +88,7 @@ func (k *Keys) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save province keys: %w", err)
 	}
-	for _, name := range []string{PassKeyFile, SealingKeyFile, LedgerKeyFile, KEKFile, BundleFile} {
+	for _, name := range []string{PassKeyFile, SealingKeyFile, LedgerKeyFile, KEKFile, RootKeyFile, BundleFile} {
 		path := filepath.Join(dir, name)
 		if _, err := os.Lstat(path); err == nil {
 			return fmt.Errorf("save province keys: %s: %w", path, fs.ErrExist)
@@ -101,7 +109,8 @@ func (k *Keys) Save(dir string) error {
 }
 
 // Update rewrites the pass-signing keys and the public bundle in dir after
-// [Keys.RotatePassKey]. It checks first that dir holds an earlier state of
+// [Keys.RotatePassKey], and writes the root key after [Keys.AddRootKey]
+// (the root key file first, then the bundle that names it). It checks first that dir holds an earlier state of
 // the same province keys: the same name, sealing, ledger and key-encryption
 // keys, and pass keys that k still holds in the same order. Keys of another
 // province are never overwritten. The bundle is written before the secret
@@ -118,6 +127,12 @@ func (k *Keys) Update(dir string) error {
 	bundle, err := k.bundleFile()
 	if err != nil {
 		return fmt.Errorf("update province keys: %w", err)
+	}
+	if k.root != nil && old.root == nil {
+		f := k.keyFiles()[4]
+		if err := atomicfile.WriteExcl(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
+			return fmt.Errorf("update province keys: %w", err)
+		}
 	}
 	if err := atomicfile.Write(filepath.Join(dir, BundleFile), bundle, 0o644); err != nil {
 		return fmt.Errorf("update province keys: %w", err)
@@ -137,6 +152,8 @@ func (k *Keys) isEarlierStateOf(newer *Keys) error {
 		subtle.ConstantTimeCompare([]byte(k.ledgerKey), []byte(newer.ledgerKey)) != 1,
 		subtle.ConstantTimeCompare(k.kek[:], newer.kek[:]) != 1:
 		return errors.New("the keys there are other keys of the same province name")
+	case k.root != nil && !k.root.Equal(newer.root):
+		return errors.New("the keys there have another root signing key")
 	case len(k.passKeys) > len(newer.passKeys):
 		return errors.New("the keys there have more pass-signing keys")
 	}
@@ -151,12 +168,16 @@ func (k *Keys) isEarlierStateOf(newer *Keys) error {
 // Load reads the secret keys that [Keys.Save] wrote to dir. It refuses key
 // files that group or others can access, and files that are not exactly in
 // the format Save writes. The public bundle is not read: it is derived from
-// the keys.
+// the keys. A directory without [RootKeyFile] (made before it existed)
+// loads, with no root key.
 func Load(dir string) (*Keys, error) {
 	files := make(map[string]string)
-	for _, name := range []string{PassKeyFile, SealingKeyFile, LedgerKeyFile, KEKFile} {
+	for _, name := range []string{PassKeyFile, SealingKeyFile, LedgerKeyFile, KEKFile, RootKeyFile} {
 		path := filepath.Join(dir, name)
 		fi, err := os.Stat(path)
+		if name == RootKeyFile && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("load province keys: %w", err)
 		}
@@ -258,6 +279,18 @@ func parseKeyFiles(files map[string]string) (*Keys, error) {
 		return nil, fmt.Errorf("%s: want one line with a base64 32-byte key", KEKFile)
 	}
 	copy(k.kek[:], kek)
+
+	if data, ok := files[RootKeyFile]; ok {
+		if lines, err = keyLines(RootKeyFile, data, rootKeyHeader); err != nil {
+			return nil, err
+		}
+		_, key, ok := strings.Cut(lines[0], " ")
+		seed, err := b64(key)
+		if len(lines) != 1 || !ok || err != nil || len(seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("%s: want one line with a key id and a base64 Ed25519 seed", RootKeyFile)
+		}
+		k.root = ed25519.NewKeyFromSeed(seed)
+	}
 
 	// Each file must be exactly what Save would write: this also checks the
 	// key ids written beside the keys.

@@ -28,6 +28,7 @@ type Keys struct {
 	sealingPriv [32]byte
 	ledgerKey   string // note signer key, "PRIVATE+KEY+name+hash+key"
 	kek         [32]byte
+	root        ed25519.PrivateKey // nil in a key directory made before the root key
 }
 
 // Generate makes a new set of province keys named name, reading randomness
@@ -60,7 +61,54 @@ func Generate(rand io.Reader, name string) (*Keys, error) {
 	if _, err := io.ReadFull(rand, k.kek[:]); err != nil {
 		return nil, fmt.Errorf("generate province keys: key-encryption key: %w", err)
 	}
+	// The root key comes last, so that the other keys derive from rand as
+	// they did before it existed.
+	if err := k.AddRootKey(rand); err != nil {
+		return nil, fmt.Errorf("generate province keys: %w", err)
+	}
 	return k, nil
+}
+
+// ErrNoRootKey means that the keys have no root signing key: they were
+// made before it existed. `anshim keygen --dir DIR --add-root` adds one.
+var ErrNoRootKey = errors.New("the province keys have no root signing key (root.key)")
+
+// AddRootKey makes the root signing key, read from rand (crypto/rand if
+// nil), for keys made before it existed. It fails if k has one already.
+// The root key signs key updates (see [KeyUpdate]); kiosks trust it through
+// the bundle.
+func (k *Keys) AddRootKey(rand io.Reader) error {
+	if k.root != nil {
+		return errors.New("root signing key: the keys have one already")
+	}
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	_, priv, err := ed25519.GenerateKey(rand)
+	if err != nil {
+		return fmt.Errorf("root signing key: %w", err)
+	}
+	k.root = priv
+	return nil
+}
+
+// HasRootKey reports whether k has a root signing key.
+func (k *Keys) HasRootKey() bool { return k.root != nil }
+
+// RootKeyID returns the id of the root signing key (see [RootKeyID]), or
+// "" without one.
+func (k *Keys) RootKeyID() string {
+	if k.root == nil {
+		return ""
+	}
+	return RootKeyID(k.root.Public().(ed25519.PublicKey))
+}
+
+// RootKeyID returns the id of a root public key: the hex of the first 4
+// bytes of its SHA-256.
+func RootKeyID(pub ed25519.PublicKey) string {
+	sum := sha256.Sum256(pub)
+	return hex.EncodeToString(sum[:4])
 }
 
 // checkName checks a province name.
@@ -178,7 +226,16 @@ func (k *Keys) Bundle() *Bundle {
 		SealingKeyID:   k.SealingKeyID(),
 		SealingKey:     k.sealingPub,
 		LedgerVerifier: k.LedgerVerifierKey(),
+		RootKey:        k.rootPublic(),
 	}
+}
+
+// rootPublic returns the root public key, or nil.
+func (k *Keys) rootPublic() ed25519.PublicKey {
+	if k.root == nil {
+		return nil
+	}
+	return slices.Clone(k.root.Public().(ed25519.PublicKey))
 }
 
 // SealingKeyID returns the id of a record-sealing public key: the hex of the

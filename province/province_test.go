@@ -94,7 +94,7 @@ func TestKeys_SaveLoad(t *testing.T) {
 	}
 	wantModes := map[string]fs.FileMode{
 		".": 0o700 | fs.ModeDir, PassKeyFile: 0o600, SealingKeyFile: 0o600, LedgerKeyFile: 0o600,
-		KEKFile: 0o600, BundleFile: 0o644,
+		KEKFile: 0o600, RootKeyFile: 0o600, BundleFile: 0o644,
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -292,8 +292,8 @@ func TestKeys_RotatePassKey(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 5 {
-		t.Errorf("%d files after Update, want 5", len(entries))
+	if len(entries) != 6 {
+		t.Errorf("%d files after Update, want 6", len(entries))
 	}
 }
 
