@@ -126,7 +126,7 @@ func TestCheckName(t *testing.T) {
 		{"Kim\x00", "", "control characters"},
 		{"Kim\nLee", "", "control characters"},
 		{"Kim\u202eLee", "", "control characters: an invisible character (U+202E)"},
-		{"\u200b", "", "invisible characters"},
+		{"\u200b", "", "invisible or control characters"},
 		{"Kim\xff", "", "UTF-8"},
 	} {
 		got, err := checkName(tt.in)
