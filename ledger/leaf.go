@@ -47,17 +47,26 @@ type Batch struct {
 }
 
 // Event is the leaf of an audit event (store.AuditEvent): a day's keys
-// destroyed, identities revealed, a registry change.
+// destroyed, a trace, identities revealed, a registry change, an API
+// token added or revoked.
 //
 //	anshim-ledger-leaf/v1 event
 //	id <audit id>
 //	time <RFC 3339, UTC, microseconds at most>
 //	kind <kind>
+//	who <account>                  (only when an account acted)
 //	detail <JSON on one line, no personal data>
+//
+// The who line names the account that acted (an API token's name); the
+// central's own events (a day destroyed) have none, so that leaves
+// written before accounts existed keep their bytes. The event's case
+// reference and reason are never in the leaf: the detail holds their
+// SHA-256.
 type Event struct {
 	ID     uint64
 	Time   time.Time
 	Kind   string
+	Who    string // "" for none
 	Detail string
 }
 
@@ -67,7 +76,7 @@ func (*Event) leafType() string { return TypeEvent }
 // EventLeaf returns the leaf text of an audit event as the store commits
 // to it (its time in UTC to the microsecond, as every backend keeps it).
 func EventLeaf(e store.AuditEvent) ([]byte, error) {
-	return (&Event{ID: e.ID, Time: e.Time, Kind: e.Kind, Detail: e.Detail}).MarshalText()
+	return (&Event{ID: e.ID, Time: e.Time, Kind: e.Kind, Who: e.Who, Detail: e.Detail}).MarshalText()
 }
 
 // word reports whether s is a non-empty token without spaces or controls.
@@ -101,12 +110,19 @@ func (e *Event) MarshalText() ([]byte, error) {
 	if !word(e.Kind) {
 		return nil, fmt.Errorf("ledger: event leaf: bad kind %q", e.Kind)
 	}
+	if e.Who != "" && (!word(e.Who) || len(e.Who) > 255) {
+		return nil, fmt.Errorf("ledger: event leaf %s: bad account name %q", e.Kind, e.Who)
+	}
 	if !utf8.ValidString(e.Detail) || strings.ContainsAny(e.Detail, "\n\r") {
 		return nil, fmt.Errorf("ledger: event leaf %s: detail is not one line of UTF-8", e.Kind)
 	}
 	t := e.Time.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
-	return fmt.Appendf(nil, "%s%s\nid %d\ntime %s\nkind %s\ndetail %s\n", leafHeader, TypeEvent,
-		e.ID, t, e.Kind, e.Detail), nil
+	who := ""
+	if e.Who != "" {
+		who = "who " + e.Who + "\n"
+	}
+	return fmt.Appendf(nil, "%s%s\nid %d\ntime %s\nkind %s\n%sdetail %s\n", leafHeader, TypeEvent,
+		e.ID, t, e.Kind, who, e.Detail), nil
 }
 
 // ErrMalformed is wrapped by ParseLeaf's and ParseCheckpoint's errors.
@@ -168,6 +184,9 @@ func parseLeaf(data []byte) (Leaf, error) {
 		keys = []string{"device", "seq", "head", "sealed"}
 	case TypeEvent:
 		keys = []string{"id", "time", "kind", "detail"}
+		if len(lines) == 6 {
+			keys = []string{"id", "time", "kind", "who", "detail"}
+		}
 	default:
 		return nil, fmt.Errorf("unknown type %q", typ)
 	}
@@ -200,7 +219,10 @@ func parseLeaf(data []byte) (Leaf, error) {
 		}
 		return b, nil
 	default:
-		e := &Event{Kind: vals[2], Detail: vals[3]}
+		e := &Event{Kind: vals[2], Detail: vals[len(vals)-1]}
+		if len(vals) == 5 {
+			e.Who = vals[3]
+		}
 		var err error
 		if e.ID, err = strconv.ParseUint(vals[0], 10, 64); err != nil {
 			return nil, fmt.Errorf("bad id %q", vals[0])

@@ -20,14 +20,25 @@ type Retention interface {
 	Audit(ctx context.Context) ([]AuditEvent, error)
 }
 
-// AuditEvent is one entry of the audit trail: a day destroyed, an identity
-// revealed, a registry change. (The ledger, when it exists, commits to the
-// same events.)
+// AuditEvent is one entry of the audit trail: a day destroyed, a trace, an
+// identity revealed, a registry change, an API token added or revoked.
+// The ledger commits to ID, Time, Kind, Who and Detail (ledger.EventLeaf);
+// CaseRef and Reason are kept in the audit store only, never in the
+// ledger, which commits to them by their SHA-256 in Detail.
 type AuditEvent struct {
-	ID     uint64    `json:"id"` // assigned by the store
-	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"`   // e.g. "day-destroyed"
-	Detail string    `json:"detail"` // JSON, no personal data
+	ID   uint64    `json:"id"` // assigned by the store
+	Time time.Time `json:"time"`
+	Kind string    `json:"kind"` // e.g. "day-destroyed"
+	// Who is the account that acted: an API token's name ("admin" and
+	// "investigator" for DATA/admin.token and DATA/investigator.token),
+	// later a web account's. Empty for the central's own work (a day
+	// destroyed) and for kiosks enrolling with a one-time token.
+	Who    string `json:"who,omitempty"`
+	Detail string `json:"detail"` // JSON on one line, no personal data
+	// CaseRef and Reason are an investigator's case reference and reason,
+	// as typed (checked by internal/text), for a trace or a reveal.
+	CaseRef string `json:"case_ref,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // Audit event kinds.
@@ -36,4 +47,8 @@ const (
 	AuditVenueRegistered = "venue-registered"
 	AuditVenueStatus     = "venue-status"
 	AuditDeviceEnrolled  = "device-enrolled"
+	AuditVenueDebounce   = "venue-debounce"
+	AuditTrace           = "trace" // a trace without reveal; with one: AuditIdentityRevealed
+	AuditTokenAdded      = "token-added"
+	AuditTokenRevoked    = "token-revoked"
 )

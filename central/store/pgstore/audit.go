@@ -14,8 +14,8 @@ import (
 func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error) {
 	var id int64
 	err := s.update(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, "INSERT INTO audit (time, kind, detail) VALUES ($1, $2, $3) RETURNING id",
-			e.Time, e.Kind, e.Detail).Scan(&id)
+		err := tx.QueryRow(ctx, "INSERT INTO audit (time, kind, who, detail, case_ref, reason) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+			e.Time, e.Kind, e.Who, e.Detail, e.CaseRef, e.Reason).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -35,11 +35,11 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error
 
 // Audit implements store.Retention.
 func (s *Store) Audit(ctx context.Context) ([]store.AuditEvent, error) {
-	rows, _ := s.pool.Query(ctx, "SELECT id, time, kind, detail FROM audit ORDER BY id")
+	rows, _ := s.pool.Query(ctx, "SELECT id, time, kind, who, detail, case_ref, reason FROM audit ORDER BY id")
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.AuditEvent, error) {
 		var e store.AuditEvent
 		var id int64
-		err := row.Scan(&id, &e.Time, &e.Kind, &e.Detail)
+		err := row.Scan(&id, &e.Time, &e.Kind, &e.Who, &e.Detail, &e.CaseRef, &e.Reason)
 		e.ID, e.Time = uint64(id), e.Time.UTC()
 		return e, err
 	})

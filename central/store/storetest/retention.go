@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,53 @@ func testAudit(t *testing.T, h *harness) {
 	}
 	if ev[1].ID != ids[1] || ev[1].Kind != "identity-revealed" || !ev[1].Time.Equal(base.Add(time.Minute)) || ev[1].Detail != `{"day":"2026-10-29"}` {
 		t.Fatalf("event %+v", ev[1])
+	}
+	if ev[0].Who != "" || ev[0].CaseRef != "" || ev[0].Reason != "" {
+		t.Fatalf("event without an account: %+v", ev[0])
+	}
+}
+
+// Ensure that an event's account, case reference and reason are kept in
+// the audit trail, that the ledger leaf names the account and holds the
+// detail, and that neither the case reference nor the reason is in the
+// ledger.
+func testAuditAccount(t *testing.T, h *harness) {
+	s := h.store("a")
+	e := store.AuditEvent{Time: base, Kind: store.AuditIdentityRevealed, Who: "kim.jiwoo",
+		Detail:  `{"trace":"t-1","reason_sha256":"ab"}`,
+		CaseRef: "JJ-2026-0117 김확진", Reason: "밀접접촉자 확인 close contacts"}
+	id, err := s.AddAudit(h.ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	s = h.store("a")
+	ev, err := s.Audit(h.ctx)
+	if err != nil || len(ev) != 1 {
+		t.Fatalf("Audit = %+v, %v", ev, err)
+	}
+	e.ID = id
+	if got := ev[0]; got.ID != e.ID || !got.Time.Equal(e.Time) || got.Kind != e.Kind || got.Who != e.Who ||
+		got.Detail != e.Detail || got.CaseRef != e.CaseRef || got.Reason != e.Reason {
+		t.Fatalf("event %+v, want %+v", got, e)
+	}
+	size, err := s.LedgerSize(h.ctx)
+	if err != nil || size != 1 {
+		t.Fatalf("LedgerSize = %d, %v", size, err)
+	}
+	leaves, err := s.LedgerLeaves(h.ctx, 0, 1)
+	if err != nil || len(leaves) != 1 {
+		t.Fatalf("LedgerLeaves = %q, %v", leaves, err)
+	}
+	leaf := string(leaves[0])
+	for _, want := range []string{"\nwho kim.jiwoo\n", "\ndetail " + e.Detail + "\n"} {
+		if !strings.Contains(leaf, want) {
+			t.Errorf("leaf %q lacks %q", leaf, want)
+		}
+	}
+	for _, secret := range []string{"JJ-2026", "김확진", "밀접", "close contacts"} {
+		if strings.Contains(leaf, secret) {
+			t.Errorf("leaf %q holds %q", leaf, secret)
+		}
 	}
 }
