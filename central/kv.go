@@ -27,8 +27,8 @@ type downSync struct {
 func ensureBuckets(ctx context.Context, js jetstream.JetStream, replicas int) (*downSync, error) {
 	descs := map[string]string{
 		BucketRevoked:  "Anshim: revoked passes (revocation id -> 1)",
-		BucketPassKeys: "Anshim: pass verification keys (key id -> base64 Ed25519)",
-		BucketSealing:  "Anshim: record-sealing key (current -> {id, key})",
+		BucketPassKeys: "Anshim: pass verification keys (key id -> root-signed key update of the base64 Ed25519 key)",
+		BucketSealing:  "Anshim: record-sealing key (current -> root-signed key update of {id, key})",
 		BucketVenues:   "Anshim: venue settings (venue id -> JSON)",
 	}
 	kvs := make(map[string]jetstream.KeyValue, len(Buckets))
@@ -76,14 +76,21 @@ type VenueSettings struct {
 }
 
 // publishKeys makes the pass-key and sealing buckets hold exactly the
-// province's current public keys. Values that are already right are not
-// written again, so kiosks see no spurious updates at each start.
-func (d *downSync) publishKeys(ctx context.Context, keys *province.Keys) error {
+// province's current public keys, each value a key update signed by the
+// province's root key (province.KeyUpdate), which kiosks verify against
+// their bundle. A value that already holds the same key under a valid
+// signature is not written again, so kiosks see no spurious updates at
+// each start. Keys without a root key are refused ([province.ErrNoRootKey]).
+func (d *downSync) publishKeys(ctx context.Context, keys *province.Keys, now time.Time) error {
+	if !keys.HasRootKey() {
+		return fmt.Errorf("publish key updates: %w", province.ErrNoRootKey)
+	}
+	bundle := keys.Bundle()
 	want := make(map[string][]byte)
 	for _, k := range keys.PassKeys() {
 		want[fmt.Sprintf("%08x", k.ID)] = []byte(base64.StdEncoding.EncodeToString(k.Key))
 	}
-	if err := syncBucket(ctx, d.passKeys, want, true); err != nil {
+	if err := syncSigned(ctx, d.passKeys, keys, bundle, province.KindPassKey, want, now); err != nil {
 		return err
 	}
 	sv, err := json.Marshal(sealingValue{
@@ -93,7 +100,30 @@ func (d *downSync) publishKeys(ctx context.Context, keys *province.Keys) error {
 	if err != nil {
 		return err
 	}
-	return syncBucket(ctx, d.sealing, map[string][]byte{"current": sv}, true)
+	return syncSigned(ctx, d.sealing, keys, bundle, province.KindSealingKey, map[string][]byte{"current": sv}, now)
+}
+
+// syncSigned makes kv hold exactly the payloads of want, by key, each as a
+// key update of kind signed at now. Values that open with bundle to the
+// same payload are kept.
+func syncSigned(ctx context.Context, kv jetstream.KeyValue, keys *province.Keys, bundle *province.Bundle, kind string, want map[string][]byte, now time.Time) error {
+	signed := make(map[string][]byte, len(want))
+	for name, payload := range want {
+		if e, err := kv.Get(ctx, name); err == nil {
+			if u, err := bundle.OpenKeyUpdate(e.Value(), kind, name); err == nil && bytes.Equal(u.Payload, payload) {
+				signed[name] = e.Value()
+				continue
+			}
+		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("KV %s: get %s: %w", kv.Bucket(), name, err)
+		}
+		s, err := keys.SignKeyUpdate(province.KeyUpdate{Kind: kind, Name: name, Issued: now, Payload: payload})
+		if err != nil {
+			return fmt.Errorf("KV %s: sign %s: %w", kv.Bucket(), name, err)
+		}
+		signed[name] = province.FormatKeyUpdate(s)
+	}
+	return syncBucket(ctx, kv, signed, true)
 }
 
 // publishVenues puts every venue of the store into the venues bucket.

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/ingest"
 )
 
@@ -283,7 +284,21 @@ func TestKV_StartAndRevoke(t *testing.T) {
 	}
 	check := func(t *testing.T, wantRevoked map[string]string) {
 		t.Helper()
-		pk := readBucket(t, js, BucketPassKeys)
+		// Key values are key updates signed by the province's root key.
+		open := func(bucket, kind string, m map[string]string) map[string]string {
+			t.Helper()
+			out := map[string]string{}
+			for k, v := range m {
+				u, err := keys.Bundle().OpenKeyUpdate([]byte(v), kind, k)
+				if err != nil {
+					t.Errorf("%s %s: %v", bucket, k, err)
+					continue
+				}
+				out[k] = string(u.Payload)
+			}
+			return out
+		}
+		pk := open(BucketPassKeys, province.KindPassKey, readBucket(t, js, BucketPassKeys))
 		want := map[string]string{}
 		for _, k := range keys.PassKeys() {
 			want[fmt.Sprintf("%08x", k.ID)] = base64.StdEncoding.EncodeToString(k.Key)
@@ -291,7 +306,7 @@ func TestKV_StartAndRevoke(t *testing.T) {
 		if !mapsEqual(pk, want) {
 			t.Errorf("%s = %v, want %v", BucketPassKeys, pk, want)
 		}
-		sealing := readBucket(t, js, BucketSealing)
+		sealing := open(BucketSealing, province.KindSealingKey, readBucket(t, js, BucketSealing))
 		var sv struct{ ID, Key string }
 		if err := json.Unmarshal([]byte(sealing["current"]), &sv); err != nil || len(sealing) != 1 {
 			t.Fatalf("%s = %v (%v)", BucketSealing, sealing, err)

@@ -108,6 +108,11 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 	if err != nil {
 		return nil, fmt.Errorf("province keys: %w", err)
 	}
+	if !keys.HasRootKey() {
+		// Kiosks take key updates (and the NATS CA) only signed by it.
+		return nil, fmt.Errorf("province keys in %s: %w: add one with 'anshim keygen --dir %s --add-root', then give the kiosks the new %s",
+			cfg.KeysOrDefault(), province.ErrNoRootKey, cfg.KeysOrDefault(), province.BundleFile)
+	}
 	tokenPath := filepath.Join(data, AdminTokenFile)
 	tok, created, err := loadOrCreateSecret(tokenPath, newAdminToken)
 	if err != nil {
@@ -314,7 +319,7 @@ func (s *Server) publishAll(ctx context.Context) error {
 	if s.kv == nil {
 		return nil
 	}
-	if err := s.kv.publishKeys(ctx, s.keys); err != nil {
+	if err := s.kv.publishKeys(ctx, s.keys, s.now()); err != nil {
 		return err
 	}
 	venues, err := s.store.Venues(ctx)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -99,6 +100,13 @@ func (r revocations) IsRevoked(p *pass.Pass) bool { return r[0].IsRevoked(p) || 
 //     the bundle's keys do;
 //   - the sealing key: new records are sealed to it (the bundle's key when
 //     the central holds none);
+//
+// Pass keys and the sealing key are taken only as key updates signed by
+// the root key of the kiosk's bundle (province.KeyUpdate). Anything else —
+// unsigned, signed by another key, for another bucket key, or a sealing key
+// older than the one held — is refused with an ERROR line, and the kiosk
+// keeps its current keys (also in its cache, so a restart does not lose
+// them);
 //   - the venue's settings: its debounce window, unless the kiosk's own
 //     configuration sets one.
 //
@@ -115,12 +123,15 @@ type downSync struct {
 	online        bool
 	localDebounce bool
 
-	mu       sync.Mutex
-	k        *Kiosk
-	passKeys map[string][]byte // as cached: key id → base64 key
-	seal     *[32]byte         // from the sealing bucket, nil: the bundle's
-	sealID   string
-	debounce *time.Duration // from the venue settings, nil: none
+	mu         sync.Mutex
+	k          *Kiosk
+	passKeys   map[string]pass.PublicKey // verified, by key id
+	passRaw    map[string][]byte         // their signed values, as cached
+	seal       *[32]byte                 // from the sealing bucket, nil: the bundle's
+	sealID     string
+	sealRaw    []byte         // its signed value, as cached
+	sealIssued time.Time      // when it was signed
+	debounce   *time.Duration // from the venue settings, nil: none
 }
 
 var _ uplink.Sink = (*downSync)(nil)
@@ -132,7 +143,7 @@ func newDownSync(ob *Outbox, bundle *province.Bundle, fileRev *pass.RevocationLi
 	d := &downSync{
 		ob: ob, bundle: bundle, log: log, venue: ob.Venue(), bundleKeys: bundle.PassKeys(), bundleSeal: *bundle.SealingPublicKey(),
 		fileRev: fileRev, kvRev: new(pass.RevocationList), online: online, localDebounce: localDebounce,
-		passKeys: map[string][]byte{},
+		passKeys: map[string]pass.PublicKey{}, passRaw: map[string][]byte{},
 	}
 	for _, b := range []string{uplink.BucketRevoked, uplink.BucketPassKeys, uplink.BucketSealing, uplink.BucketVenues} {
 		var changes []uplink.Change
@@ -164,10 +175,8 @@ func (d *downSync) verifier() *pass.Verifier {
 // keys returns the valid pass keys the central listed, or the bundle's.
 func (d *downSync) keys() []pass.PublicKey {
 	var keys []pass.PublicKey
-	for id, v := range d.passKeys {
-		if k, err := parsePassKey(id, v); err == nil {
-			keys = append(keys, k)
-		}
+	for _, k := range d.passKeys {
+		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
 		return d.bundleKeys
@@ -203,64 +212,36 @@ func (d *downSync) attach(k *Kiosk) {
 }
 
 // Apply implements uplink.Sink: it applies the changes to the running
-// kiosk first (a revoked pass is refused at once), then caches them.
+// kiosk first (a revoked pass is refused at once), then caches what it
+// took.
 func (d *downSync) Apply(bucket string, changes []uplink.Change, snapshot bool) error {
 	d.mu.Lock()
-	d.applyLive(bucket, changes, snapshot)
+	cache := d.applyLive(bucket, changes, snapshot)
 	d.mu.Unlock()
-	return d.ob.applyCache(bucket, changes, snapshot)
+	return d.ob.applyCache(bucket, cache, snapshot)
+}
+
+// refused logs a key update that the kiosk did not take.
+func (d *downSync) refused(bucket, key string, err error) {
+	hint := "the value is not signed by the root key of the province in bundle.json: tell the province (is someone else writing to its NATS?)"
+	if errors.Is(err, province.ErrNoRootKey) {
+		hint = "this kiosk's bundle.json has no root key: re-enroll it, or install the province's current public.json, to take key updates"
+	}
+	d.log.Error("down-sync: key update refused: keeping the current keys", "bucket", bucket, "key", key, "err", err, "hint", hint)
 }
 
 // applyLive updates the state and, when attached, the kiosk. d.mu is held
-// (or d is not shared yet).
-func (d *downSync) applyLive(bucket string, changes []uplink.Change, snapshot bool) {
+// (or d is not shared yet). It returns the changes to cache: key updates
+// that were refused are left out, and a snapshot keeps the values held for
+// the keys it refused.
+func (d *downSync) applyLive(bucket string, changes []uplink.Change, snapshot bool) []uplink.Change {
 	switch bucket {
 	case uplink.BucketRevoked:
 		d.applyRevoked(changes, snapshot)
 	case uplink.BucketPassKeys:
-		before := d.keys()
-		if snapshot {
-			clear(d.passKeys)
-		}
-		for _, c := range changes {
-			if c.Value == nil {
-				delete(d.passKeys, c.Key)
-				continue
-			}
-			if _, err := parsePassKey(c.Key, c.Value); err != nil {
-				d.log.Warn("down-sync: pass key ignored", "key", c.Key, "err", err)
-			}
-			d.passKeys[c.Key] = bytes.Clone(c.Value)
-		}
-		if after := d.keys(); d.k != nil && !slices.EqualFunc(before, after, samePassKey) {
-			d.k.SetVerifier(d.verifier())
-			d.log.Info("pass keys updated", "keys", len(after))
-		}
+		return d.applyPassKeys(changes, snapshot)
 	case uplink.BucketSealing:
-		before := *d.sealTo()
-		var cur *uplink.Change
-		for i, c := range changes {
-			if c.Key == "current" {
-				cur = &changes[i]
-			}
-		}
-		switch {
-		case cur == nil && !snapshot:
-			return
-		case cur == nil || cur.Value == nil:
-			d.seal, d.sealID = nil, ""
-		default:
-			id, key, err := parseSealing(cur.Value)
-			if err != nil {
-				d.log.Warn("down-sync: sealing key ignored", "err", err)
-				return
-			}
-			d.seal, d.sealID = key, id
-		}
-		if d.k != nil && *d.sealTo() != before {
-			d.k.SetSealTo(d.sealTo())
-			d.log.Info("sealing key updated", "id", d.sealID)
-		}
+		return d.applySealing(changes, snapshot)
 	case uplink.BucketVenues:
 		var mine *uplink.Change
 		for i, c := range changes {
@@ -270,14 +251,14 @@ func (d *downSync) applyLive(bucket string, changes []uplink.Change, snapshot bo
 		}
 		switch {
 		case mine == nil && !snapshot:
-			return
+			return changes
 		case mine == nil || mine.Value == nil:
 			d.debounce = nil
 		default:
 			w, err := parseVenueDebounce(mine.Value)
 			if err != nil {
 				d.log.Warn("down-sync: venue settings ignored", "venue", d.venue, "err", err)
-				return
+				return changes
 			}
 			d.debounce = w
 		}
@@ -289,6 +270,103 @@ func (d *downSync) applyLive(bucket string, changes []uplink.Change, snapshot bo
 			d.k.SetDebounce(w)
 		}
 	}
+	return changes
+}
+
+// applyPassKeys applies changes of the pass-keys bucket (see applyLive).
+func (d *downSync) applyPassKeys(changes []uplink.Change, snapshot bool) []uplink.Change {
+	before := d.keys()
+	keys, raw := maps.Clone(d.passKeys), maps.Clone(d.passRaw)
+	if snapshot {
+		clear(keys)
+		clear(raw)
+	}
+	var cache []uplink.Change
+	for _, c := range changes {
+		if c.Value == nil {
+			delete(keys, c.Key)
+			delete(raw, c.Key)
+			cache = append(cache, c)
+			continue
+		}
+		k, err := d.openPassKey(c.Key, c.Value)
+		if err != nil {
+			d.refused(uplink.BucketPassKeys, c.Key, err)
+			if old, ok := d.passKeys[c.Key]; ok && snapshot {
+				keys[c.Key], raw[c.Key] = old, d.passRaw[c.Key]
+				cache = append(cache, uplink.Change{Key: c.Key, Value: d.passRaw[c.Key]})
+			}
+			continue
+		}
+		keys[c.Key], raw[c.Key] = k, bytes.Clone(c.Value)
+		cache = append(cache, c)
+	}
+	d.passKeys, d.passRaw = keys, raw
+	if after := d.keys(); d.k != nil && !slices.EqualFunc(before, after, samePassKey) {
+		d.k.SetVerifier(d.verifier())
+		d.log.Info("pass keys updated", "keys", len(after))
+	}
+	return cache
+}
+
+// openPassKey verifies a signed pass-key update and parses its key.
+func (d *downSync) openPassKey(id string, v []byte) (pass.PublicKey, error) {
+	u, err := d.bundle.OpenKeyUpdate(v, province.KindPassKey, id)
+	if err != nil {
+		return pass.PublicKey{}, err
+	}
+	return parsePassKey(id, u.Payload)
+}
+
+// applySealing applies changes of the sealing bucket (see applyLive).
+func (d *downSync) applySealing(changes []uplink.Change, snapshot bool) []uplink.Change {
+	before := *d.sealTo()
+	var cur *uplink.Change
+	for i, c := range changes {
+		if c.Key == "current" {
+			cur = &changes[i]
+		}
+	}
+	kept := func() []uplink.Change { // what the cache holds now
+		if d.sealRaw == nil {
+			return nil
+		}
+		return []uplink.Change{{Key: "current", Value: d.sealRaw}}
+	}
+	switch {
+	case cur == nil && !snapshot:
+		return nil
+	case cur == nil || cur.Value == nil:
+		d.seal, d.sealID, d.sealRaw, d.sealIssued = nil, "", nil, time.Time{}
+		if d.k != nil && *d.sealTo() != before {
+			d.k.SetSealTo(d.sealTo())
+			d.log.Info("sealing key updated: the bundle's", "id", d.bundle.SealingKeyID)
+		}
+		return []uplink.Change{{Key: "current"}}
+	default:
+		u, err := d.bundle.OpenKeyUpdate(cur.Value, province.KindSealingKey, "current")
+		var id string
+		var key *[32]byte
+		if err == nil {
+			id, key, err = parseSealing(u.Payload)
+		}
+		if err == nil && u.Issued.Before(d.sealIssued) {
+			err = fmt.Errorf("sealing key %s signed at %v, before the one held (%s, %v): a replay?", id, u.Issued, d.sealID, d.sealIssued)
+		}
+		if err != nil {
+			d.refused(uplink.BucketSealing, "current", err)
+			if snapshot {
+				return kept()
+			}
+			return nil
+		}
+		d.seal, d.sealID, d.sealRaw, d.sealIssued = key, id, bytes.Clone(cur.Value), u.Issued
+	}
+	if d.k != nil && *d.sealTo() != before {
+		d.k.SetSealTo(d.sealTo())
+		d.log.Info("sealing key updated", "id", d.sealID)
+	}
+	return kept()
 }
 
 func (d *downSync) applyRevoked(changes []uplink.Change, snapshot bool) {

@@ -87,11 +87,11 @@ func TestDownSync_PassKeys(t *testing.T) {
 	k2 := keys2.PassKeys()[0]
 	id2, val2 := fmt.Sprintf("%08x", k2.ID), base64.StdEncoding.EncodeToString(k2.Key)
 	text1, _ := e.issue()
-	mustApply(t, ds, uplink.BucketPassKeys, true, change("00000000", val2)) // id does not match
+	mustApply(t, ds, uplink.BucketPassKeys, true, change("00000000", signed(t, e.keys, province.KindPassKey, "00000000", val2, e.clock.Now().Wall))) // id does not match
 	if out := e.scan(text1); out.Result != feedback.Accepted {
 		t.Fatalf("with only a bad key listed, a bundle pass: %+v", out)
 	}
-	mustApply(t, ds, uplink.BucketPassKeys, false, change(id2, val2))
+	mustApply(t, ds, uplink.BucketPassKeys, false, change(id2, signed(t, e.keys, province.KindPassKey, id2, val2, e.clock.Now().Wall)))
 	text1b, _ := e.issue()
 	if out := e.scan(text1b); out.Reason != pass.ReasonUnknownKey {
 		t.Errorf("a pass of a key the central does not list: %+v", out)
@@ -123,10 +123,11 @@ func TestDownSync_SealingAndVenue(t *testing.T) {
 	}
 	good, _ := json.Marshal(map[string]string{"id": keys2.SealingKeyID(), "key": base64.StdEncoding.EncodeToString(keys2.SealingPublicKey()[:])})
 	bad, _ := json.Marshal(map[string]string{"id": "00000000", "key": base64.StdEncoding.EncodeToString(keys2.SealingPublicKey()[:])})
-	mustApply(t, ds, uplink.BucketSealing, true, change("current", string(bad)))
+	now := e.clock.Now().Wall
+	mustApply(t, ds, uplink.BucketSealing, true, change("current", signed(t, e.keys, province.KindSealingKey, "current", string(bad), now)))
 	text, _ := e.issue()
 	e.scan(text)
-	mustApply(t, ds, uplink.BucketSealing, false, change("current", string(good)))
+	mustApply(t, ds, uplink.BucketSealing, false, change("current", signed(t, e.keys, province.KindSealingKey, "current", string(good), now)))
 	text2, _ := e.issue()
 	e.scan(text2)
 	recs, _ := func() ([]*checkin.Record, error) {

@@ -184,6 +184,16 @@ func put(t *testing.T, kv jetstream.KeyValue, key string, value []byte) {
 	}
 }
 
+// signed returns payload as a key update signed by the root key of keys.
+func signed(t *testing.T, keys *province.Keys, kind, name string, payload []byte) []byte {
+	t.Helper()
+	s, err := keys.SignKeyUpdate(province.KeyUpdate{Kind: kind, Name: name, Issued: time.Now(), Payload: payload})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return province.FormatKeyUpdate(s)
+}
+
 func sealingValue(t *testing.T, keys *province.Keys) []byte {
 	b, _ := json.Marshal(map[string]string{"id": keys.SealingKeyID(), "key": base64.StdEncoding.EncodeToString(keys.SealingPublicKey()[:])})
 	return b
@@ -257,7 +267,7 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 		t.Fatalf("a pass of an unknown key: %+v", ev)
 	}
 	k2 := keys2.PassKeys()[0]
-	put(t, kvs[uplink.BucketPassKeys], fmt.Sprintf("%08x", k2.ID), []byte(base64.StdEncoding.EncodeToString(k2.Key)))
+	put(t, kvs[uplink.BucketPassKeys], fmt.Sprintf("%08x", k2.ID), signed(t, k.keys, province.KindPassKey, fmt.Sprintf("%08x", k2.ID), []byte(base64.StdEncoding.EncodeToString(k2.Key))))
 	d.scanUntil(textC, 5*time.Second, "accepted", func(ev feedback.Event) bool { return ev.Result == feedback.Accepted })
 	textB, _ := issue(t, k.keys.Signer())
 	if ev := d.scan(textB); ev.Reason != pass.ReasonUnknownKey {
@@ -268,37 +278,63 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 	}
 	d.scanUntil(textB, 5*time.Second, "accepted with the bundle's keys again", func(ev feedback.Event) bool { return ev.Result == feedback.Accepted })
 
-	// A new sealing key: the next records are sealed to it.
+	// An unsigned sealing key (as values were before they were signed) is
+	// refused: the next record is still sealed to the bundle's key.
 	put(t, kvs[uplink.BucketSealing], "current", sealingValue(t, keys2))
+	waitFor(t, 5*time.Second, "the refusal", func() bool {
+		return strings.Contains(d.logs.String(), `"level":"ERROR","msg":"down-sync: key update refused: keeping the current keys","bucket":"anshim_sealing"`)
+	})
+	textU, passU := issue(t, k.keys.Signer())
+	if ev := d.scan(textU); ev.Result != feedback.Accepted {
+		t.Fatalf("scan after the refused key: %+v", ev)
+	}
+	// A new sealing key signed by the province's root: the next records are
+	// sealed to it.
+	put(t, kvs[uplink.BucketSealing], "current", signed(t, k.keys, province.KindSealingKey, "current", sealingValue(t, keys2)))
 	waitFor(t, 5*time.Second, "the new sealing key", func() bool { return strings.Contains(d.logs.String(), `"msg":"sealing key updated"`) })
 	textD, passD := issue(t, k.keys.Signer())
 	if ev := d.scan(textD); ev.Result != feedback.Accepted {
 		t.Fatalf("scan after the key change: %+v", ev)
 	}
-	waitFor(t, 10*time.Second, "record 4 in the stream", func() bool {
+	waitFor(t, 10*time.Second, "record 5 in the stream", func() bool {
 		m, err := stream.GetLastMsgForSubject(context.Background(), uplink.Subject(testVenue, k.dev.ID))
 		if err != nil {
 			return false
 		}
 		b, _, err := wire.Decode(m.Data)
-		return err == nil && b.Head.Seq == 4
+		return err == nil && b.Head.Seq == 5
 	})
 	msgs := readStream(t, stream)
-	last := msgs[len(msgs)-1].batch
-	r, err := checkin.Decode(last.Records[len(last.Records)-1])
-	if err != nil {
-		t.Fatal(err)
+	var recs [][]byte
+	for _, m := range msgs {
+		recs = append(recs, m.batch.Records...)
 	}
-	p, err := checkin.Open(r.Sealed, keys2.SealingPublicKey(), keys2.SealingPrivateKey())
-	if err != nil || p.Pseudonym != passD.Pseudonym {
-		t.Errorf("the last record is not sealed to the new key: %v", err)
+	last := msgs[len(msgs)-1].batch
+	for _, c := range []struct {
+		what string
+		rec  []byte
+		keys *province.Keys
+		p    pass.Pass
+	}{
+		{"the record after the unsigned key, to the bundle's key", recs[len(recs)-2], k.keys, passU},
+		{"the record after the signed rotation, to the new key", recs[len(recs)-1], keys2, passD},
+	} {
+		r, err := checkin.Decode(c.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := checkin.Open(r.Sealed, c.keys.SealingPublicKey(), c.keys.SealingPrivateKey())
+		if err != nil || p.Pseudonym != c.p.Pseudonym {
+			t.Errorf("%s: not sealed so: %v", c.what, err)
+		}
 	}
 	checkStream(t, k, msgs, int(last.Head.Seq), true)
 
 	// Restart offline: the cached revocation still applies.
 	d.shutdown()
 	for line := range strings.Lines(d.logs.String()) {
-		if (strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`)) && !strings.Contains(line, `"msg":"sync disconnected"`) {
+		if (strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`)) && !strings.Contains(line, `"msg":"sync disconnected"`) &&
+			!strings.Contains(line, `"msg":"down-sync: key update refused: keeping the current keys"`) {
 			t.Errorf("while online: %s", line)
 		}
 	}
