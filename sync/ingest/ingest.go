@@ -83,14 +83,15 @@ type Config struct {
 	DayKeys *daykeys.Keys
 	// GapWait, if set, holds back a batch that starts after a gap in its
 	// device's sequence (it is NAKed and redelivered after GapRetry) for up
-	// to this long after this Ingester first saw the gap, so that batches
-	// that merely arrive out of order are ingested cleanly; only then is it
-	// ingested and flagged as a sequence gap. The wait is measured with
-	// Now from the first sight of the gap, not from the message's stream
-	// timestamp: after an outage of the central the whole backlog is old,
-	// and the missing batches (delivered to a central that died, or being
-	// resent by the kiosk) still come within AckWait, or the kiosks'
-	// resend delay, of the moment the gap shows. A restarted central sees
+	// to this long after this Ingester first saw the gap (or last saw some
+	// of the missing records arrive), so that batches that merely arrive
+	// out of order are ingested cleanly; only then is it ingested and
+	// flagged as a sequence gap. The wait is measured with Now from the
+	// first sight of the gap, not from the message's stream timestamp:
+	// after an outage of the central the whole backlog is old, and the
+	// missing batches (delivered to a central that died, or being resent
+	// by the kiosk) still come within AckWait, or the kiosks' resend
+	// delay, of the moment the gap shows. A restarted central sees
 	// the gap anew and waits again: a restart can only lengthen the hold,
 	// never turn it into a false alarm. The central sets it well above
 	// AckWait and the kiosks' reconnect backoff plus ack timeout.

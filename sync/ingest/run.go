@@ -269,15 +269,13 @@ func fetchError(batch jetstream.MessageBatch) error {
 type keeper struct {
 	mu     sync.Mutex
 	groups [][]jetstream.Msg
-	done   [][]bool
-	left   int
+	done   [][]bool // done[gi][mi]: message mi of group gi was acked or NAKed
 }
 
 func newKeeper(groups [][]jetstream.Msg) *keeper {
 	k := &keeper{groups: groups, done: make([][]bool, len(groups))}
 	for i, g := range groups {
 		k.done[i] = make([]bool, len(g))
-		k.left += len(g)
 	}
 	return k
 }
@@ -288,10 +286,7 @@ func newKeeper(groups [][]jetstream.Msg) *keeper {
 func (k *keeper) finish(gi, mi int, reply func()) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !k.done[gi][mi] {
-		k.done[gi][mi] = true
-		k.left--
-	}
+	k.done[gi][mi] = true
 	reply()
 }
 
