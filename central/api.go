@@ -3,13 +3,11 @@ package central
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -27,15 +25,21 @@ const MaxRequestBytes = 64 << 10
 //	POST /v1/venues                 registry.Registration → venue  (admin)
 //	GET  /v1/venues/{id}            → venue                        (admin)
 //	POST /v1/venues/{id}/status     {"status"} → venue             (admin)
+//	POST /v1/venues/{id}/debounce   {"window"} → venue             (admin)
 //	POST /v1/venues/{id}/tokens     → {"token","venue","expires"}  (admin)
 //	POST /v1/venues/{id}/poster     → {"venue","poster","key_id","issued"} (admin)
 //	GET  /v1/devices                → [DeviceStats]                (admin)
 //	POST /v1/revocations            {"id"} → {"id","revoked"}      (admin)
+//	POST /v1/api-tokens             {"name","role"} → NewAPIToken  (admin)
+//	GET  /v1/api-tokens             → [APITokenInfo]               (admin)
+//	POST /v1/api-tokens/{name}/revoke → APITokenInfo               (admin)
 //	GET  /health                    → {"status","nats_connected"}
 //	GET  /metrics                   → Prometheus text counters
 //
 // Admin routes want "Authorization: Bearer TOKEN" with the token of
-// DATA/admin.token. Errors are JSON {"error": "..."}. A venue is a
+// DATA/admin.token or a named API token of role admin (token_api.go); a
+// valid token of another role is answered 403. The account is named in
+// the audit event of every change. Errors are JSON {"error": "..."}. A venue is a
 // store.Venue; a registration with bad fields is refused with 400 and an
 // error naming each ("invalid request: business_number: check digit does
 // not match"), a taken id or business number with 409; tokens and posters
@@ -47,10 +51,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/venues", s.api(s.admin(s.handleAddVenue)))
 	mux.Handle("GET /v1/venues/{id}", s.api(s.admin(s.handleVenue)))
 	mux.Handle("POST /v1/venues/{id}/status", s.api(s.admin(s.handleVenueStatus)))
+	mux.Handle("POST /v1/venues/{id}/debounce", s.api(s.admin(s.handleVenueDebounce)))
 	mux.Handle("POST /v1/venues/{id}/tokens", s.api(s.admin(s.handleNewToken)))
 	mux.Handle("POST /v1/venues/{id}/poster", s.api(s.admin(s.handlePoster)))
 	mux.Handle("GET /v1/devices", s.api(s.admin(s.handleDevices)))
 	mux.Handle("POST /v1/revocations", s.api(s.admin(s.handleRevoke)))
+	s.tokenRoutes(mux) // /v1/api-tokens… (admin): named API tokens, see token_api.go
 	s.vaultRoutes(mux) // POST /v1/persons… (admin): the identity vault, see vault_api.go
 	s.traceRoutes(mux) // POST /v1/traces, GET /v1/traces/{id} (investigator): see trace_api.go
 	s.checkinRoutes(mux)
@@ -64,8 +70,8 @@ func (s *Server) Handler() http.Handler {
 // (0 means 200) and an error.
 type apiFunc func(r *http.Request) (any, int, error)
 
-// errUnauthorized: a missing or wrong admin token.
-var errUnauthorized = errors.New("missing or wrong admin token (Authorization: Bearer <DATA/admin.token>)")
+// errUnauthorized: a missing, wrong or revoked token.
+var errUnauthorized = errors.New("missing or wrong admin token (Authorization: Bearer <DATA/admin.token> or a named API token)")
 
 // api turns an apiFunc into a handler that writes JSON.
 func (s *Server) api(f apiFunc) http.Handler {
@@ -110,6 +116,8 @@ func statusOf(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden
 	case errors.Is(err, ErrBadToken):
 		return http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound):
@@ -126,14 +134,19 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// admin wraps f with the admin token check.
+// admin wraps f with the check of an admin account (DATA/admin.token or
+// a named token of role admin), which f's request context carries for the
+// audit trail.
 func (s *Server) admin(f apiFunc) apiFunc {
 	return func(r *http.Request) (any, int, error) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.adminToken)) != 1 {
-			return nil, 0, errUnauthorized
+		a, err := s.account(r, "")
+		if err != nil {
+			return nil, 0, err
 		}
-		return f(r)
+		if a.Role != RoleAdmin {
+			return nil, 0, fmt.Errorf("%w: the token of %s (%s) is not an admin's", errForbidden, a.Name, a.Role)
+		}
+		return f(r.WithContext(withAccount(r.Context(), a)))
 	}
 }
 
@@ -198,6 +211,21 @@ func (s *Server) handleVenueStatus(r *http.Request) (any, int, error) {
 		return nil, 0, fmt.Errorf("%w: status: %v", ErrInvalid, err)
 	}
 	v, err := s.SetVenueStatus(r.Context(), r.PathValue("id"), st)
+	return v, 0, err
+}
+
+func (s *Server) handleVenueDebounce(r *http.Request) (any, int, error) {
+	var req struct {
+		Window string `json:"window"`
+	}
+	if err := decodeJSON(r, &req, false); err != nil {
+		return nil, 0, err
+	}
+	d, err := ParseDebounceWindow(req.Window)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: window: %v", ErrInvalid, err)
+	}
+	v, err := s.SetVenueDebounce(r.Context(), r.PathValue("id"), d)
 	return v, 0, err
 }
 

@@ -3,7 +3,7 @@ package central
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +18,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/trace"
 	"github.com/anshim/anshim/central/vault"
+	"github.com/anshim/anshim/internal/text"
 )
 
 // Contact tracing for investigators: DESIGN.md §8, engine in
@@ -39,13 +40,14 @@ const (
 //	POST /v1/traces       TraceRequest → TraceResponse (201)
 //	GET  /v1/traces/{id}  → TraceResponse, without identities
 //
-// Both want "Authorization: Bearer TOKEN" with DATA/investigator.token or
-// DATA/admin.token. A trace names its contacts by references ("C1", …);
-// names and phone numbers only with "reveal": true, a "reason" and a
-// "case_ref", in the answer to that POST only, and each reveal is an
-// audit event (store.AuditIdentityRevealed) written before the answer.
-// Traces are kept in memory for 24 hours (the last 256) so that GET can
-// show them again.
+// Both want "Authorization: Bearer TOKEN" with DATA/investigator.token,
+// DATA/admin.token or a named API token (token_api.go). Every trace needs
+// a "case_ref" and is an audit event naming the token's account, written
+// before the answer (no event, no answer): store.AuditTrace, or
+// store.AuditIdentityRevealed for a reveal. A trace names its contacts by
+// references ("C1", …); names and phone numbers only with "reveal": true
+// and a "reason", in the answer to that POST only. Traces are kept in
+// memory for 24 hours (the last 256) so that GET can show them again.
 func (s *Server) traceRoutes(mux *http.ServeMux) {
 	h := &traceAPI{s: s, traces: map[string]*TraceResponse{}}
 	tok, created, err := loadOrCreateSecret(filepath.Join(s.cfg.DataOrDefault(), InvestigatorTokenFile), newAdminToken)
@@ -97,24 +99,23 @@ type traceAPI struct {
 	order  []string
 }
 
-// auth accepts the investigator or the admin token and passes the token's
-// name on in the context.
+// auth accepts an investigator's or an admin's token and passes the
+// account's name on.
 func (h *traceAPI) auth(f func(r *http.Request, who string) (any, int, error)) apiFunc {
 	return func(r *http.Request) (any, int, error) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		tok = strings.TrimSpace(tok)
-		switch {
-		case !ok:
-		case h.token != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(h.token)) == 1:
-			return f(r, "investigator")
-		case subtle.ConstantTimeCompare([]byte(tok), []byte(h.s.adminToken)) == 1:
-			return f(r, "admin")
+		a, err := h.s.account(r, h.token)
+		if errors.Is(err, errUnauthorized) {
+			return nil, 0, fmt.Errorf("%w (or DATA/investigator.token)", err)
 		}
-		return nil, 0, errTraceUnauthorized
+		if err != nil {
+			return nil, 0, err
+		}
+		if a.Role != RoleInvestigator && a.Role != RoleAdmin {
+			return nil, 0, fmt.Errorf("%w: the token of %s (%s) may not trace", errForbidden, a.Name, a.Role)
+		}
+		return f(r.WithContext(withAccount(r.Context(), a)), a.Name)
 	}
 }
-
-var errTraceUnauthorized = fmt.Errorf("%w (or DATA/investigator.token)", errUnauthorized)
 
 func (h *traceAPI) create(r *http.Request, who string) (any, int, error) {
 	var req TraceRequest
@@ -177,13 +178,52 @@ func parseTraceDay(field, s string) (time.Time, error) {
 	return d.Start(), nil
 }
 
-// Trace runs a trace for the investigator who (the name of the token used):
-// it finds the case by phone number or pseudonym, traces it and, when
-// asked, reveals the contacts' identities after recording the reveal in
-// the audit trail.
+// Limits of a trace's case reference and reason: how many letters or
+// digits they need at least (Unicode categories L and N, see
+// internal/text, which also refuses control and invisible characters),
+// and their longest, in bytes.
+const (
+	MinCaseRefAlnum = 2
+	MaxCaseRefBytes = 128
+	MinReasonAlnum  = 4
+	MaxReasonBytes  = 1000
+)
+
+// checkTraceText trims and checks a case reference or a reason.
+func checkTraceText(field, s string, minAlnum, maxBytes int) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > maxBytes {
+		return "", fmt.Errorf("%w: %s: %d bytes, want at most %d", ErrInvalid, field, len(s), maxBytes)
+	}
+	if err := text.Check(s, minAlnum); err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrInvalid, field, err)
+	}
+	return s, nil
+}
+
+// Trace runs a trace for the account who (the name of the token used):
+// it finds the case by phone number or pseudonym, traces it, when asked
+// reveals the contacts' identities, and records the trace in the audit
+// trail before answering; when the event cannot be written there is no
+// answer. req.CaseRef is required (at least MinCaseRefAlnum letters or
+// digits), req.Reason for a reveal (at least MinReasonAlnum).
 func (s *Server) Trace(ctx context.Context, req TraceRequest, who string) (*TraceResponse, error) {
 	var tr trace.Request
 	var err error
+	if req.CaseRef == "" {
+		return nil, fmt.Errorf("%w: case_ref: missing: every trace is recorded with its case reference", ErrInvalid)
+	}
+	if req.CaseRef, err = checkTraceText("case_ref", req.CaseRef, MinCaseRefAlnum, MaxCaseRefBytes); err != nil {
+		return nil, err
+	}
+	switch {
+	case req.Reveal && req.Reason == "":
+		return nil, fmt.Errorf("%w: reason: missing: a reveal needs a reason", ErrInvalid)
+	case req.Reason != "":
+		if req.Reason, err = checkTraceText("reason", req.Reason, MinReasonAlnum, MaxReasonBytes); err != nil {
+			return nil, err
+		}
+	}
 	if tr.Onset, err = parseTraceDay("onset", req.Onset); err != nil {
 		return nil, err
 	}
@@ -200,12 +240,6 @@ func (s *Server) Trace(ctx context.Context, req TraceRequest, who string) (*Trac
 		}
 	}
 	tr.Asymptomatic, tr.Degree = req.Asymptomatic, req.Degree
-	if req.Reveal && (strings.TrimSpace(req.Reason) == "" || strings.TrimSpace(req.CaseRef) == "") {
-		return nil, fmt.Errorf("%w: a reveal needs a reason and a case_ref", ErrInvalid)
-	}
-	if len(req.CaseRef) > 128 {
-		return nil, fmt.Errorf("%w: case_ref longer than 128 bytes", ErrInvalid)
-	}
 	switch {
 	case (req.Phone == "") == (req.Pseudonym == ""):
 		return nil, fmt.Errorf("%w: give the case's phone or pseudonym, one of them", ErrInvalid)
@@ -241,19 +275,70 @@ func (s *Server) Trace(ctx context.Context, req TraceRequest, who string) (*Trac
 	var id [8]byte
 	rand.Read(id[:])
 	resp := &TraceResponse{ID: "t-" + hex.EncodeToString(id[:]), CaseRef: req.CaseRef, Created: s.now().UTC(), Result: res}
-	s.log.Info("trace", "trace", resp.ID, "who", who, "case_ref", req.CaseRef, "degree", res.Degree, "contacts", len(res.Contacts))
+	kind := store.AuditTrace
 	if req.Reveal {
-		if resp.Revealed, err = s.reveal(ctx, resp, who); err != nil {
+		kind = store.AuditIdentityRevealed
+		if resp.Revealed, err = s.reveal(ctx, resp); err != nil {
 			return nil, err
 		}
 	}
+	if err := s.auditTrace(ctx, kind, req, resp, who); err != nil {
+		return nil, err // with no identities and no contacts given out
+	}
+	s.log.Info("trace", "trace", resp.ID, "who", who, "degree", res.Degree, "contacts", len(res.Contacts), "revealed", resp.Revealed)
 	return resp, nil
 }
 
-// reveal fills in the contacts' names and phone numbers and records the
-// reveal in the audit trail; when the audit event cannot be written,
-// nothing is revealed. People whose identity was destroyed stay unnamed.
-func (s *Server) reveal(ctx context.Context, resp *TraceResponse, who string) (int, error) {
+// TraceDetail is the detail of a trace's audit event (store.AuditTrace or
+// store.AuditIdentityRevealed), and so of its ledger leaf: counts and
+// commitments, no personal data. The case reference and the reason are in
+// the audit store in clear; here only their SHA-256 (of the UTF-8 text as
+// stored, trimmed), which anyone holding the text can check.
+type TraceDetail struct {
+	Trace         string `json:"trace"`
+	CaseRefSHA256 string `json:"case_ref_sha256"`
+	ReasonSHA256  string `json:"reason_sha256,omitempty"` // when a reason was given
+	By            string `json:"by"`                      // how the case was found: "phone" or "pseudonym"
+	Degree        int    `json:"degree"`
+	Contacts      int    `json:"contacts"`
+	Revealed      int    `json:"revealed"` // identities given out
+}
+
+// sha256Hex returns the SHA-256 of s in hex.
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// auditTrace writes a trace's audit event; when it cannot, it clears the
+// identities from resp and returns an error.
+func (s *Server) auditTrace(ctx context.Context, kind string, req TraceRequest, resp *TraceResponse, who string) error {
+	d := TraceDetail{Trace: resp.ID, CaseRefSHA256: sha256Hex(req.CaseRef), By: "phone",
+		Degree: resp.Degree, Contacts: len(resp.Contacts), Revealed: resp.Revealed}
+	if req.Reason != "" {
+		d.ReasonSHA256 = sha256Hex(req.Reason)
+	}
+	if req.Phone == "" {
+		d.By = "pseudonym"
+	}
+	detail, err := json.Marshal(d)
+	if err == nil {
+		_, err = s.store.AddAudit(ctx, store.AuditEvent{Time: s.now().UTC(), Kind: kind, Who: who,
+			Detail: string(detail), CaseRef: req.CaseRef, Reason: req.Reason})
+	}
+	if err != nil {
+		for i := range resp.Contacts {
+			resp.Contacts[i].Name, resp.Contacts[i].Phone = "", ""
+		}
+		return fmt.Errorf("trace: audit: %w", err)
+	}
+	return nil
+}
+
+// reveal fills in the contacts' names and phone numbers; the caller
+// records the reveal in the audit trail before answering. People whose
+// identity was destroyed stay unnamed.
+func (s *Server) reveal(ctx context.Context, resp *TraceResponse) (int, error) {
 	n := 0
 	for i := range resp.Contacts {
 		c := &resp.Contacts[i]
@@ -274,18 +359,5 @@ func (s *Server) reveal(ctx context.Context, resp *TraceResponse, who string) (i
 		c.Name, c.Phone = name, phone
 		n++
 	}
-	detail, _ := json.Marshal(struct {
-		Who     string `json:"who"`
-		CaseRef string `json:"case_ref"`
-		Trace   string `json:"trace"`
-		Count   int    `json:"count"`
-	}{who, resp.CaseRef, resp.ID, n})
-	if _, err := s.store.AddAudit(ctx, store.AuditEvent{Time: s.now().UTC(), Kind: store.AuditIdentityRevealed, Detail: string(detail)}); err != nil {
-		for i := range resp.Contacts {
-			resp.Contacts[i].Name, resp.Contacts[i].Phone = "", ""
-		}
-		return 0, fmt.Errorf("reveal: audit: %w", err)
-	}
-	s.log.Info("identities revealed", "trace", resp.ID, "who", who, "case_ref", resp.CaseRef, "count", n)
 	return n, nil
 }

@@ -105,7 +105,7 @@ func TestTraceAPI_Reveal(t *testing.T) {
 	ts.checkInAt(t, caseID, "v-cafe", 1, checkin.Entry, time.Date(2026, 3, 2, 10, 0, 0, 0, kst))
 	ts.checkInAt(t, contactID, "v-cafe", 2, checkin.Entry, time.Date(2026, 3, 2, 10, 20, 0, 0, kst))
 
-	req := TraceRequest{Phone: "010-1111-2222", Onset: "2026-03-03"}
+	req := TraceRequest{Phone: "010-1111-2222", Onset: "2026-03-03", CaseRef: "JJ-2026-17"}
 	for _, tok := range []string{"", "wrong"} {
 		if code, body := ts.traceCall(t, "POST", "/v1/traces", tok, req, nil); code != http.StatusUnauthorized {
 			t.Errorf("token %q: %d %s, want 401", tok, code, body)
@@ -121,20 +121,21 @@ func TestTraceAPI_Reveal(t *testing.T) {
 	for _, bad := range []TraceRequest{
 		{Phone: "010-1111-2222", Onset: "2026-03-03", Reveal: true, CaseRef: "JJ-2026-17"},
 		{Phone: "010-1111-2222", Onset: "2026-03-03", Reveal: true, Reason: "close contact"},
-		{Phone: "010-1111-2222"},
-		{Phone: "010-1111-2222", Onset: "3 March"},
-		{Phone: "010-1111-2222", Onset: "2026-03-03", Degree: 5},
-		{Onset: "2026-03-03"},
+		{Phone: "010-1111-2222", CaseRef: "JJ-2026-17"},
+		{Phone: "010-1111-2222", Onset: "3 March", CaseRef: "JJ-2026-17"},
+		{Phone: "010-1111-2222", Onset: "2026-03-03", Degree: 5, CaseRef: "JJ-2026-17"},
+		{Onset: "2026-03-03", CaseRef: "JJ-2026-17"},
+		{Phone: "010-1111-2222", Onset: "2026-03-03"},
 	} {
 		if code, body := ts.traceCall(t, "POST", "/v1/traces", inv, bad, nil); code != http.StatusBadRequest {
 			t.Errorf("%+v: %d %s, want 400", bad, code, body)
 		}
 	}
-	if code, _ := ts.traceCall(t, "POST", "/v1/traces", inv, TraceRequest{Phone: "010-9999-9999", Onset: "2026-03-03"}, nil); code != http.StatusNotFound {
+	if code, _ := ts.traceCall(t, "POST", "/v1/traces", inv, TraceRequest{Phone: "010-9999-9999", Onset: "2026-03-03", CaseRef: "JJ-2026-17"}, nil); code != http.StatusNotFound {
 		t.Errorf("unknown case: %d, want 404", code)
 	}
-	if ev, _ := ts.store.Audit(ctx); len(ev) != 0 {
-		t.Fatalf("audit before any reveal: %+v", ev)
+	if ev, _ := ts.store.Audit(ctx); len(ev) != 1 || ev[0].Kind != store.AuditTrace || ev[0].Who != "admin" || ev[0].CaseRef != "JJ-2026-17" {
+		t.Fatalf("audit after one trace by the admin: %+v", ev)
 	}
 
 	req.Reveal, req.Reason, req.CaseRef = true, "close contact of a confirmed case", "JJ-2026-17"
@@ -149,19 +150,20 @@ func TestTraceAPI_Reveal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Kind != store.AuditIdentityRevealed {
+	if len(events) != 2 || events[1].Kind != store.AuditIdentityRevealed || events[1].Who != "investigator" ||
+		events[1].CaseRef != "JJ-2026-17" || events[1].Reason != "close contact of a confirmed case" {
 		t.Fatalf("audit = %+v", events)
 	}
-	var detail map[string]any
-	if err := json.Unmarshal([]byte(events[0].Detail), &detail); err != nil {
+	var detail TraceDetail
+	if err := json.Unmarshal([]byte(events[1].Detail), &detail); err != nil {
 		t.Fatal(err)
 	}
-	if detail["who"] != "investigator" || detail["case_ref"] != "JJ-2026-17" || detail["count"] != 1.0 || detail["trace"] != revealed.ID {
-		t.Errorf("audit detail = %s", events[0].Detail)
+	if detail.Revealed != 1 || detail.Contacts != 1 || detail.Trace != revealed.ID || detail.CaseRefSHA256 != sha256Hex("JJ-2026-17") {
+		t.Errorf("audit detail = %s", events[1].Detail)
 	}
-	for _, secret := range []string{"HYPERLINK", "3333", "4444", "김확진", "1111", "close contact"} {
-		if strings.Contains(events[0].Detail, secret) {
-			t.Errorf("audit detail %s holds %q", events[0].Detail, secret)
+	for _, secret := range []string{"HYPERLINK", "3333", "4444", "김확진", "1111", "close contact", "JJ-2026"} {
+		if strings.Contains(events[1].Detail, secret) {
+			t.Errorf("audit detail %s holds %q", events[1].Detail, secret)
 		}
 	}
 

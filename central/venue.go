@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/anshim/anshim/central/registry"
@@ -185,8 +186,53 @@ func (s *Server) SetVenueDebounce(ctx context.Context, id string, d time.Duratio
 	}
 	if before.DebounceSeconds != v.DebounceSeconds {
 		s.log.Info("venue debounce changed", "venue", id, "from_seconds", before.DebounceSeconds, "to_seconds", v.DebounceSeconds)
+		s.auditRegistry(ctx, store.AuditVenueDebounce, map[string]any{"venue": id, "from_seconds": before.DebounceSeconds, "to_seconds": v.DebounceSeconds})
 	}
 	return v, nil
+}
+
+// ParseDebounceWindow parses a debounce window as the API and the CLI
+// take it: "default" (0: the kiosks' own, 10 minutes), "off" (negative:
+// every scan is recorded), or a duration of whole seconds up to
+// MaxDebounce, such as "30s" or "15m" ("0s" is refused: say "off").
+func ParseDebounceWindow(s string) (time.Duration, error) {
+	switch s {
+	case "default":
+		return 0, nil
+	case "off":
+		return -time.Second, nil
+	case "":
+		return 0, errors.New(`missing: want a duration such as 30s or 15m, "off" or "default"`)
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q: want a duration such as 30s or 15m, \"off\" or \"default\"", s)
+	case d <= 0:
+		return 0, fmt.Errorf("%q: want a positive duration (\"off\" turns the window off)", s)
+	case d%time.Second != 0 || d > MaxDebounce:
+		return 0, fmt.Errorf("%q: want whole seconds, at most %s", s, MaxDebounce)
+	}
+	return d, nil
+}
+
+// FormatDebounceWindow is the inverse of ParseDebounceWindow for a venue's
+// DebounceSeconds.
+func FormatDebounceWindow(seconds int) string {
+	switch {
+	case seconds == 0:
+		return "default"
+	case seconds < 0:
+		return "off"
+	}
+	out := (time.Duration(seconds) * time.Second).String() // "15m0s", "1h0m0s"
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }
 
 // approvedVenue returns the venue id if it is approved: ErrNotApproved
@@ -230,12 +276,14 @@ func (s *Server) Poster(ctx context.Context, id string) (Poster, error) {
 }
 
 // auditRegistry records a registry change in the audit trail, and so as a
-// ledger leaf: the province cannot quietly add a venue or a kiosk, or
-// change a venue's status. The change itself is already stored; a failure
-// here is logged loudly rather than undoing it.
+// ledger leaf naming the account acting in ctx: the province cannot
+// quietly add a venue, a kiosk or an API token, or change a venue's status
+// or debounce. The change itself is already stored; a failure here is
+// logged loudly rather than undoing it.
 func (s *Server) auditRegistry(ctx context.Context, kind string, detail map[string]any) {
 	b, _ := json.Marshal(detail)
-	if _, err := s.store.AddAudit(ctx, store.AuditEvent{Time: s.now().UTC(), Kind: kind, Detail: string(b)}); err != nil {
+	e := store.AuditEvent{Time: s.now().UTC(), Kind: kind, Who: accountOf(ctx).Name, Detail: string(b)}
+	if _, err := s.store.AddAudit(ctx, e); err != nil {
 		s.log.Error("registry change not in the audit trail or the ledger", "kind", kind, "err", err)
 	}
 }
