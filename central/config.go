@@ -31,9 +31,14 @@ type Config struct {
 	// (production: day partitions, schema migrated at start).
 	Store string `json:"store,omitempty"`
 	// HTTP is the listen address of the HTTP API (default 127.0.0.1:8440).
-	// Put a TLS-terminating proxy in front of it before kiosks use it over
-	// a network.
+	// Serve it over HTTPS (TLSCert) or put a TLS-terminating proxy in
+	// front of it before kiosks use it over a network: `kiosk enroll` takes
+	// an http:// central only with the bundle's SHA-256 pinned.
 	HTTP string `json:"http,omitempty"`
+	// TLSCert and TLSKey are the PEM certificate (chain) and key of the
+	// HTTP API: given, it serves HTTPS.
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
 	// TokenTTL is how long an enrollment token stays valid (default 7d).
 	TokenTTL Duration `json:"token_ttl,omitempty"`
 	// NATS configures the connection to NATS JetStream.
@@ -82,6 +87,20 @@ type NATSConfig struct {
 	// Replicas is the replication factor of the KV buckets the central
 	// creates (default 1; 3 on a production cluster).
 	Replicas int `json:"replicas,omitempty"`
+	// TLSCert and TLSKey are the embedded server's PEM certificate and
+	// key. Without them the central makes a CA and a certificate for the
+	// listen host and the advertised hosts, kept in DATA/nats-tls (keys
+	// 0600), and kiosks get the CA at enrollment, signed by the province's
+	// root key.
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
+	// TLSCA is the PEM CA certificate that the NATS servers' certificates
+	// chain to, handed to kiosks at enrollment; empty with TLSCert (or an
+	// external cluster): kiosks and the central use the system's roots.
+	TLSCA string `json:"tls_ca,omitempty"`
+	// Insecure runs the embedded server without TLS: kiosk links are
+	// neither encrypted nor authenticated. Every start logs a WARN line.
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // Defaults.
@@ -251,6 +270,18 @@ func (c *Config) Validate() error {
 	}
 	if n.MaxPayload < 0 || n.MaxPayload > 64<<20 {
 		return fmt.Errorf("config: nats.max_payload: %d out of range (0 to 64 MiB)", n.MaxPayload)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("config: tls_cert and tls_key: give both or neither")
+	}
+	if (n.TLSCert == "") != (n.TLSKey == "") {
+		return errors.New("config: nats.tls_cert and nats.tls_key: give both or neither")
+	}
+	if n.Insecure && (n.TLSCert != "" || n.TLSCA != "") {
+		return errors.New("config: nats.insecure with nats.tls_cert or nats.tls_ca: choose TLS or not")
+	}
+	if n.TLSCert != "" && len(n.URLs) > 0 {
+		return errors.New("config: nats.tls_cert is the embedded server's: an external cluster has its own (give its CA as nats.tls_ca)")
 	}
 	if n.Replicas < 0 || n.Replicas > 5 {
 		return fmt.Errorf("config: nats.replicas: %d out of range (1 to 5)", n.Replicas)

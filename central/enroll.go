@@ -92,6 +92,12 @@ type Enrollment struct {
 	Subject string `json:"subject"`
 	// InboxPrefix is the kiosk's nats.CustomInboxPrefix.
 	InboxPrefix string `json:"inbox_prefix"`
+	// NATSCA is the PEM certificate of the CA of the NATS servers, as a
+	// key update of kind province.KindNATSCA named "nats", signed by the
+	// province's root key: the kiosk verifies it with the bundle's root key
+	// and then trusts only this CA for NATS. Absent when the NATS servers'
+	// certificates chain to the system's roots, or NATS runs without TLS.
+	NATSCA string `json:"nats_ca,omitempty"`
 }
 
 // Enroll enrolls a kiosk: it checks the request, uses the token up,
@@ -170,14 +176,22 @@ func (s *Server) enrolled(d store.Device) (*Enrollment, error) {
 	if err := s.addUser(d); err != nil {
 		return nil, fmt.Errorf("enroll: device %s is stored but NATS does not know it yet: %w", d.ID, err)
 	}
-	return &Enrollment{
+	e := &Enrollment{
 		Device:      d.ID,
 		Venue:       d.Venue,
 		Bundle:      s.keys.Bundle(),
 		NATSURLs:    s.advertisedURLs(),
 		Subject:     CheckInSubject(d.Venue, d.ID),
 		InboxPrefix: InboxPrefix(d.ID),
-	}, nil
+	}
+	if ca := s.NATSCA(); ca != nil {
+		u, err := s.keys.SignKeyUpdate(province.KeyUpdate{Kind: province.KindNATSCA, Name: "nats", Issued: s.now(), Payload: ca})
+		if err != nil {
+			return nil, fmt.Errorf("enroll: sign the NATS CA: %w", err)
+		}
+		e.NATSCA = string(province.FormatKeyUpdate(u))
+	}
+	return e, nil
 }
 
 // Revoke revokes a pass by its revocation id (see pass.Pass.RevocationID):

@@ -72,7 +72,8 @@ func testConfig(t *testing.T, dir string, clock *testClock) (Config, *province.K
 	return Config{
 		Data: dir,
 		HTTP: "127.0.0.1:0",
-		NATS: NATSConfig{Listen: "127.0.0.1:-1"},
+		// Plaintext, said explicitly: tls_test.go covers NATS over TLS.
+		NATS: NATSConfig{Listen: "127.0.0.1:-1", Insecure: true},
 		Now:  clock.Now,
 	}, keys
 }

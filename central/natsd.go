@@ -1,6 +1,7 @@
 package central
 
 import (
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -34,6 +35,7 @@ type embeddedNATS struct {
 	syncAlways   bool
 	syncInterval time.Duration
 	maxPayload   int
+	tls          *tls.Config // nil: no TLS (nats.insecure)
 
 	auth *authenticator
 
@@ -42,8 +44,9 @@ type embeddedNATS struct {
 	ns   *server.Server // nil while stopped
 }
 
-// newEmbeddedNATS returns the embedded server of cfg, not started.
-func newEmbeddedNATS(cfg *Config, log *slog.Logger) (*embeddedNATS, error) {
+// newEmbeddedNATS returns the embedded server of cfg, not started; it
+// serves TLS with tlsConfig unless that is nil.
+func newEmbeddedNATS(cfg *Config, tlsConfig *tls.Config, log *slog.Logger) (*embeddedNATS, error) {
 	host, port, err := splitListen(cfg.NATSListenOrDefault())
 	if err != nil {
 		return nil, fmt.Errorf("nats listen: %w", err)
@@ -57,6 +60,7 @@ func newEmbeddedNATS(cfg *Config, log *slog.Logger) (*embeddedNATS, error) {
 		syncAlways:   always,
 		syncInterval: interval,
 		maxPayload:   cfg.MaxPayloadOrDefault(),
+		tls:          tlsConfig,
 		auth:         newAuthenticator(),
 	}, nil
 }
@@ -84,6 +88,11 @@ func (e *embeddedNATS) options() *server.Options {
 	}
 	if e.port == 0 {
 		opts.Port = server.RANDOM_PORT
+	}
+	if e.tls != nil {
+		// Clients must speak TLS; they are not asked for certificates
+		// (nkeys authenticate them).
+		opts.TLS, opts.TLSConfig, opts.TLSTimeout = true, e.tls.Clone(), 5
 	}
 	return opts
 }
@@ -246,7 +255,11 @@ func (e *embeddedNATS) clientURL() string {
 	case "", "0.0.0.0", "::":
 		host = "127.0.0.1"
 	}
-	return "nats://" + net.JoinHostPort(host, strconv.Itoa(e.port))
+	scheme := "tls://"
+	if e.tls == nil {
+		scheme = "nats://"
+	}
+	return scheme + net.JoinHostPort(host, strconv.Itoa(e.port))
 }
 
 // natsLogger passes the NATS server's log lines to slog. The first fatal

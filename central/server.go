@@ -3,6 +3,7 @@ package central
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/anshim/anshim/central/daykeys"
@@ -44,6 +45,7 @@ type Server struct {
 	adminToken string
 	nkey       nkeys.KeyPair // the central's own NATS user
 	nats       *embeddedNATS // nil with an external cluster
+	natsTLS    *natsTLS      // nil: NATS without TLS (nats.insecure)
 	metrics    *metrics
 	// ingestMetrics are sync/ingest's counters, kept across restarts of
 	// ingest.
@@ -149,8 +151,15 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 		s.vaultErr = fmt.Errorf("identity vault: %w", err)
 		logger.Error("identity vault unavailable", "err", err)
 	}
+	if s.natsTLS, err = loadNATSTLS(&s.cfg, natsHosts(&s.cfg)); err != nil {
+		return nil, err
+	}
 	if cfg.EmbeddedNATS() {
-		s.nats, err = newEmbeddedNATS(&s.cfg, logger)
+		var tc *tls.Config
+		if s.natsTLS != nil {
+			tc = s.natsTLS.serverConfig()
+		}
+		s.nats, err = newEmbeddedNATS(&s.cfg, tc, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -178,6 +187,10 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 func (s *Server) start(ctx, bg context.Context) error {
+	if s.natsTLS == nil {
+		s.log.Warn("NATS without TLS (nats.insecure / --nats-insecure): kiosk links are neither encrypted nor authenticated",
+			"hint", "leave out --nats-insecure: the central then serves NATS over TLS with its own CA")
+	}
 	devices, err := s.store.Devices(ctx)
 	if err != nil {
 		return fmt.Errorf("start: list devices: %w", err)
@@ -245,7 +258,20 @@ func (s *Server) connect(ctx context.Context) error {
 	if s.nats != nil {
 		urls = []string{s.nats.clientURL()}
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","),
+	var secure []nats.Option
+	switch {
+	case s.natsTLS == nil:
+	case s.nats != nil || allTLS(urls):
+		secure = append(secure, nats.Secure(s.natsTLS.clientConfig()))
+	default:
+		// An external cluster at nats:// URLs: TLS (verified with the
+		// given CA) whenever the servers ask for it.
+		tc := s.natsTLS.clientConfig()
+		secure = append(secure, func(o *nats.Options) error { o.TLSConfig = tc; return nil })
+		s.log.Warn("external NATS at nats:// URLs: the central's and the kiosks' links are plaintext unless the cluster requires TLS",
+			"hint", "give tls:// URLs (and the cluster's CA with --nats-tls-ca), or --nats-insecure to say that plaintext is meant")
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","), append(secure,
 		nats.Name("anshim-central"),
 		nats.Nkey(pub, s.nkey.Sign),
 		nats.MaxReconnects(-1),
@@ -270,7 +296,7 @@ func (s *Server) connect(ctx context.Context) error {
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			s.log.Warn("NATS error", "err", err)
 		}),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("connect NATS %s: %w", strings.Join(urls, ","), err)
 	}
@@ -288,6 +314,16 @@ func (s *Server) connect(ctx context.Context) error {
 		return fmt.Errorf("JetStream: %w", err)
 	}
 	return nil
+}
+
+// allTLS reports whether every URL asks for TLS (tls:// or wss://).
+func allTLS(urls []string) bool {
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "tls://") && !strings.HasPrefix(u, "wss://") {
+			return false
+		}
+	}
+	return len(urls) > 0
 }
 
 // waitConnected waits until nc is connected or ctx is done.
@@ -346,14 +382,24 @@ func (s *Server) republishLoop(bg context.Context) {
 	}
 }
 
-// startHTTP listens on the HTTP address and serves the API.
+// startHTTP listens on the HTTP address and serves the API, over HTTPS
+// with the configured certificate.
 func (s *Server) startHTTP() error {
+	var tc *tls.Config
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("start HTTPS: %w", err)
+		}
+		tc = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", s.cfg.HTTPOrDefault())
 	if err != nil {
 		return fmt.Errorf("start HTTP: %w", err)
 	}
 	s.httpLn = ln
 	s.httpSrv = &http.Server{
+		TLSConfig:         tc,
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -362,7 +408,11 @@ func (s *Server) startHTTP() error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.goBackground("http", func() error {
-		if err := s.httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return s.httpSrv.Serve(ln) }
+		if s.httpSrv.TLSConfig != nil {
+			serve = func() error { return s.httpSrv.ServeTLS(ln, "", "") }
+		}
+		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
@@ -416,7 +466,32 @@ func (s *Server) HTTPURL() string {
 	if addr.IP.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+	scheme := "http://"
+	if s.cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// NATSCA returns the PEM certificate of the CA that kiosks verify the NATS
+// servers with (given at enrollment), or nil when they use the system's
+// roots or NATS runs without TLS.
+func (s *Server) NATSCA() []byte {
+	if s.natsTLS == nil {
+		return nil
+	}
+	return slices.Clone(s.natsTLS.caPEM)
+}
+
+// BundleSHA256 returns the SHA-256 of the province bundle that enrollment
+// hands out: what `kiosk enroll --bundle-sha256` pins.
+func (s *Server) BundleSHA256() string {
+	sum, err := s.keys.Bundle().SHA256()
+	if err != nil {
+		// Load checked the keys.
+		panic("central: invalid bundle: " + err.Error())
+	}
+	return sum
 }
 
 // AdminTokenFile returns the path of the file holding the admin API's
