@@ -29,6 +29,10 @@ import (
 const (
 	FileNATS    = "nats.json" // uplink.Settings: the central's NATS servers
 	FileNATSKey = "nats.nk"   // the device's NATS user nkey seed, mode 0600
+	// FileNATSCA is the CA certificate (PEM) of the central's NATS
+	// servers, from the enrollment: when present, the kiosk connects over
+	// TLS and trusts only it.
+	FileNATSCA = "nats-ca.pem"
 )
 
 var _ uplink.Outbox = (*Outbox)(nil)

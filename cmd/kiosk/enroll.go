@@ -11,16 +11,23 @@ import (
 )
 
 func runEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("enroll", "--token T --central URL --data DIR",
+	fs := newFlags("enroll", "--token T --central URL --data DIR [--bundle-sha256 HEX]",
 		"Enrolls a kiosk with the province's central server: makes the device key and a\n"+
 			"NATS user key on this device (neither private key leaves it), registers their\n"+
 			"public halves with the one-time token, and installs the province bundle, an empty\n"+
 			"outbox and the central's NATS settings (nats.json, nats.nk) in DIR. `kiosk run`\n"+
 			"then syncs check-ins to the central and follows revocations and key changes.\n\n"+
-			"Example:\n  kiosk enroll --token 3f9c... --central https://central.jeju.example --data /var/lib/anshim", stderr)
+			"The central's answer must be authenticated: give an https:// URL, or pin the\n"+
+			"province bundle with --bundle-sha256 (printed by `anshim keygen`, `central serve`\n"+
+			"and `anshim device token`). With a pin, a bundle that does not match fails the\n"+
+			"enrollment before anything is written. The NATS CA the central sends must be\n"+
+			"signed by the bundle's root key; `kiosk run` then trusts only it for NATS.\n\n"+
+			"Examples:\n  kiosk enroll --token 3f9c... --central https://central.jeju.example --data /var/lib/anshim\n"+
+			"  kiosk enroll --token 3f9c... --central http://10.0.0.5:8440 --bundle-sha256 5c1e... --data /var/lib/anshim", stderr)
 	token := fs.String("token", "", "one-time enrollment `TOKEN` from the province's operator")
 	central := fs.String("central", "", "the central's `URL`, e.g. https://central.example")
 	data := fs.String("data", "", "data `DIR` to create (kept 0700)")
+	pin := fs.String("bundle-sha256", "", "SHA-256 `HEX` of the province bundle (public.json); required unless --central is https://")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,10 +35,14 @@ func runEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fs.Usage()
 		return errUsage
 	}
-	res, err := enroll.Enroll(ctx, enroll.Options{Central: *central, Token: strings.TrimSpace(*token), Dir: *data})
+	res, err := enroll.Enroll(ctx, enroll.Options{Central: *central, Token: strings.TrimSpace(*token), Dir: *data, BundleSHA256: *pin})
 	var refused *enroll.RefusedError
 	var unreachable *enroll.UnreachableError
 	switch {
+	case errors.Is(err, enroll.ErrUnauthenticated):
+		return withHint(err, "give the central's https:// URL, or pin the province bundle with --bundle-sha256 HEX (ask the province's operator: `anshim keygen` and `central serve` print it)")
+	case errors.Is(err, enroll.ErrBundleMismatch):
+		return withHint(err, "the central answered with another province's keys: check --central and --bundle-sha256 with the province's operator; the token was used up, ask for a new one")
 	case errors.As(err, &refused) && refused.BadToken():
 		return withHint(err, "the token is unknown, already used or expired: ask the province's operator for a new one")
 	case errors.As(err, &refused):
@@ -43,5 +54,9 @@ func runEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	fmt.Fprintf(stdout, "device %s enrolled for venue %s in %s; syncs with %s\n",
 		res.Device.ID, res.Device.Venue, *data, strings.Join(res.Settings.URLs, ","))
+	fmt.Fprintf(stdout, "province bundle sha256 %s\n", res.BundleSHA256)
+	if res.NATSCA == nil {
+		fmt.Fprintf(stderr, "kiosk: note: the central sent no NATS CA: `kiosk run` syncs only over tls:// URLs that the system trusts, or with nats_insecure (plaintext)\n")
+	}
 	return nil
 }

@@ -13,6 +13,17 @@
 // `kiosk run` sync. It refuses a directory that already holds a device,
 // before using the token up.
 //
+// # Authenticating the central
+//
+// The answer installs the keys the kiosk will trust, so it must come from
+// the province's central: Enroll talks only to an https:// central, or to
+// any central when the bundle's SHA-256 is pinned ([Options.BundleSHA256],
+// printed by `anshim keygen` and `central serve`); with a pin, a bundle
+// that does not hash to it fails the enrollment before anything is
+// written. The NATS CA in the answer is a key update signed by the root
+// key of that bundle, so it is as authentic as the bundle; it is written
+// to nats-ca.pem, and `kiosk run` trusts only it for NATS.
+//
 // # Retries
 //
 // A network error or a 5xx answer is retried with the same keys: the
@@ -23,7 +34,10 @@ package enroll
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -55,6 +69,9 @@ type Options struct {
 	Central string
 	// Token is the one-time enrollment token.
 	Token string
+	// BundleSHA256 pins the province bundle: the hex SHA-256 of its file
+	// form (province.Bundle.SHA256). Required unless Central is https://.
+	BundleSHA256 string
 	// Dir is the kiosk data directory to create.
 	Dir string
 	// Client makes the request (default: a client with a 30s timeout).
@@ -82,13 +99,30 @@ type Response struct {
 	NATSURLs    []string         `json:"nats_urls"`
 	Subject     string           `json:"subject"`
 	InboxPrefix string           `json:"inbox_prefix"`
+	// NATSCA is the CA of the NATS servers, a key update signed by the
+	// bundle's root key (see central.Enrollment).
+	NATSCA string `json:"nats_ca,omitempty"`
 }
 
 // Result is an installed enrollment.
 type Result struct {
 	Device   *kiosk.Device
 	Settings uplink.Settings
+	// NATSCA is the CA certificate (PEM) the kiosk trusts for NATS, or nil
+	// when the central gave none.
+	NATSCA []byte
+	// BundleSHA256 is the SHA-256 of the installed bundle.
+	BundleSHA256 string
 }
+
+// Errors callers branch on.
+var (
+	// ErrUnauthenticated: the central's URL is not https:// and no bundle
+	// SHA-256 is pinned, so nothing would authenticate its answer.
+	ErrUnauthenticated = errors.New("the central's answer cannot be authenticated: its URL is not https:// and no bundle SHA-256 is pinned")
+	// ErrBundleMismatch: the bundle received does not hash to the pin.
+	ErrBundleMismatch = errors.New("the province bundle received does not match --bundle-sha256")
+)
 
 // RefusedError is the central's refusal (an HTTP 4xx answer): a token
 // unknown, used or expired, or a malformed request.
@@ -125,6 +159,14 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 	endpoint, err := o.endpoint()
 	if err != nil {
 		return nil, err
+	}
+	pin := strings.ToLower(strings.TrimSpace(o.BundleSHA256))
+	if pin != "" {
+		if raw, err := hex.DecodeString(pin); err != nil || len(raw) != sha256.Size {
+			return nil, fmt.Errorf("enroll: bundle SHA-256 %q: want 64 hex digits", o.BundleSHA256)
+		}
+	} else if !strings.HasPrefix(endpoint, "https://") {
+		return nil, fmt.Errorf("enroll: %s: %w", o.Central, ErrUnauthenticated)
 	}
 	if o.Token == "" {
 		return nil, errors.New("enroll: no token")
@@ -164,11 +206,37 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enroll: the central's answer: %w", err)
 	}
+	sum, err := resp.Bundle.SHA256()
+	if err != nil {
+		return nil, fmt.Errorf("enroll: the central's answer: %w", err)
+	}
+	if pin != "" && sum != pin {
+		return nil, fmt.Errorf("enroll: %w: got %s, want %s (is this the province's central?); nothing was installed", ErrBundleMismatch, sum, pin)
+	}
+	var ca []byte
+	if resp.NATSCA != "" {
+		if ca, err = openCA(resp.Bundle, resp.NATSCA); err != nil {
+			return nil, fmt.Errorf("enroll: the central's answer: %w; nothing was installed", err)
+		}
+	}
 	dev.Venue = resp.Venue
-	if err := install(o.Dir, dev, resp.Bundle, settings, seed); err != nil {
+	if err := install(o.Dir, dev, resp.Bundle, settings, seed, ca); err != nil {
 		return nil, err
 	}
-	return &Result{Device: dev, Settings: settings}, nil
+	return &Result{Device: dev, Settings: settings, NATSCA: ca, BundleSHA256: sum}, nil
+}
+
+// openCA verifies the NATS CA of an enrollment with the bundle's root key
+// and returns its PEM certificates.
+func openCA(b *province.Bundle, text string) ([]byte, error) {
+	u, err := b.OpenKeyUpdate([]byte(text), province.KindNATSCA, "nats")
+	if err != nil {
+		return nil, fmt.Errorf("nats_ca: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(u.Payload) {
+		return nil, errors.New("nats_ca: no PEM certificate")
+	}
+	return u.Payload, nil
 }
 
 // endpoint returns the enrollment URL of o.Central.
@@ -308,9 +376,10 @@ func check(r *Response, dev *kiosk.Device) (uplink.Settings, error) {
 	return s, nil
 }
 
-// install writes the NATS credentials, then the device (device.json last:
-// a directory without it is not provisioned and may be enrolled again).
-func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Settings, seed []byte) error {
+// install writes the NATS credentials and CA, then the device (device.json
+// last: a directory without it is not provisioned and may be enrolled
+// again).
+func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Settings, seed, ca []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
@@ -323,6 +392,14 @@ func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Se
 	}
 	if err := atomicfile.Write(filepath.Join(dir, kiosk.FileNATS), js, 0o644); err != nil {
 		return fmt.Errorf("enroll: %w", err)
+	}
+	caPath := filepath.Join(dir, kiosk.FileNATSCA)
+	if ca != nil {
+		if err := atomicfile.Write(caPath, ca, 0o644); err != nil {
+			return fmt.Errorf("enroll: %w", err)
+		}
+	} else if err := os.Remove(caPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("enroll: %w", err) // left by an interrupted enrollment
 	}
 	if err := dev.Install(dir, bundle); err != nil {
 		return fmt.Errorf("enroll: %w", err)

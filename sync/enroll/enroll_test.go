@@ -43,7 +43,8 @@ func newCentral(t *testing.T) (*fakeCentral, *httptest.Server) {
 		t.Fatal(err)
 	}
 	c := &fakeCentral{t: t, keys: keys, token: "3f9c0e6a11b24c5d8e7f60718293a4b5"}
-	srv := httptest.NewServer(http.HandlerFunc(c.serve))
+	// HTTPS with a self-signed certificate that options' client trusts.
+	srv := httptest.NewTLSServer(http.HandlerFunc(c.serve))
 	t.Cleanup(srv.Close)
 	return c, srv
 }
@@ -93,7 +94,7 @@ func (c *fakeCentral) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func options(srv *httptest.Server, token, dir string) enroll.Options {
-	return enroll.Options{Central: srv.URL, Token: token, Dir: dir, RetryWait: 10 * time.Millisecond}
+	return enroll.Options{Central: srv.URL, Token: token, Dir: dir, RetryWait: 10 * time.Millisecond, Client: srv.Client()}
 }
 
 // Ensure that an enrollment installs a kiosk that `kiosk run` can load:
