@@ -136,11 +136,11 @@ func TestHints_FlagsExist(t *testing.T) {
 		// Token files: missing and wrong, on an admin and an investigator command.
 		{"venue", "show", "--id", "cafe-1", "--central", url, "--admin-token-file", missing},
 		{"venue", "show", "--id", "cafe-1", "--central", url, "--admin-token-file", wrong},
-		{"trace", "--phone", "010-1234-5678", "--onset", "2026-11-12", "--central", url, "--token-file", missing},
-		{"trace", "--phone", "010-1234-5678", "--onset", "2026-11-12", "--central", url, "--token-file", wrong},
-		{"trace", "--phone", "010-9999-8888", "--onset", "2026-11-12", "--central", url, "--token-file", tokenFile},
-		{"trace", "--phone", "02-123-4567", "--onset", "2026-11-12", "--central", url, "--token-file", tokenFile},
-		{"trace", "--phone", "010-1234-5678", "--central", url, "--token-file", tokenFile},
+		{"trace", "--phone", "010-1234-5678", "--onset", "2026-11-12", "--case-ref", "JJ-1", "--central", url, "--token-file", missing},
+		{"trace", "--phone", "010-1234-5678", "--onset", "2026-11-12", "--case-ref", "JJ-1", "--central", url, "--token-file", wrong},
+		{"trace", "--phone", "010-9999-8888", "--onset", "2026-11-12", "--case-ref", "JJ-1", "--central", url, "--token-file", tokenFile},
+		{"trace", "--phone", "02-123-4567", "--onset", "2026-11-12", "--case-ref", "JJ-1", "--central", url, "--token-file", tokenFile},
+		{"trace", "--phone", "010-1234-5678", "--case-ref", "JJ-1", "--central", url, "--token-file", tokenFile},
 		{"trace", "--phone", "010-1234-5678", "--onset", "2026-11-12", "--central", "http://127.0.0.1:1", "--token-file", tokenFile},
 		// Venues and devices.
 		append(venueAddArgs("cafe-2"), admin...),
@@ -271,7 +271,7 @@ func TestTrace_Phone(t *testing.T) {
 	url, tokenFile := startCentral(t)
 	e := testEnv(time.Now(), "")
 	trace := func(phone string) (int, string) {
-		code, _, stderr := e.anshim(t, "trace", "--central", url, "--token-file", tokenFile, "--phone", phone, "--onset", "2026-11-12")
+		code, _, stderr := e.anshim(t, "trace", "--central", url, "--token-file", tokenFile, "--phone", phone, "--onset", "2026-11-12", "--case-ref", "JJ-1")
 		return code, stderr
 	}
 	code, stderr := trace("010-9999-8888")

@@ -43,6 +43,7 @@ func (e *env) commands() []cli.Command {
 		{Name: "person", Summary: "register visitors, issue their passes, revoke lost cards", Run: e.runPerson},
 		{Name: "visit", Summary: "check in at a venue as the visitor's app does (display or poster code)", Run: e.runVisit},
 		{Name: "trace", Summary: "find the contacts of a case (investigators)", Run: e.runTrace},
+		{Name: "token", Summary: "give administrators and investigators named API tokens", Run: e.runToken},
 		{Name: "synth", Summary: "build a synthetic province in a store (load and tracing tests)", Run: e.runSynth},
 		{Name: "ledger", Summary: "audit the central's transparency log; prove a kiosk batch's inclusion", Run: e.runLedger},
 		{Name: "demo", Summary: "run the whole system on embedded defaults and play a scripted day", Run: e.runDemo},

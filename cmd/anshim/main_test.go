@@ -28,6 +28,7 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"qrdecode": cmdQRDecode,
 			"filemode": cmdFileMode,
+			"central":  cmdCentral, // token_test.go
 		},
 	})
 }

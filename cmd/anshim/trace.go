@@ -14,11 +14,12 @@ import (
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/trace"
 	"github.com/anshim/anshim/internal/cli"
+	"github.com/anshim/anshim/internal/text"
 )
 
 const traceUsage = `Usage: anshim trace --central URL --token-file FILE --phone NUMBER --onset DATE
-        [--tested DATE --asymptomatic] [--isolation DATE|TIME] [--degree N]
-        [--format table|json|csv] [--reveal --reason TEXT --case-ref REF]
+        --case-ref REF [--tested DATE --asymptomatic] [--isolation DATE|TIME]
+        [--degree N] [--format table|json|csv] [--reveal --reason TEXT]
 
 Trace finds the contacts of a case: everyone whose stay at a venue
 overlapped the case's from two days before symptom onset (or before the
@@ -26,20 +27,24 @@ test date, with --asymptomatic) to isolation (default: now), and, up to
 --degree (1 to 4, default 2), the contacts of contacts along paths that
 respect time. Dates are KST days, YYYY-MM-DD.
 
-Contacts are named C1, C2, … within the trace. Their names and mobile
-numbers are shown only with --reveal, which needs a --reason and a
---case-ref: the central records every reveal in its audit trail (who, when,
-the case reference and how many people). CSV output is safe to open in a
-spreadsheet (cells that would run as formulas start with an apostrophe).
-Flagged check-ins (e.g. a poster scanned far from its venue) are kept and
-marked "!".
+Every trace needs the case's --case-ref: the central records every trace
+in its audit trail and ledger (who, when, the case reference, how many
+contacts). Contacts are named C1, C2, … within the trace. Their names and
+mobile numbers are shown only with --reveal, which also needs a --reason,
+recorded with it. The case reference needs at least 2 letters or digits,
+the reason at least 4; invisible characters (such as a zero-width space)
+and line breaks are refused. CSV output is safe to open in a spreadsheet
+(cells that would run as formulas start with an apostrophe). Flagged
+check-ins (e.g. a poster scanned far from its venue) are kept and marked
+"!".
 
-The token is the central's DATA/investigator.token (or its admin.token).
+The token is your own, from 'anshim token add' (the audit trail names
+you), or the central's DATA/investigator.token (named "investigator").
 
 Examples:
 
 	anshim trace --token-file /var/lib/anshim-central/investigator.token \
-		--phone 010-1234-5678 --onset 2026-11-12
+		--phone 010-1234-5678 --onset 2026-11-12 --case-ref JJ-2026-0117
 	anshim trace --token-file investigator.token --phone 010-1234-5678 \
 		--tested 2026-11-12 --asymptomatic --degree 1 --format csv \
 		--reveal --reason 'close contacts for testing' --case-ref JJ-2026-0117 > contacts.csv`
@@ -71,7 +76,7 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	format := flags.String("format", "table", "output `format`: table, json or csv")
 	reveal := flags.Bool("reveal", false, "show the contacts' names and mobile numbers (audited; needs --reason and --case-ref)")
 	reason := flags.String("reason", "", "why the identities are needed (with --reveal)")
-	caseRef := flags.String("case-ref", "", "the case's `reference` in the investigation")
+	caseRef := flags.String("case-ref", "", "the case's `reference` in the investigation (required)")
 	rest, err := flags.ParseArgs(args, stdout)
 	if err != nil {
 		return err
@@ -99,8 +104,18 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 		return cli.WithHint(cli.Usagef("--degree %d: want 1 to %d", *degree, trace.MaxDegree), "%s", usageHint)
 	case *format != "table" && *format != "json" && *format != "csv":
 		return cli.WithHint(cli.Usagef("--format %q: want table, json or csv", *format), "%s", usageHint)
-	case *reveal && (strings.TrimSpace(*reason) == "" || strings.TrimSpace(*caseRef) == ""):
-		return cli.WithHint(cli.Usagef("--reveal needs --reason and --case-ref"), "every reveal is recorded with its case reference")
+	case strings.TrimSpace(*caseRef) == "":
+		return cli.WithHint(cli.Usagef("--case-ref is required"), "every trace is recorded in the audit trail with its case reference")
+	case *reveal && strings.TrimSpace(*reason) == "":
+		return cli.WithHint(cli.Usagef("--reveal needs --reason"), "every reveal is recorded with its reason and case reference")
+	}
+	if err := text.Check(strings.TrimSpace(*caseRef), central.MinCaseRefAlnum); err != nil {
+		return cli.WithHint(cli.Usagef("--case-ref: %v", err), "give the case reference as the investigation writes it, such as JJ-2026-0117")
+	}
+	if *reason != "" {
+		if err := text.Check(strings.TrimSpace(*reason), central.MinReasonAlnum); err != nil {
+			return cli.WithHint(cli.Usagef("--reason: %v", err), "say in words why (at least %d letters or digits), such as 'close contacts for testing'", central.MinReasonAlnum)
+		}
 	}
 	if err := checkDay("onset", *onset); err != nil {
 		return err
@@ -143,8 +158,9 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "anshim: trace %s: %d contacts", ans.ID, len(ans.Contacts))
 	if *reveal {
-		fmt.Fprintf(stderr, ", %d identities revealed (recorded in the audit trail under %s)", ans.Revealed, *caseRef)
+		fmt.Fprintf(stderr, ", %d identities revealed", ans.Revealed)
 	}
+	fmt.Fprintf(stderr, " (recorded in the audit trail under %s)", strings.TrimSpace(*caseRef))
 	fmt.Fprintln(stderr)
 	return nil
 }

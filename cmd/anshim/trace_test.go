@@ -53,13 +53,13 @@ func fakeTraceCentral(t *testing.T) (url, tokenFile string, got *map[string]any)
 func TestTrace(t *testing.T) {
 	url, tokenFile, got := fakeTraceCentral(t)
 	e := testEnv(time.Now(), "")
-	base := []string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222", "--onset", "2026-11-12"}
+	base := []string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222", "--onset", "2026-11-12", "--case-ref", "JJ-1"}
 
 	code, stdout, stderr := e.anshim(t, base...)
 	if code != 0 || !strings.Contains(stdout, "C1 !") || !strings.Contains(stdout, "case>C1") || !strings.Contains(stderr, "1 contacts") {
 		t.Fatalf("table: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if (*got)["phone"] != "010-1111-2222" || (*got)["onset"] != "2026-11-12" || (*got)["degree"] != 2.0 || (*got)["reveal"] != nil {
+	if (*got)["phone"] != "010-1111-2222" || (*got)["onset"] != "2026-11-12" || (*got)["degree"] != 2.0 || (*got)["reveal"] != nil || (*got)["case_ref"] != "JJ-1" {
 		t.Errorf("request = %v", *got)
 	}
 
@@ -90,8 +90,13 @@ func TestTrace(t *testing.T) {
 		code int
 		hint string
 	}{
-		{append(base, "--reveal", "--reason", "x"), 2, "case reference"},
-		{append(base, "--reveal", "--case-ref", "JJ-1"), 2, "case reference"},
+		{base[:len(base)-2], 2, "case reference"},
+		{append(base, "--case-ref", " "), 2, "case reference"},
+		{append(base, "--case-ref", "\u200b\u200b"), 2, "--case-ref: an invisible character (U+200B) at byte 0"},
+		{append(base, "--case-ref", "JJ-\u202e1"), 2, "U+202E"},
+		{append(base, "--reveal"), 2, "reason and case reference"},
+		{append(base, "--reveal", "--reason", "\u200b"), 2, "--reason: an invisible character (U+200B)"},
+		{append(base, "--reveal", "--reason", "x!"), 2, "at least 4 letters or digits"},
 		{append(base, "--degree", "5"), 2, "--help"},
 		{append(base, "--format", "xlsx"), 2, "--help"},
 		{[]string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222"}, 2, "--asymptomatic"},

@@ -20,14 +20,15 @@ import (
 )
 
 const venueUsage = `anshim venue registers venues with a running central server, approves
-and suspends them, shows them, and prints the poster codes of venues
-without a kiosk.`
+and suspends them, sets their kiosks' same-pass window, shows them, and
+prints the poster codes of venues without a kiosk.`
 
 // venueCommands is the table of "anshim venue" subcommands.
 func (e *env) venueCommands() []cli.Command {
 	return []cli.Command{
 		{Name: "add", Summary: "register a venue with the central", Run: e.runVenueAdd},
 		{Name: "status", Summary: "approve or suspend a venue", Run: e.runVenueStatus},
+		{Name: "debounce", Summary: "set the same-pass window of a venue's kiosks", Run: e.runVenueDebounce},
 		{Name: "show", Summary: "show a venue's registration", Run: e.runVenueShow},
 		{Name: "poster", Summary: "print the poster code of a venue without a kiosk", Run: e.runVenuePoster},
 	}
@@ -69,9 +70,9 @@ Examples:
 // add" that give them, with a hint for a bad value.
 var venueFlags = map[string]struct{ flag, hint string }{
 	"id":              {"--id", "give 1 to 64 letters, digits, '-' or '_': the id becomes part of NATS subjects"},
-	"name":            {"--name", "give the venue's name, 1 to 200 bytes on one line"},
+	"name":            {"--name", "give the venue's name, 1 to 200 bytes on one line, without invisible characters"},
 	"business_number": {"--business-number", "give the 10 digits of the business registration certificate (사업자등록증) as NNN-NN-NNNNN; a typo makes the check digit fail"},
-	"address":         {"--address", "give the venue's address, 1 to 300 bytes on one line"},
+	"address":         {"--address", "give the venue's address, 1 to 300 bytes on one line, without invisible characters"},
 	"category":        {"--category", ""}, // the error lists the categories
 	"default_stay":    {"--default-stay", "give 15 to 1425 minutes, or leave it out for the category's default stay"},
 	"location.lat":    {"--lat", "give decimal degrees north within South Korea, such as --lat 33.4996 (Jeju City)"},

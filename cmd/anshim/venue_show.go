@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/internal/cli"
 )
 
@@ -72,6 +73,7 @@ func (e *env) runVenueShow(ctx context.Context, args []string, stdout, stderr io
 	fmt.Fprintf(tw, "location:\t%s N, %s E\n", deg(v.Location.Lat), deg(v.Location.Lon))
 	fmt.Fprintf(tw, "owner phone:\t%s\n", orNone(v.OwnerPhone))
 	fmt.Fprintf(tw, "status:\t%s\n", v.Status)
+	fmt.Fprintf(tw, "debounce:\t%s\n", central.FormatDebounceWindow(v.DebounceSeconds))
 	fmt.Fprintf(tw, "created:\t%s\n", v.Created.In(kst).Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintf(tw, "updated:\t%s\n", v.Updated.In(kst).Format("2006-01-02 15:04:05 MST"))
 	return tw.Flush()
