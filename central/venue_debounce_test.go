@@ -96,7 +96,7 @@ func TestVenueDebounce_KioskApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "kiosk")
-	if _, err := enroll.Enroll(ctx, enroll.Options{Central: ts.HTTPURL(), Token: tok, Dir: dir}); err != nil {
+	if _, err := enroll.Enroll(ctx, enroll.Options{Central: ts.HTTPURL(), Token: tok, Dir: dir, BundleSHA256: ts.BundleSHA256()}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -107,7 +107,7 @@ func TestVenueDebounce_KioskApplies(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- kiosk.Run(runCtx, kiosk.Config{Data: dir, StatusListen: "off", Feedback: "none"}, kiosk.Env{
+		done <- kiosk.Run(runCtx, kiosk.Config{Data: dir, StatusListen: "off", Feedback: "none", NATSInsecure: true}, kiosk.Env{
 			Log: slog.New(slog.NewJSONHandler(&klog, nil)), Clock: clock, Indicator: events,
 			Scanners: []scanner.Scanner{scans},
 		})

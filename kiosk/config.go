@@ -54,6 +54,11 @@ type Config struct {
 	// Offline keeps an enrolled kiosk from syncing: it records check-ins
 	// and keeps them until it runs online again.
 	Offline bool `json:"offline,omitempty"`
+	// NATSInsecure lets the kiosk sync without TLS when its enrollment
+	// gave no NATS CA (DATA/nats-ca.pem) and its NATS URLs are nats://.
+	// Without it such a kiosk refuses to sync; with it, every start logs a
+	// WARN line. A kiosk with a CA always uses TLS.
+	NATSInsecure bool `json:"nats_insecure,omitempty"`
 	// Display turns on display mode: a full-screen local page with the
 	// venue's rotating signed code for the visitor's app (kiosk/display),
 	// shown only while the clock is trusted.

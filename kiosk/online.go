@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -14,9 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/anshim/anshim/pass"
@@ -504,11 +508,18 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 		log.Info("sync off: running offline", "hint", "enroll with `kiosk enroll --token T --central URL` to sync")
 		return nil
 	}
+	secure, err := natsTransport(cfg, s.URLs, log)
+	if err != nil {
+		log.Error("sync disabled: running offline", "err", err,
+			"hint", "re-enroll with a central that serves NATS over TLS (it sends its CA), or set nats_insecure (--nats-insecure) to accept plaintext")
+		return nil
+	}
 	ucfg := uplink.Config{
 		Outbox: ob, Device: dev.ID, Venue: dev.Venue, URLs: s.URLs, Seed: seed,
 		Subject: s.Subject, InboxPrefix: s.InboxPrefix,
 		Clock: func() wire.Stamp { return wire.Stamp(clock.Now()) },
 		Log:   log, Wake: k.Committed(), Sink: ds,
+		Options: secure,
 	}
 	if w := newWitness(ob, ds.bundle, clock, log); w != nil {
 		ucfg.Witness = w
@@ -528,6 +539,44 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 	})
 	wg.Go(func() { logStatus(ctx, up, cfg.MaintenanceOrDefault(), log) })
 	return up
+}
+
+// natsTransport returns the NATS options of the kiosk's link security:
+//
+//   - with DATA/nats-ca.pem (from the enrollment, signed by the province's
+//     root key): TLS, trusting only that CA;
+//   - else with only tls:// (or wss://) URLs: TLS, trusting the system's
+//     roots;
+//   - else plaintext, only with cfg.NATSInsecure, and a WARN line;
+//     without it an error.
+func natsTransport(cfg Config, urls []string, log *slog.Logger) ([]nats.Option, error) {
+	path := filepath.Join(cfg.Data, FileNATSCA)
+	ca, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, fmt.Errorf("NATS CA %s: no PEM certificate", path)
+		}
+		return []nats.Option{nats.Secure(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})}, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("NATS CA: %w", err)
+	}
+	secure := len(urls) > 0
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "tls://") && !strings.HasPrefix(u, "wss://") {
+			secure = false
+		}
+	}
+	switch {
+	case secure:
+		return []nats.Option{nats.Secure(&tls.Config{MinVersion: tls.VersionTLS12})}, nil
+	case cfg.NATSInsecure:
+		log.Warn("sync: NATS without TLS (nats_insecure): check-in batches and key updates travel unencrypted and the central is not authenticated",
+			"hint", "re-enroll with a central that serves NATS over TLS, then drop nats_insecure")
+		return nil, nil
+	}
+	return nil, fmt.Errorf("NATS without TLS refused: no %s from the enrollment and plain nats:// URLs (%s)", FileNATSCA, strings.Join(urls, ","))
 }
 
 // newWitness returns the kiosk's ledger witness, or nil (logged) when the

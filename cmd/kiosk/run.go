@@ -40,6 +40,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	fs.Var(&offset, "clock-offset", "shift the wall clock by `DURATION` (demos of a wrong clock)")
 	trust := fs.Bool("trust-clock", false, "trust the wall clock without timesyncd or an RTC")
 	statusListen := fs.String("status-listen", "", "status page `ADDRESS` (default 127.0.0.1:8081; off disables)")
+	natsInsecure := fs.Bool("nats-insecure", false, "allow NATS without TLS when the enrollment gave no CA (logs a WARN at every start)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,6 +76,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if set["status-listen"] {
 		cfg.StatusListen = *statusListen
+	}
+	if set["nats-insecure"] {
+		cfg.NATSInsecure = *natsInsecure
 	}
 	if err := cfg.Validate(); err != nil {
 		return withHint(err, "see `kiosk run --help`")

@@ -187,7 +187,7 @@ func BenchmarkCatchUp(b *testing.B) {
 		stopProfile := startProfile(b, "catchup")
 		b.StartTimer()
 		t0, use := time.Now(), startUsage()
-		go func() { done <- kiosk.Run(ctx, kiosk.Config{Data: dir, Feedback: "none"}, env) }()
+		go func() { done <- kiosk.Run(ctx, kiosk.Config{Data: dir, Feedback: "none", NATSInsecure: true}, env) }()
 		var ob uplink.Outbox
 		select {
 		case ob = <-hooked:

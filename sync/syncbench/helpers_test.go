@@ -87,7 +87,7 @@ func startCentral(tb testing.TB) *centralEnv {
 	cfg := central.Config{
 		Data: dir,
 		HTTP: "127.0.0.1:0",
-		NATS: central.NATSConfig{Listen: "127.0.0.1:-1", SyncInterval: "always"},
+		NATS: central.NATSConfig{Listen: "127.0.0.1:-1", SyncInterval: "always", Insecure: true},
 	}
 	log := newWarnLog("central")
 	s, err := central.New(cfg, log.logger())

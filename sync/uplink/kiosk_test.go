@@ -59,7 +59,7 @@ func startDaemon(t *testing.T, k *testKiosk) *daemon {
 			c.BackoffMin, c.BackoffMax, c.AckTimeout = 20*time.Millisecond, 200*time.Millisecond, 2*time.Second
 		},
 	}
-	go func() { d.stopped <- kiosk.Run(ctx, kiosk.Config{Data: k.dir, StatusListen: "off"}, env) }()
+	go func() { d.stopped <- kiosk.Run(ctx, kiosk.Config{Data: k.dir, StatusListen: "off", NATSInsecure: true}, env) }()
 	select {
 	case <-d.scans.Started:
 	case err := <-d.stopped:
@@ -334,7 +334,8 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 	d.shutdown()
 	for line := range strings.Lines(d.logs.String()) {
 		if (strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`)) && !strings.Contains(line, `"msg":"sync disconnected"`) &&
-			!strings.Contains(line, `"msg":"down-sync: key update refused: keeping the current keys"`) {
+			!strings.Contains(line, `"msg":"down-sync: key update refused: keeping the current keys"`) &&
+			!strings.Contains(line, `"msg":"sync: NATS without TLS (nats_insecure)`) {
 			t.Errorf("while online: %s", line)
 		}
 	}
