@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -147,9 +148,11 @@ func checkName(name string) (string, error) {
 		return "", invalid("name", "not valid UTF-8")
 	case len(name) > MaxNameBytes:
 		return "", invalid("name", fmt.Sprintf("longer than %d bytes", MaxNameBytes))
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "", invalid("name", "holds control characters")
 	}
-	if err := text.Check(name, 1); err != nil { // no control or invisible characters
-		return "", invalid("name", "holds invisible or control characters: "+err.Error())
+	if err := text.Check(name, 1); err != nil { // invisible characters, such as U+202E
+		return "", invalid("name", "holds "+err.Error())
 	}
 	return name, nil
 }

@@ -125,8 +125,9 @@ func TestCheckName(t *testing.T) {
 		{strings.Repeat("a", MaxNameBytes+1), "", "longer than"},
 		{"Kim\x00", "", "control characters"},
 		{"Kim\nLee", "", "control characters"},
-		{"Kim\u202eLee", "", "control characters: an invisible character (U+202E)"},
-		{"\u200b", "", "invisible or control characters"},
+		{"Kim\u202eLee", "", "holds an invisible character (U+202E) at byte 3"},
+		{"\u200b", "", "holds an invisible character (U+200B)"},
+		{"--", "", "holds no letter or digit"},
 		{"Kim\xff", "", "UTF-8"},
 	} {
 		got, err := checkName(tt.in)

@@ -101,9 +101,9 @@ func TestTrace(t *testing.T) {
 		{append(base, "--format", "xlsx"), 2, "--help"},
 		{[]string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222"}, 2, "--asymptomatic"},
 		{[]string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222", "--asymptomatic"}, 2, "sample"},
-		{[]string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222", "--onset", "12 Nov"}, 2, "YYYY-MM-DD"},
+		{[]string{"trace", "--central", url, "--token-file", tokenFile, "--phone", "010-1111-2222", "--onset", "12 Nov", "--case-ref", "JJ-1"}, 2, "YYYY-MM-DD"},
 		{[]string{"trace", "--central", url, "--token-file", tokenFile, "--onset", "2026-11-12"}, 2, "--help"},
-		{[]string{"trace", "--central", url, "--token-file", filepath.Join(t.TempDir(), "none"), "--phone", "010-1111-2222", "--onset", "2026-11-12"}, 1, "token"},
+		{[]string{"trace", "--central", url, "--token-file", filepath.Join(t.TempDir(), "none"), "--phone", "010-1111-2222", "--onset", "2026-11-12", "--case-ref", "JJ-1"}, 1, "token"},
 	} {
 		code, _, stderr := e.anshim(t, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, "anshim: hint:") || !strings.Contains(stderr, tt.hint) {
