@@ -9,9 +9,10 @@ import (
 // its audit trail.
 type Retention interface {
 	// DropDay deletes every check-in of the KST day that contains day and
-	// refuses check-ins of that day from then on (Ingest skips them,
-	// uncounted). It returns how many check-ins it deleted. Dropping a day
-	// again deletes nothing.
+	// refuses check-ins of that day from then on (Ingest refuses a batch
+	// holding a new one with a *DayDroppedError). It returns how many
+	// check-ins it deleted. Dropping a day again deletes nothing. The
+	// day's quarantine entries go with DropQuarantine.
 	DropDay(ctx context.Context, day time.Time) (int, error)
 	// AddAudit appends an event to the audit trail and returns its id (ids
 	// increase). Events hold no personal data.

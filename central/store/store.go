@@ -139,18 +139,6 @@ type CheckIn struct {
 	Received time.Time    `json:"received"`
 }
 
-// Quarantine is a batch or event kept aside for a person to look at: never
-// silently ingested, never silently dropped.
-type Quarantine struct {
-	ID       uint64    `json:"id"` // assigned by the store
-	Device   string    `json:"device"`
-	Subject  string    `json:"subject"`
-	Reason   string    `json:"reason"` // see the Reason constants of sync/ingest: malformed, unknown-device, wrong-subject, bad-signature, broken-chain, seq-conflict, cannot-open, store-error, sequence-gap, chain-break
-	Detail   string    `json:"detail"`
-	Received time.Time `json:"received"`
-	Payload  []byte    `json:"-"` // the message as received
-}
-
 // Batch is what ingest writes in one transaction.
 type Batch struct {
 	Device  string
@@ -179,6 +167,7 @@ type Batch struct {
 type Store interface {
 	Vault
 	Retention
+	Quarantines // quarantine.go
 	Tracing
 	Ledger
 	APITokens
@@ -220,15 +209,9 @@ type Store interface {
 	// quarantined), boot starts and the break entry. It returns how many
 	// records were new. Idempotent on (device, seq); ErrNotFound if the
 	// device is not enrolled. A batch whose records are not ascending or
-	// not all of b.Device is refused whole.
+	// not all of b.Device is refused whole, and so is a batch holding a
+	// new record of a day that DropDay dropped (a *DayDroppedError).
 	Ingest(ctx context.Context, b Batch) (stored int, err error)
-	// AddQuarantine stores an entry, payload included, and returns its id
-	// (ids increase). It counts in the device's state when q.Device is
-	// enrolled; entries of unknown devices are kept all the same.
-	AddQuarantine(ctx context.Context, q Quarantine) (uint64, error)
-	// Quarantined returns a device's entries, or every entry when device is
-	// "", in id order.
-	Quarantined(ctx context.Context, device string) ([]Quarantine, error)
 	// CheckIns calls fn for a device's check-ins in sequence order from seq
 	// from, until fn returns false. fn runs outside any transaction and may
 	// call the store; a check-in stored meanwhile may or may not be seen.

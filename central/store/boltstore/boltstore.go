@@ -12,6 +12,7 @@
 //	checkins     u8 len ‖ device ‖ seq u64 → check-in (see encodeCheckIn)
 //	quarantine   id u64 (bucket sequence) → u32 header length ‖ JSON header ‖ payload
 //	quarantine-by-device   u8 len ‖ device ‖ id u64 → empty
+//	quarantine-days        "YYYYMMDD" → { id u64 → empty } (quarantine.go)
 //
 // Integers are big-endian, so a device's check-ins sort by sequence.
 // Every method is one bbolt transaction (two fsyncs per write).
@@ -101,7 +102,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		case string(f) != format:
 			return fmt.Errorf("file format %q, want %q", f, format)
 		}
-		return nil
+		return upgradeQuarantine(tx) // quarantine.go
 	})
 	if err != nil {
 		db.Close()
@@ -278,10 +279,15 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 		}
 		cb := tx.Bucket(bucketCheckIns)
 		cb.FillPercent = appendFill
+		var dropped []uint64 // records of dropped days: the batch is refused
 		for _, r := range b.Records {
 			k := checkInKey(r.Device, r.Seq)
-			if cb.Get(k) != nil || dayDropped(tx, r.Time) {
-				continue // already stored, or its day is past retention
+			if cb.Get(k) != nil {
+				continue // already stored
+			}
+			if dayDropped(tx, r.Time) {
+				dropped = append(dropped, r.Seq) // past retention: retention.go
+				continue
 			}
 			v, err := encodeCheckIn(r)
 			if err != nil {
@@ -301,6 +307,9 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 			}
 			lastStored = r.Seq
 			stored++
+		}
+		if len(dropped) > 0 {
+			return &store.DayDroppedError{Device: b.Device, Seqs: dropped}
 		}
 		if b.Leaf != nil && stored > 0 { // the batch's ledger leaf: ledger.go
 			if err := appendBatchLeaf(tx, b.Device, b.Leaf, firstStored, lastStored); err != nil {
@@ -336,65 +345,6 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 		return 0, fmt.Errorf("ingest %s: %w", b.Device, err)
 	}
 	return stored, nil
-}
-
-// AddQuarantine implements store.Store.
-func (s *Store) AddQuarantine(ctx context.Context, q store.Quarantine) (uint64, error) {
-	if len(q.Device) > 255 {
-		return 0, fmt.Errorf("add quarantine entry (%s): device id of %d bytes", q.Reason, len(q.Device))
-	}
-	var id uint64
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		var err error
-		if id, err = addQuarantine(tx, q); err != nil {
-			return err
-		}
-		st, err := getState(tx, q.Device)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil // kept, but no enrolled device to count it for
-		} else if err != nil {
-			return err
-		}
-		st.Quarantined++
-		return tx.Bucket(bucketStates).Put([]byte(q.Device), encodeState(st))
-	})
-	if err != nil {
-		return 0, fmt.Errorf("add quarantine entry (%s, %s): %w", q.Reason, q.Device, err)
-	}
-	return id, nil
-}
-
-// Quarantined implements store.Store.
-func (s *Store) Quarantined(ctx context.Context, device string) ([]store.Quarantine, error) {
-	var out []store.Quarantine
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		qb := tx.Bucket(bucketQuarantine)
-		if device == "" {
-			return qb.ForEach(func(k, v []byte) error {
-				q, err := decodeQuarantine(k, v)
-				out = append(out, q)
-				return err
-			})
-		}
-		if len(device) > 255 {
-			return nil
-		}
-		prefix := deviceKey(device, 8)
-		c := tx.Bucket(bucketQuarByDev).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			id := k[len(prefix):]
-			q, err := decodeQuarantine(id, qb.Get(id))
-			if err != nil {
-				return err
-			}
-			out = append(out, q)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("quarantine of %q: %w", device, err)
-	}
-	return out, nil
 }
 
 // checkInChunk is how many check-ins CheckIns reads per transaction.
@@ -582,56 +532,4 @@ func decodeCheckIn(device string, seq uint64, v []byte) (store.CheckIn, error) {
 	}
 	r.Sealed = bytes.Clone(p[fixed:])
 	return r, nil
-}
-
-// quarantineHeader is the JSON part of a stored quarantine entry; the
-// payload follows it raw.
-type quarantineHeader struct {
-	Device   string    `json:"device"`
-	Subject  string    `json:"subject"`
-	Reason   string    `json:"reason"`
-	Detail   string    `json:"detail"`
-	Received time.Time `json:"received"`
-}
-
-func addQuarantine(tx *bolt.Tx, q store.Quarantine) (uint64, error) {
-	qb := tx.Bucket(bucketQuarantine)
-	id, err := qb.NextSequence()
-	if err != nil {
-		return 0, err
-	}
-	h, err := json.Marshal(quarantineHeader{q.Device, q.Subject, q.Reason, q.Detail, q.Received})
-	if err != nil {
-		return 0, err
-	}
-	v := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(h)+len(q.Payload)), uint32(len(h)))
-	v = append(append(v, h...), q.Payload...)
-	k := binary.BigEndian.AppendUint64(nil, id)
-	if err := qb.Put(k, v); err != nil {
-		return 0, err
-	}
-	if err := tx.Bucket(bucketQuarByDev).Put(append(deviceKey(q.Device, 8), k...), nil); err != nil {
-		return 0, err
-	}
-	return id, nil
-}
-
-func decodeQuarantine(k, v []byte) (store.Quarantine, error) {
-	if len(k) != 8 || len(v) < 4 || uint64(len(v)-4) < uint64(binary.BigEndian.Uint32(v)) {
-		return store.Quarantine{}, fmt.Errorf("quarantine entry %x: corrupt", k)
-	}
-	n := binary.BigEndian.Uint32(v)
-	var h quarantineHeader
-	if err := json.Unmarshal(v[4:4+n], &h); err != nil {
-		return store.Quarantine{}, fmt.Errorf("quarantine entry %x: %w", k, err)
-	}
-	return store.Quarantine{
-		ID:       binary.BigEndian.Uint64(k),
-		Device:   h.Device,
-		Subject:  h.Subject,
-		Reason:   h.Reason,
-		Detail:   h.Detail,
-		Received: h.Received,
-		Payload:  bytes.Clone(v[4+n:]),
-	}, nil
 }

@@ -37,8 +37,9 @@ func checkBatch(b store.Batch) error {
 //
 //  1. lock the device's state row, then find which of the batch's
 //     sequence numbers are stored, in any partition;
-//  2. make the partitions of the new records' days (see ensureDays) and
-//     leave out the records of dropped days;
+//  2. make the partitions of the new records' days (see ensureDays), or
+//     refuse the batch with a *store.DayDroppedError when a new record's
+//     day was dropped;
 //  3. copy the new records in (COPY … FROM STDIN BINARY);
 //  4. in one round trip: the break entry if a record was new, the boot
 //     starts (the earliest wins), the device state (moved forward only)
@@ -116,13 +117,15 @@ func (s *Store) ingest(ctx context.Context, b store.Batch, days []time.Time) (st
 			if dropped, known, err = s.ensureDays(ctx, tx, freshDays); err != nil {
 				return err
 			}
-			keep := fresh[:0]
+			var refused []uint64
 			for _, i := range fresh {
-				if !dropped[days[i]] {
-					keep = append(keep, i)
+				if dropped[days[i]] {
+					refused = append(refused, b.Records[i].Seq)
 				}
 			}
-			fresh = keep
+			if len(refused) > 0 { // past retention: refused whole
+				return &store.DayDroppedError{Device: b.Device, Seqs: refused}
+			}
 		}
 
 		// 3. Records.

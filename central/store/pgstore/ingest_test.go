@@ -164,7 +164,8 @@ func equalMaps(a, b map[string]int) bool {
 }
 
 // Ensure that DropDay removes exactly that day's check-ins, keeps the
-// device state, and that Ingest never stores a record of the day again.
+// device state, and that Ingest never stores a record of the day again but
+// refuses it, naming it.
 func TestDropDay(t *testing.T) {
 	s := openStore(t, newDatabase(t), nil)
 	ctx := context.Background()
@@ -204,16 +205,23 @@ func TestDropDay(t *testing.T) {
 		t.Fatalf("state after DropDay %+v, %v; want %+v", st, err, stateBefore)
 	}
 
-	// A redelivery stores nothing, and the day stays dropped, also for
-	// another device.
-	mustIngest(t, s, batch(recs, 1, 12), 0)
+	// A redelivery is refused, naming the records of the dropped day, and
+	// the day stays dropped, also for another device.
+	refused := func(b store.Batch, want []uint64) {
+		t.Helper()
+		var dd *store.DayDroppedError
+		if n, err := s.Ingest(ctx, b); !errors.As(err, &dd) || n != 0 || !slices.Equal(dd.Seqs, want) {
+			t.Fatalf("Ingest of a dropped day's records = %d, %v; want a DayDroppedError naming %v", n, err, want)
+		}
+	}
+	refused(batch(recs, 1, 12), []uint64{5, 6, 7, 8})
 	late := records("k-2", 3, func(i int) time.Time { return start.AddDate(0, 0, 1).Add(time.Hour) })
-	mustIngest(t, s, batch(late, 3, 3), 0)
+	refused(batch(late, 3, 3), []uint64{3})
 	if got, want := partitions(t, s), map[string]int{"checkins_20261125": 5, "checkins_20261127": 5}; !equalMaps(got, want) {
 		t.Fatalf("partitions after the redelivery %v, want %v", got, want)
 	}
-	if st, _ := s.State(ctx, "k-2"); st.LastSeq != 3 || st.Records != 2 {
-		t.Fatalf("k-2 state after a batch of a dropped day: %+v (want last seq 3, 2 records)", st)
+	if st, _ := s.State(ctx, "k-2"); st.LastSeq != 2 || st.Records != 2 {
+		t.Fatalf("k-2 state after a refused batch of a dropped day: %+v (want last seq 2, 2 records)", st)
 	}
 
 	// Again, and a day without check-ins: no error.
@@ -226,7 +234,8 @@ func TestDropDay(t *testing.T) {
 }
 
 // Ensure that a store that knew a partition which another process then
-// dropped ingests without an error and without bringing the day back.
+// dropped refuses the day's records (a DayDroppedError) without bringing
+// the day back.
 func TestDropDay_OtherProcess(t *testing.T) {
 	dsn := newDatabase(t)
 	s1, s2 := openStore(t, dsn, nil), openStore(t, dsn, nil)
@@ -237,7 +246,10 @@ func TestDropDay_OtherProcess(t *testing.T) {
 	if _, err := s2.DropDay(context.Background(), day); err != nil {
 		t.Fatal(err)
 	}
-	mustIngest(t, s1, batch(recs, 3, 4), 0)
+	var dd *store.DayDroppedError
+	if n, err := s1.Ingest(context.Background(), batch(recs, 3, 4)); !errors.As(err, &dd) || n != 0 {
+		t.Fatalf("Ingest after another process dropped the day = %d, %v; want a DayDroppedError", n, err)
+	}
 	if got := partitions(t, s1); len(got) != 0 {
 		t.Fatalf("partitions %v, want none", got)
 	}

@@ -16,7 +16,7 @@
 //	devices        id → venue, public key, nkey, enrolled
 //	device_states  device → last seq, last hash, records, quarantined, breaks
 //	boots          (device, boot id) → earliest start
-//	quarantine     bigserial id → device, subject, reason, detail, received, payload
+//	quarantine     bigserial id → device, subject, reason, detail, received, payload, day, seq range, sum, size
 //	checkins       (device, seq, day) → the record, PARTITION BY RANGE (day)
 //	dropped_days   days whose partition DropDay dropped
 //
@@ -43,9 +43,11 @@
 // behind it. A Store remembers the days whose partition exists.
 //
 // DropDay drops a day's partition and records the day in dropped_days;
-// Ingest never stores a record of a dropped day again (it is skipped, not
-// counted), so that a late redelivery cannot bring back data past
-// retention.
+// Ingest never stores a record of a dropped day again (it refuses the
+// batch with a *store.DayDroppedError), so that a late redelivery cannot
+// bring back data past retention, nor be taken silently for a duplicate.
+// A quarantine entry belongs to a day too (column day) and DropQuarantine
+// deletes the day's entries.
 //
 // # Idempotence on (device, seq)
 //

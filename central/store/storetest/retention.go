@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,9 @@ import (
 )
 
 // Ensure that DropDay deletes exactly the check-ins of one KST day, that a
-// later batch of that day stores nothing, that other days and the device
-// state are untouched, and that dropping again deletes nothing.
+// later batch holding a new record of that day is refused whole with a
+// DayDroppedError naming it, that other days and the device state are
+// untouched, and that dropping again deletes nothing.
 func testDropDay(t *testing.T, h *harness) {
 	s := h.store("a")
 	enroll(t, s, "k-1", "v-1")
@@ -34,9 +37,16 @@ func testDropDay(t *testing.T, h *harness) {
 	if seqs(got) != "1,2,3" {
 		t.Fatalf("after dropping day 2: seqs %s", seqs(got))
 	}
-	// A late redelivery of the dropped day stores nothing; the third day
-	// arrives normally.
-	ingest(t, s, c.batch(4, 9), 3)
+	// A late redelivery of the dropped day is refused whole, naming the
+	// day's records; without them the third day arrives normally.
+	var dd *store.DayDroppedError
+	if n, err := s.Ingest(h.ctx, c.batch(4, 9)); !errors.As(err, &dd) || n != 0 || !slices.Equal(dd.Seqs, []uint64{4, 5, 6}) {
+		t.Fatalf("Ingest of a dropped day = %d, %v; want a DayDroppedError naming 4-6", n, err)
+	}
+	if got := checkIns(t, s, "k-1", 0); seqs(got) != "1,2,3" {
+		t.Fatalf("after the refused batch: seqs %s", seqs(got))
+	}
+	ingest(t, s, c.batch(7, 9), 3)
 	if got := checkIns(t, s, "k-1", 0); seqs(got) != "1,2,3,7,8,9" {
 		t.Fatalf("after the late batch: seqs %s", seqs(got))
 	}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Ingest_Concurrent", testIngestConcurrent},
 		{"Boots", testBoots},
 		{"Quarantine", testQuarantine},
+		{"Quarantine_Retention", testQuarantineRetention}, {"Quarantine_Usage", testQuarantineUsage},
 		{"CheckIns_Order", testCheckInsOrder},
 		{"Reopen", testReopen},
 		{"Vault", testVault},
@@ -599,7 +600,8 @@ func testBoots(t *testing.T, h *harness) {
 	}
 }
 
-// Ensure that quarantine entries keep their payload byte for byte, get
+// Ensure that quarantine entries keep their payload and every field byte
+// for byte (a zero Day comes back as 00:00 KST of the day received), get
 // increasing ids, are listed per device and in all, and are counted for
 // enrolled devices.
 func testQuarantine(t *testing.T, h *harness) {
@@ -611,7 +613,8 @@ func testQuarantine(t *testing.T, h *harness) {
 		payload[i] = byte(rng.Uint32())
 	}
 	entries := []store.Quarantine{
-		{Device: "k-1", Subject: "anshim.checkins.v-1.k-1", Reason: "bad-signature", Detail: "head at seq 9", Received: base, Payload: payload},
+		{Device: "k-1", Subject: "anshim.checkins.v-1.k-1", Reason: "bad-signature", Detail: "head at seq 9", Received: base, Payload: payload,
+			Day: kstMidnight(base.AddDate(0, 0, -2)), First: 3, Last: 9, Sum: sha256.Sum256(payload), Size: len(payload) - 40},
 		{Device: "k-9", Subject: "anshim.checkins.v-1.k-9", Reason: "unknown-device", Received: base.Add(time.Second), Payload: []byte("ANB1\x00")},
 		{Device: "", Subject: "anshim.checkins.x", Reason: "malformed", Detail: "truncated", Received: base.Add(2 * time.Second), Payload: nil},
 		{Device: "k-1", Subject: "anshim.checkins.v-1.k-1", Reason: "cannot-open", Received: base.Add(3 * time.Second), Payload: []byte{0}},
@@ -638,7 +641,12 @@ func testQuarantine(t *testing.T, h *harness) {
 		}
 		for i := range got {
 			g, w := got[i], want[i]
-			if g.ID != w.ID || g.Device != w.Device || g.Subject != w.Subject || g.Reason != w.Reason || g.Detail != w.Detail || !g.Received.Equal(w.Received) {
+			wantDay := w.Day
+			if wantDay.IsZero() {
+				wantDay = kstMidnight(w.Received)
+			}
+			if g.ID != w.ID || g.Device != w.Device || g.Subject != w.Subject || g.Reason != w.Reason || g.Detail != w.Detail || !g.Received.Equal(w.Received) ||
+				!g.Day.Equal(wantDay) || g.First != w.First || g.Last != w.Last || g.Sum != w.Sum || g.Size != w.Size {
 				t.Fatalf("Quarantined(%q)[%d] = %+v, want %+v", device, i, g, w)
 			}
 			if !bytes.Equal(g.Payload, w.Payload) {
