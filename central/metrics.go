@@ -18,6 +18,10 @@ type metrics struct {
 	receiptsPublished atomic.Uint64
 	// ledgerForkAlerts counts fork evidence reported by kiosks.
 	ledgerForkAlerts atomic.Uint64
+
+	// kvConsumersRemoved counts consumers of the KV streams the consumer
+	// guard removed (consumerguard.go).
+	kvConsumersRemoved atomic.Uint64
 }
 
 // writeMetrics writes the metrics in the Prometheus text format: the
@@ -54,6 +58,7 @@ func (s *Server) writeMetrics(ctx context.Context, w io.Writer) error {
 		{"anshim_central_http_errors_total", "counter", "HTTP responses with a 5xx status since start.", m.httpErrors.Load()},
 		{"anshim_central_ledger_receipts_published_total", "counter", "Ledger receipts published to kiosks since start.", m.receiptsPublished.Load()},
 		{"anshim_central_ledger_fork_alerts_total", "counter", "Ledger fork evidence reported by kiosks since start.", m.ledgerForkAlerts.Load()},
+		{"anshim_central_kv_consumers_removed_total", "counter", "Consumers of the KV streams removed by the consumer guard since start (not the shape of a kiosk watch).", m.kvConsumersRemoved.Load()},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", l.name, l.help, l.name, l.kind, l.name, l.value)
 	}

@@ -46,6 +46,21 @@ func CheckInSubject(venue, device string) string {
 // below it, and no other device may subscribe there.
 func InboxPrefix(device string) string { return "_INBOX_" + device }
 
+// WatchCreateSubject returns the pattern of the consumer-create requests
+// a device may send for bucket: $JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.<filter>
+// with a filter inside the bucket, the form nats.go (v1.55, server 2.9 and
+// later) sends for a watch of one key pattern. The server checks that the
+// filter in the subject is the filter of the request. Not allowed: the
+// legacy forms CONSUMER.CREATE.<stream> (no name) and CONSUMER.CREATE.<stream>.<name>
+// (no filter, or several), and CONSUMER.DURABLE.CREATE.
+func WatchCreateSubject(bucket string) string {
+	return "$JS.API.CONSUMER.CREATE.KV_" + bucket + ".*.$KV." + bucket + ".>"
+}
+
+// durableCreateDeny is denied to devices explicitly, whatever the allow
+// list says: the legacy API that creates durable consumers.
+const durableCreateDeny = "$JS.API.CONSUMER.DURABLE.CREATE.>"
+
 // DevicePermissions returns the NATS permissions of an enrolled device:
 //
 //   - publish its batches to anshim.checkins.<venue>.<device> (a publish to
@@ -53,8 +68,9 @@ func InboxPrefix(device string) string { return "_INBOX_" + device }
 //     reply inbox);
 //   - for each down-sync bucket B, exactly the JetStream API calls that
 //     nats.go's KeyValue, Get and Watch make: $JS.API.STREAM.INFO.KV_B
-//     (bind the bucket), $JS.API.CONSUMER.CREATE.KV_B.> (the ordered
-//     consumer of a watch, named, with its filter subject),
+//     (bind the bucket), $JS.API.CONSUMER.CREATE.KV_B.*.$KV.B.> (the
+//     ordered consumer of a watch, named, with its filter subject: see
+//     [WatchCreateSubject]),
 //     $JS.API.CONSUMER.DELETE.KV_B.> (a watcher stopped or reset),
 //     $JS.API.DIRECT.GET.KV_B.> (Get), and $JS.FC.KV_B.> (flow-control
 //     replies of the watch's push consumer);
@@ -70,15 +86,18 @@ func InboxPrefix(device string) string { return "_INBOX_" + device }
 //     its receipts.
 //
 // Nothing else: no other subject, no stream or consumer management, no
-// access to the check-in stream's API. NATS wildcards match whole tokens,
-// so each bucket is listed by name.
+// access to the check-in stream's API; $JS.API.CONSUMER.DURABLE.CREATE.>
+// is denied outright. NATS wildcards match whole tokens, so each bucket is
+// listed by name. Subject permissions cannot see a consumer-create
+// request's body (durable name, deliver subject): the central's consumer
+// guard (consumerguard.go) removes what a watch would not make.
 func DevicePermissions(venue, device string) *server.Permissions {
 	pub := []string{CheckInSubject(venue, device)}
 	for _, b := range Buckets {
 		stream := "KV_" + b
 		pub = append(pub,
 			"$JS.API.STREAM.INFO."+stream,
-			"$JS.API.CONSUMER.CREATE."+stream+".>",
+			WatchCreateSubject(b),
 			"$JS.API.CONSUMER.DELETE."+stream+".>",
 			"$JS.API.DIRECT.GET."+stream+".>",
 			"$JS.FC."+stream+".>",
@@ -89,13 +108,13 @@ func DevicePermissions(venue, device string) *server.Permissions {
 	ws := "KV_" + BucketWitness
 	pub = append(pub,
 		"$JS.API.STREAM.INFO."+ws,
-		"$JS.API.CONSUMER.CREATE."+ws+".>",
+		WatchCreateSubject(BucketWitness),
 		"$JS.API.CONSUMER.DELETE."+ws+".>",
 		"$JS.FC."+ws+".>",
 		WitnessKeySubject(device),
 	)
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: pub},
+		Publish:   &server.SubjectPermission{Allow: pub, Deny: []string{durableCreateDeny}},
 		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(device) + ".>", ReceiptSubject(device)}},
 	}
 }
@@ -147,22 +166,32 @@ authorization {
 			continue
 		}
 		fmt.Fprintf(&b, "    # device %s\n    {nkey: %s, permissions: {\n", u.Device, strconv.Quote(u.NKey))
-		writeSubjects(&b, "publish", u.Permissions.Publish.Allow)
-		writeSubjects(&b, "subscribe", u.Permissions.Subscribe.Allow)
+		writeSubjects(&b, "publish", u.Permissions.Publish)
+		writeSubjects(&b, "subscribe", u.Permissions.Subscribe)
 		b.WriteString("    }}\n")
 	}
 	b.WriteString("  ]\n}\n")
 	return b.Bytes()
 }
 
-// writeSubjects writes one "publish" or "subscribe" allow list.
-func writeSubjects(b *bytes.Buffer, kind string, subjects []string) {
-	fmt.Fprintf(b, "      %s: {allow: [", kind)
-	for i, s := range subjects {
-		if i > 0 {
-			b.WriteString(", ")
+// writeSubjects writes one "publish" or "subscribe" permission: its allow
+// list and, if any, its deny list.
+func writeSubjects(b *bytes.Buffer, kind string, p *server.SubjectPermission) {
+	list := func(subjects []string) {
+		b.WriteString("[")
+		for i, s := range subjects {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.Quote(s))
 		}
-		b.WriteString(strconv.Quote(s))
+		b.WriteString("]")
 	}
-	b.WriteString("]}\n")
+	fmt.Fprintf(b, "      %s: {allow: ", kind)
+	list(p.Allow)
+	if len(p.Deny) > 0 {
+		b.WriteString(", deny: ")
+		list(p.Deny)
+	}
+	b.WriteString("}\n")
 }

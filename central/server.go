@@ -217,6 +217,9 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if err := s.publishAll(ctx); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	if err := s.startConsumerGuard(ctx, bg); err != nil { // consumerguard.go
+		return fmt.Errorf("start: %w", err)
+	}
 	s.goBackground("republish", func() error { s.republishLoop(bg); return nil })
 	s.goBackground("check-in retention", func() error {
 		s.periodic(bg, retentionEvery, func(ctx context.Context, now time.Time) error {
