@@ -39,11 +39,20 @@ type Leaf interface {
 //	seq <first> <last>
 //	head <base64 chain hash after the last record>
 //	sealed <base64 SHA-256 of the batch message as received>
+//	stored <YYYY-MM-DD> <seqs> <base64 digest> [<base64 locator>]   (zero or more, see Stored)
+//
+// The stored lines commit to the records as the store keeps them, one
+// line per KST day, so that the data audit can recompute them from the
+// stored rows; leaves written before them have none (see NewBatch).
 type Batch struct {
 	Device      string
 	First, Last uint64
 	Head        [32]byte
 	Sealed      [32]byte
+	// Stored is the text of the stored lines, each ending in a newline
+	// ("" in older leaves): a string, so that leaves compare with ==.
+	// StoredLines parses it, FormatStored makes it.
+	Stored string
 }
 
 // Event is the leaf of an audit event (store.AuditEvent): a day's keys
@@ -101,8 +110,21 @@ func (b *Batch) MarshalText() ([]byte, error) {
 		return nil, fmt.Errorf("ledger: batch leaf: bad sequence range %d-%d", b.First, b.Last)
 	}
 	enc := base64.StdEncoding
-	return fmt.Appendf(nil, "%s%s\ndevice %s\nseq %d %d\nhead %s\nsealed %s\n", leafHeader, TypeBatch,
-		b.Device, b.First, b.Last, enc.EncodeToString(b.Head[:]), enc.EncodeToString(b.Sealed[:])), nil
+	t := fmt.Appendf(nil, "%s%s\ndevice %s\nseq %d %d\nhead %s\nsealed %s\n", leafHeader, TypeBatch,
+		b.Device, b.First, b.Last, enc.EncodeToString(b.Head[:]), enc.EncodeToString(b.Sealed[:]))
+	if b.Stored != "" {
+		lines, err := parseStoredText(b.Stored) // stored.go
+		if err != nil {
+			return nil, fmt.Errorf("ledger: batch leaf: %w", err)
+		}
+		if t, err = appendStored(t, b.First, b.Last, lines); err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(string(t), b.Stored) {
+			return nil, errors.New("ledger: batch leaf: stored lines not in canonical form")
+		}
+	}
+	return t, nil
 }
 
 // MarshalText implements Leaf.
@@ -182,6 +204,9 @@ func parseLeaf(data []byte) (Leaf, error) {
 	switch typ {
 	case TypeBatch:
 		keys = []string{"device", "seq", "head", "sealed"}
+		for range max(len(lines)-5, 0) {
+			keys = append(keys, "stored")
+		}
 	case TypeEvent:
 		keys = []string{"id", "time", "kind", "detail"}
 		if len(lines) == 6 {
@@ -216,6 +241,9 @@ func parseLeaf(data []byte) (Leaf, error) {
 		}
 		if b.Sealed, err = hash(vals[3]); err != nil {
 			return nil, err
+		}
+		for _, v := range vals[4:] {
+			b.Stored += "stored " + v + "\n"
 		}
 		return b, nil
 	default:

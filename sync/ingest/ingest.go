@@ -54,6 +54,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -253,7 +254,12 @@ type Result struct {
 	// Uncorrected counts stored records whose unsynced time could not be
 	// corrected.
 	Uncorrected int
-	// Expired counts records whose day was already past retention (its key
+	// Expired counts records refused because their day is past retention
+	// (its key destroyed) or dropped from the store, ExpiredID the
+	// quarantine entry (ReasonDayDestroyed, hashes only) that records it.
+	// Not stored, not duplicates: an ERROR line and the metrics say so.
+	ExpiredID uint64
+	// Expired: see ExpiredID. (Formerly: records whose day was already past retention (its key
 	// destroyed) when they arrived: not stored, counted and logged.
 	Expired int
 	// Quarantined is the reason the message went to quarantine (nothing
@@ -376,68 +382,38 @@ func (in *Ingester) endGap(res Result) *gap {
 	return g
 }
 
-// quarantine stores the message as a quarantine entry and fills in res.
-func (in *Ingester) quarantine(ctx context.Context, res Result, subject string, data []byte, received time.Time, reason, detail string) (Result, error) {
-	device := res.Device
-	if device != "" && res.LastSeq > 0 {
-		in.qmu.Lock()
-		if in.quarantinedTo == nil {
-			in.quarantinedTo = make(map[string]uint64)
-		}
-		in.quarantinedTo[device] = max(in.quarantinedTo[device], res.LastSeq)
-		in.qmu.Unlock()
-	}
-	if len(device) > checkin.MaxIDLen {
-		device = ""
-	}
-	id, err := in.cfg.Store.AddQuarantine(ctx, store.Quarantine{
-		Device:   device,
-		Subject:  subject,
-		Reason:   reason,
-		Detail:   detail,
-		Received: received,
-		Payload:  data,
-	})
-	if err != nil {
-		return res, fmt.Errorf("quarantine (%s) %s: %w", reason, subject, err)
-	}
-	res.Quarantined, res.QuarantineID, res.Detail = reason, id, detail
-	res.Stored, res.Duplicates, res.Uncorrected, res.Break = 0, 0, 0, ""
-	in.cfg.Metrics.quarantine(reason)
-	in.cfg.Log.Error("ingest: batch quarantined",
-		"reason", reason, "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
-		"subject", subject, "quarantine_id", id, "detail", detail)
-	return res, nil
-}
-
 func (in *Ingester) handle(ctx context.Context, subject string, data []byte, received time.Time) (Result, error) {
 	st := in.cfg.Store
 
-	// 1. Decode.
+	// 1. Decode. The device is the subject's: NATS lets only that device
+	// publish on it, whatever the payload claims.
+	venue, device, subjectOK := ParseSubject(subject)
 	b, recs, err := wire.Decode(data)
 	if err != nil {
-		_, device, _ := ParseSubject(subject)
-		return in.quarantine(ctx, Result{Device: device}, subject, data, received, ReasonMalformed, err.Error())
+		return in.quarantine(ctx, Result{Device: device}, nil, nil, subject, data, received, ReasonMalformed, err.Error())
 	}
-	res := Result{Device: b.Device, FirstSeq: b.FirstSeq(), LastSeq: b.Head.Seq}
+	res := Result{Device: device}
+	if b.Device == device {
+		res.FirstSeq, res.LastSeq = b.FirstSeq(), b.Head.Seq
+	}
 	q := func(reason, format string, args ...any) (Result, error) {
-		return in.quarantine(ctx, res, subject, data, received, reason, fmt.Sprintf(format, args...))
+		return in.quarantine(ctx, res, b, recs, subject, data, received, reason, fmt.Sprintf(format, args...))
 	}
 
-	// 2. Device and subject.
+	// 2. Subject, device and venue.
+	switch {
+	case !subjectOK:
+		return q(ReasonWrongSubject, "subject is not %s.<venue>.<device>; the batch names device %s at venue %s", SubjectPrefix, b.Device, b.Venue)
+	case device != b.Device || venue != b.Venue:
+		return q(ReasonWrongSubject, "batch of %s at venue %s on the subject of %s at venue %s", b.Device, b.Venue, device, venue)
+	}
 	dev, err := st.Device(ctx, b.Device)
 	if errors.Is(err, store.ErrNotFound) {
 		return q(ReasonUnknownDevice, "device %q is not enrolled", b.Device)
 	} else if err != nil {
 		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 	}
-	venue, device, ok := ParseSubject(subject)
-	switch {
-	case !ok:
-		return q(ReasonWrongSubject, "subject is not %s.<venue>.<device>", SubjectPrefix)
-	case device != b.Device || venue != b.Venue:
-		return q(ReasonWrongSubject, "batch of %s at venue %s on the subject of %s at venue %s", b.Device, b.Venue, device, venue)
-	case dev.Venue != b.Venue:
+	if dev.Venue != b.Venue {
 		return q(ReasonWrongSubject, "device %s is enrolled at venue %s, not %s", b.Device, dev.Venue, b.Venue)
 	}
 	for _, r := range recs {
@@ -484,6 +460,16 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	for i, r := range recs {
 		sh, ok := stored[r.Seq]
 		switch {
+		case !ok && r.Seq <= state.LastSeq:
+			// Not stored, below the device's last: a hole being filled, or
+			// a record stored under an earlier leaf whose day was dropped
+			// since (a duplicate, provably).
+			_, err := st.BatchLeaf(ctx, b.Device, r.Seq)
+			if errors.Is(err, store.ErrNotFound) {
+				fresh = append(fresh, i)
+			} else if err != nil {
+				return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+			}
 		case !ok:
 			fresh = append(fresh, i)
 		case sh != hashes[i]:
@@ -543,15 +529,18 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	var flags uint32
 	if res.Break != "" {
 		flags = store.FlagAfterBreak
-		sb.Break = &store.Quarantine{
-			Device:   b.Device,
-			Subject:  subject,
-			Reason:   res.Break,
-			Detail:   res.Detail,
-			Received: received,
-			Payload:  data,
+		e := store.Quarantine{Device: b.Device, Subject: subject, Reason: res.Break, Detail: res.Detail, Received: received,
+			First: first, Last: b.Head.Seq}
+		in.sealPayload(&e, data, recs)
+		if e, _, err = in.quota(ctx, e, true); err != nil {
+			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 		}
+		sb.Break = &e
 	}
+	// Records of a day destroyed (its key) or dropped from the store
+	// (DropDay) are refused, never taken for duplicates: see refuse.
+	var refused []uint64
+	var refusedDays []daykeys.Day
 	kept := make([]int, 0, len(fresh)) // indexes of the records in sb
 	for _, i := range fresh {
 		r := recs[i]
@@ -570,7 +559,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			// of the store can be read, also with the province's key.
 			sealed, tag, err = in.daySeal(r, t, &persons[i])
 			if errors.Is(err, daykeys.ErrDestroyed) {
-				res.Expired++
+				refused, refusedDays = append(refused, r.Seq), append(refusedDays, daykeys.DayOf(t))
 				continue // past the 28-day retention on arrival: not kept
 			}
 			if err != nil {
@@ -595,14 +584,46 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			Hash:     hashes[i],
 		})
 	}
-	// The batch's ledger leaf, appended in Ingest's transaction.
-	leaf := ledger.Batch{Device: b.Device, First: first, Last: b.Head.Seq, Head: b.Head.Hash, Sealed: sha256.Sum256(data)}
-	if sb.Leaf, err = leaf.MarshalText(); err != nil {
-		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	var n int
+	for {
+		// The batch's ledger leaf, appended in Ingest's transaction.
+		leaf := ledger.NewBatch(b.Device, first, b.Head.Seq, b.Head.Hash, sha256.Sum256(data), sb.Records) // stored lines: the data audit
+		if sb.Leaf, err = leaf.MarshalText(); err != nil {
+			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+		}
+		n, err = st.Ingest(ctx, sb)
+		seqs, dropped := errDayDropped(err)
+		if !dropped {
+			break
+		}
+		// Days dropped from the store, out of band or by retention
+		// meanwhile: refused like destroyed ones, the rest stored.
+		gone := make(map[uint64]bool, len(seqs))
+		for _, seq := range seqs {
+			gone[seq] = true
+		}
+		keep := 0
+		for j, c := range sb.Records {
+			if gone[c.Seq] {
+				refused, refusedDays = append(refused, c.Seq), append(refusedDays, daykeys.DayOf(c.Time))
+				continue
+			}
+			sb.Records[keep], kept[keep] = c, kept[j]
+			keep++
+		}
+		if keep == len(sb.Records) {
+			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err) // names none of the batch's records
+		}
+		sb.Records, kept = sb.Records[:keep], kept[:keep]
 	}
-	n, err := st.Ingest(ctx, sb)
 	if err != nil {
 		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	}
+	if len(refused) > 0 {
+		slices.Sort(refused)
+		if err := in.refuse(ctx, &res, b, subject, data, received, refused, refusedDays); err != nil {
+			return res, err
+		}
 	}
 	if in.cfg.Seen != nil && n > 0 {
 		seen := make([][16]byte, 0, len(kept))
