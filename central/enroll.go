@@ -38,6 +38,9 @@ type Token struct {
 	Token   string    `json:"token"`
 	Venue   string    `json:"venue"`
 	Expires time.Time `json:"expires"`
+	// BundleSHA256 is the SHA-256 of the province bundle that the
+	// enrollment hands out, for `kiosk enroll --bundle-sha256`.
+	BundleSHA256 string `json:"bundle_sha256"`
 }
 
 // NewToken makes a one-time enrollment token for a kiosk of venue, valid
@@ -67,7 +70,7 @@ func (s *Server) newToken(ctx context.Context, venue string) (Token, error) {
 		return Token{}, fmt.Errorf("new token: %w", err)
 	}
 	s.log.Info("enrollment token issued", "venue", venue, "expires", t.Expires)
-	return Token{Token: text, Venue: venue, Expires: t.Expires}, nil
+	return Token{Token: text, Venue: venue, Expires: t.Expires, BundleSHA256: s.BundleSHA256()}, nil
 }
 
 // EnrollRequest is what a kiosk sends to enroll.

@@ -32,9 +32,12 @@ func (e *env) runDevice(ctx context.Context, args []string, stdout, stderr io.Wr
 const deviceTokenUsage = `Usage: anshim device token --central URL --admin-token-file FILE --venue ID
 
 Token makes a one-time enrollment token for a kiosk of venue ID and prints
-it on standard output (its expiry on standard error). On the kiosk, run
+it on standard output (its expiry on standard error). On the kiosk, run (as it also prints on standard error)
 
-	kiosk enroll --central URL --token TOKEN --data DIR
+	kiosk enroll --central URL --token TOKEN --bundle-sha256 HEX --data DIR
+
+where HEX pins the province bundle the kiosk will trust (needed unless URL
+is https://).
 
 A token enrolls one kiosk, and expires after the central's token lifetime
 (7 days by default).
@@ -64,6 +67,7 @@ func (e *env) runDeviceToken(ctx context.Context, args []string, stdout, stderr 
 		Token   string    `json:"token"`
 		Venue   string    `json:"venue"`
 		Expires time.Time `json:"expires"`
+		Bundle  string    `json:"bundle_sha256"`
 	}
 	err = c.call(ctx, "POST", "/v1/venues/"+*venue+"/tokens", nil, &tok)
 	var ae *apiError
@@ -78,6 +82,10 @@ func (e *env) runDeviceToken(ctx context.Context, args []string, stdout, stderr 
 	fmt.Fprintln(stdout, tok.Token)
 	fmt.Fprintf(stderr, "enrollment token for a kiosk of venue %s, valid once until %s\n",
 		tok.Venue, tok.Expires.In(cli.KST()).Format("2006-01-02 15:04 MST"))
+	if tok.Bundle != "" {
+		fmt.Fprintf(stderr, "on the kiosk: kiosk enroll --central %s --token %s --bundle-sha256 %s --data /var/lib/anshim\n",
+			shellQuote(*c.url), tok.Token, tok.Bundle)
+	}
 	return nil
 }
 

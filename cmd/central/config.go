@@ -28,6 +28,12 @@ type configFlags struct {
 	advertise    *string
 	devicesConf  *string
 	replicas     *int
+	natsTLSCert  *string
+	natsTLSKey   *string
+	natsTLSCA    *string
+	natsInsecure *bool
+	tlsCert      *string
+	tlsKey       *string
 }
 
 // addConfigFlags defines the config flags on fs; all selects the flags
@@ -56,6 +62,12 @@ func addConfigFlags(fs *cli.FlagSet, all bool) *configFlags {
 	f.advertise = fs.String("nats-advertise", "", "NATS `URLs` given to kiosks at enrollment, comma-separated")
 	f.devicesConf = fs.String("devices-conf", "", "`file` for an external cluster's users (default DATA/nats-devices.conf)")
 	f.replicas = fs.Int("replicas", 0, "replicas of the KV buckets and stream (default 1; 3 on a cluster)")
+	f.natsTLSCert = fs.String("nats-tls-cert", "", "embedded NATS TLS certificate `file` (PEM; default: made with the central's own CA in DATA/nats-tls)")
+	f.natsTLSKey = fs.String("nats-tls-key", "", "embedded NATS TLS key `file` (PEM)")
+	f.natsTLSCA = fs.String("nats-tls-ca", "", "CA certificate `file` of the NATS servers, given to kiosks (default: the central's own CA; none with --nats-tls-cert)")
+	f.natsInsecure = fs.Bool("nats-insecure", false, "serve NATS without TLS (logs a WARN line at every start)")
+	f.tlsCert = fs.String("tls-cert", "", "HTTPS certificate `file` (PEM) of the HTTP API")
+	f.tlsKey = fs.String("tls-key", "", "HTTPS key `file` (PEM) of the HTTP API")
 	return f
 }
 
@@ -114,6 +126,14 @@ func (f *configFlags) config(prog string) (central.Config, error) {
 		if set["replicas"] {
 			cfg.NATS.Replicas = *f.replicas
 		}
+		str("nats-tls-cert", &cfg.NATS.TLSCert, f.natsTLSCert)
+		str("nats-tls-key", &cfg.NATS.TLSKey, f.natsTLSKey)
+		str("nats-tls-ca", &cfg.NATS.TLSCA, f.natsTLSCA)
+		if set["nats-insecure"] {
+			cfg.NATS.Insecure = *f.natsInsecure
+		}
+		str("tls-cert", &cfg.TLSCert, f.tlsCert)
+		str("tls-key", &cfg.TLSKey, f.tlsKey)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.WithHint(cli.Usagef("%v", err), "run '%s --help' for usage", prog)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/internal/cli"
+	"github.com/anshim/anshim/province"
 )
 
 const serveUsage = `Usage: central serve [--config FILE] [--data DIR] [flags]
@@ -26,7 +27,19 @@ Serve runs the central server until SIGTERM or SIGINT:
     includes (by a path relative to its own config file) and reloads with
     'nats-server --signal reload' after each enrollment;
   - the down-sync KV buckets (revoked passes, pass keys, sealing key,
-    venues), ingest of kiosk batches, and the HTTP API (127.0.0.1:8440).
+    venues; keys signed by the province's root key), ingest of kiosk
+    batches, and the HTTP API (127.0.0.1:8440; HTTPS with --tls-cert and
+    --tls-key).
+
+The embedded NATS server speaks TLS only: with its own CA and a server
+certificate for the listen host and --nats-advertise hosts, made at the
+first start in DATA/nats-tls (keys 0600), or with --nats-tls-cert and
+--nats-tls-key. Kiosks get the CA at enrollment, signed by the province's
+root key, and trust only it. --nats-insecure serves plaintext and says so
+in a WARN line at every start.
+
+Kiosks enroll over https://, or over http:// with the bundle's SHA-256
+pinned ('kiosk enroll --bundle-sha256 HEX'); serve prints it.
 
 At the first start it creates DATA/admin.token, the bearer token of the
 admin API, and DATA/central.nk, the central's NATS key, both mode 0600.
@@ -67,6 +80,9 @@ func (e *env) runServe(ctx context.Context, args []string, stdout, stderr io.Wri
 
 	srv, err := central.New(cfg, log)
 	if err != nil {
+		if errors.Is(err, province.ErrNoRootKey) {
+			return cli.WithHint(err, "kiosks take key updates only signed by the province's root key")
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return cli.WithHint(err, "make the province keys with 'anshim keygen --dir %s', or give --keys DIR", cfg.KeysOrDefault())
 		}
@@ -91,6 +107,10 @@ func (e *env) runServe(ctx context.Context, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stderr, "central: admin token  %s\n", srv.AdminTokenFile())
 	fmt.Fprintf(stderr, "central: store        %s\n", cfg.StoreOrDefault())
 	fmt.Fprintf(stderr, "central: province     %s\n", filepath.Clean(cfg.KeysOrDefault()))
+	fmt.Fprintf(stderr, "central: bundle sha256 %s (kiosk enroll --bundle-sha256)\n", srv.BundleSHA256())
+	if cfg.EmbeddedNATS() && !cfg.NATS.Insecure && cfg.NATS.TLSCert == "" {
+		fmt.Fprintf(stderr, "central: NATS CA      %s\n", filepath.Join(cfg.DataOrDefault(), central.NATSTLSDir, central.NATSCAFile))
+	}
 	if e.started != nil {
 		e.started(srv.HTTPURL(), srv.NATSURL())
 	}

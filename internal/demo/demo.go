@@ -24,6 +24,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -275,7 +277,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err != nil {
 			return nil, fmt.Errorf("demo: token: %w", err)
 		}
-		res, err := enroll.Enroll(ctx, enroll.Options{Central: srv.HTTPURL(), Token: tok, Dir: s.dir})
+		// The bundle is pinned: the demo's central serves plain HTTP on
+		// loopback. NATS is TLS, with the central's own CA.
+		res, err := enroll.Enroll(ctx, enroll.Options{Central: srv.HTTPURL(), Token: tok, Dir: s.dir, BundleSHA256: srv.BundleSHA256()})
 		if err != nil {
 			return nil, fmt.Errorf("demo: enroll kiosk %d: %w", i+1, err)
 		}
@@ -552,18 +556,18 @@ func keep(ctx context.Context, cfg central.Config, sims []*sim, out io.Writer) e
 // a started central serves, httpURL and natsURL, so that a restart on cfg
 // binds the same ports rather than new random ones.
 func pinAddrs(cfg *central.Config, httpURL, natsURL string) error {
-	hostPort := func(raw, scheme string) (string, error) {
+	hostPort := func(raw string, schemes ...string) (string, error) {
 		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != scheme || u.Port() == "" {
-			return "", fmt.Errorf("pin the central's ports: %q is not a %s:// URL with a port", raw, scheme)
+		if err != nil || !slices.Contains(schemes, u.Scheme) || u.Port() == "" {
+			return "", fmt.Errorf("pin the central's ports: %q is not a %s:// URL with a port", raw, strings.Join(schemes, ":// or "))
 		}
 		return u.Host, nil
 	}
-	h, err := hostPort(httpURL, "http")
+	h, err := hostPort(httpURL, "http", "https")
 	if err != nil {
 		return err
 	}
-	n, err := hostPort(natsURL, "nats")
+	n, err := hostPort(natsURL, "nats", "tls")
 	if err != nil {
 		return err
 	}

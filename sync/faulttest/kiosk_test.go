@@ -59,6 +59,9 @@ func (k *kioskNode) start(cfg map[string]any) int {
 	k.t.Helper()
 	k.runs++
 	conf := map[string]any{"maintenance": "1s", "status_listen": "off"}
+	if k.c.nats != nil {
+		conf["nats_insecure"] = true // the external nats-server runs without TLS
+	}
 	for key, v := range cfg {
 		conf[key] = v
 	}

@@ -59,7 +59,9 @@ func startDaemon(t *testing.T, k *testKiosk) *daemon {
 			c.BackoffMin, c.BackoffMax, c.AckTimeout = 20*time.Millisecond, 200*time.Millisecond, 2*time.Second
 		},
 	}
-	go func() { d.stopped <- kiosk.Run(ctx, kiosk.Config{Data: k.dir, StatusListen: "off", NATSInsecure: true}, env) }()
+	go func() {
+		d.stopped <- kiosk.Run(ctx, kiosk.Config{Data: k.dir, StatusListen: "off", NATSInsecure: true}, env)
+	}()
 	select {
 	case <-d.scans.Started:
 	case err := <-d.stopped:
