@@ -101,7 +101,9 @@ func TestServe_Stats(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	for _, want := range []string{"central: HTTP API     " + base, "central: NATS         nats://127.0.0.1:", "central: admin token  " + filepath.Join(data, "admin.token")} {
+	sum, _ := keys.Bundle().SHA256()
+	for _, want := range []string{"central: HTTP API     " + base, "central: NATS         tls://127.0.0.1:", "central: admin token  " + filepath.Join(data, "admin.token"),
+		"central: bundle sha256 " + sum + " (kiosk enroll --bundle-sha256)", "central: NATS CA      " + filepath.Join(data, "nats-tls", "ca.pem")} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
@@ -222,5 +224,55 @@ func TestServe_PortInUse(t *testing.T) {
 				t.Errorf("logged \"Server is ready\":\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// Ensure that "central serve --nats-insecure" serves plaintext NATS and
+// says so in a WARN line, and that keys without a root signing key are
+// refused with the command that adds one.
+func TestServe_InsecureAndNoRoot(t *testing.T) {
+	dir := t.TempDir()
+	keys, err := province.Generate(nil, "jeju")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Save(filepath.Join(dir, "keys")); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	e := &env{started: func(_, natsURL string) { urls <- natsURL }}
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- e.main(ctx, []string{"serve", "--data", filepath.Join(dir, "data"), "--keys", filepath.Join(dir, "keys"),
+			"--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:-1", "--nats-insecure"}, &stdout, &stderr)
+	}()
+	select {
+	case u := <-urls:
+		if !strings.HasPrefix(u, "nats://") {
+			t.Errorf("NATS URL %s, want nats://", u)
+		}
+	case code := <-exit:
+		t.Fatalf("serve exited with %d:\n%s\n%s", code, stderr.String(), stdout.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	cancel()
+	<-exit
+	if !strings.Contains(stdout.String(), `"level":"WARN","msg":"NATS without TLS (nats.insecure / --nats-insecure)`) {
+		t.Errorf("no WARN line:\n%s", stdout.String())
+	}
+
+	// Keys made before the root key existed.
+	if err := os.Remove(filepath.Join(dir, "keys", province.RootKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	var out2, err2 syncBuffer
+	code := new(env).main(context.Background(), []string{"serve", "--data", filepath.Join(dir, "data2"), "--keys", filepath.Join(dir, "keys"),
+		"--http", "127.0.0.1:0", "--nats-listen", "127.0.0.1:-1"}, &out2, &err2)
+	if code != 1 || !strings.Contains(err2.String(), "no root signing key") ||
+		!strings.Contains(err2.String(), "anshim keygen --dir "+filepath.Join(dir, "keys")+" --add-root") {
+		t.Errorf("exit %d:\n%s", code, err2.String())
 	}
 }
