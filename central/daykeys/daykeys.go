@@ -309,3 +309,9 @@ func (k *Keys) KeyMaterial(d Day) ([][]byte, error) {
 	tag, enc := derive(key, tagLabel), derive(key, encLabel)
 	return [][]byte{key[:], tag[:], enc[:]}, nil
 }
+
+// QuarantineAD returns the associated data that binds a quarantined
+// message, sealed under its day's key, to its SHA-256 (kept beside it).
+func QuarantineAD(sum [32]byte) []byte {
+	return append([]byte("anshim-quarantine-v1\x00"), sum[:]...)
+}

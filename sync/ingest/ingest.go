@@ -147,6 +147,15 @@ type Config struct {
 	// OpenWorkers bounds the goroutines opening one batch's sealed parts.
 	// Default GOMAXPROCS.
 	OpenWorkers int
+	// QuarantineMaxBytes and QuarantineMaxEntries are each device's
+	// quarantine quota: the payload bytes and the entries it may hold
+	// (until they are dropped with their day). Over the bytes, entries
+	// keep only the hash of their message; at the entries, one summary
+	// entry (ReasonQuotaExceeded) and nothing more. Each hit is an ERROR
+	// line and counts in Metrics.QuotaHits. Defaults
+	// DefaultQuarantineMaxBytes and DefaultQuarantineMaxEntries.
+	QuarantineMaxBytes   int64
+	QuarantineMaxEntries int
 }
 
 // withDefaults returns cfg with its defaults applied.
@@ -183,6 +192,12 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.OpenWorkers <= 0 {
 		cfg.OpenWorkers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.QuarantineMaxBytes <= 0 {
+		cfg.QuarantineMaxBytes = DefaultQuarantineMaxBytes
+	}
+	if cfg.QuarantineMaxEntries <= 0 {
+		cfg.QuarantineMaxEntries = DefaultQuarantineMaxEntries
 	}
 	return cfg
 }
@@ -244,8 +259,9 @@ func (in *Ingester) Metrics() *Metrics { return in.cfg.Metrics }
 
 // Result says what Handle did with one message.
 type Result struct {
-	// Device, FirstSeq and LastSeq identify the batch; Device is the one in
-	// the subject when the batch could not be decoded.
+	// Device is the device of the subject the batch came on ("" when the
+	// subject names none); FirstSeq and LastSeq identify the batch when it
+	// decoded and names that device.
 	Device            string
 	FirstSeq, LastSeq uint64
 	// Stored counts the records new to the store; Duplicates those already
@@ -255,13 +271,12 @@ type Result struct {
 	// corrected.
 	Uncorrected int
 	// Expired counts records refused because their day is past retention
-	// (its key destroyed) or dropped from the store, ExpiredID the
-	// quarantine entry (ReasonDayDestroyed, hashes only) that records it.
-	// Not stored, not duplicates: an ERROR line and the metrics say so.
+	// (its key destroyed) or dropped from the store; ExpiredID is the
+	// quarantine entry (ReasonDayDestroyed, hashes only) that records it
+	// (0 if the device's quarantine quota left none). They are neither
+	// stored nor duplicates: an ERROR line and the metrics say so.
+	Expired   int
 	ExpiredID uint64
-	// Expired: see ExpiredID. (Formerly: records whose day was already past retention (its key
-	// destroyed) when they arrived: not stored, counted and logged.
-	Expired int
 	// Quarantined is the reason the message went to quarantine (nothing
 	// else stored), or "". QuarantineID is its entry.
 	Quarantined  string
@@ -288,11 +303,7 @@ func (in *Ingester) Handle(ctx context.Context, subject string, data []byte, rec
 	m.Stored.Add(uint64(res.Stored))
 	m.Duplicates.Add(uint64(res.Duplicates))
 	m.Uncorrected.Add(uint64(res.Uncorrected))
-	m.Expired.Add(uint64(res.Expired))
-	if res.Expired > 0 {
-		in.cfg.Log.Warn("ingest: records past the 28-day retention arrived; not stored", "device", res.Device,
-			"first", res.FirstSeq, "last", res.LastSeq, "expired", res.Expired)
-	}
+	m.Expired.Add(uint64(res.Expired)) // logged by refuse
 	if res.Quarantined == "" {
 		in.cfg.Log.Debug("ingest: batch handled", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq,
 			"stored", res.Stored, "duplicates", res.Duplicates, "uncorrected", res.Uncorrected)

@@ -7,8 +7,10 @@ import (
 )
 
 // Quarantine reasons, as stored in store.Quarantine.Reason. The first
-// seven are the checks of docs/sync.md; the last two are events recorded
-// for a batch that was ingested all the same.
+// eight are the checks of docs/sync.md; sequence-gap and chain-break are
+// events recorded for a batch that was ingested all the same; day-destroyed
+// records the records of a batch refused for their day, quota-exceeded a
+// device that reached its quarantine quota.
 const (
 	ReasonMalformed     = "malformed"      // wire.Decode failed
 	ReasonUnknownDevice = "unknown-device" // the batch's device is not enrolled
@@ -21,13 +23,16 @@ const (
 
 	ReasonSequenceGap = "sequence-gap" // ingested and flagged: records before the batch are missing
 	ReasonChainBreak  = "chain-break"  // ingested and flagged: Prev differs from the stored hash
+
+	ReasonDayDestroyed  = "day-destroyed"  // records of a day destroyed or dropped from the store: not stored, hashes kept, batch acked
+	ReasonQuotaExceeded = "quota-exceeded" // the device reached its quarantine quota: a summary entry, later entries not kept
 )
 
 // Reasons lists every quarantine reason, in the order Metrics reports them.
 var reasons = [...]string{
 	ReasonMalformed, ReasonUnknownDevice, ReasonWrongSubject, ReasonBadSignature,
 	ReasonBrokenChain, ReasonConflict, ReasonCannotOpen, ReasonStoreError,
-	ReasonSequenceGap, ReasonChainBreak,
+	ReasonSequenceGap, ReasonChainBreak, ReasonDayDestroyed, ReasonQuotaExceeded,
 }
 
 // Reasons returns every quarantine reason Handle and Run record.
@@ -50,9 +55,14 @@ type Metrics struct {
 	Uncorrected atomic.Uint64
 	// Retries counts messages left for redelivery after a store error.
 	Retries atomic.Uint64
-	// Expired counts check-ins that arrived after their day's key was
-	// destroyed (past retention): not stored.
+	// Expired counts check-ins refused because their day's key was
+	// destroyed or the day dropped from the store (past retention): not
+	// stored, quarantined as ReasonDayDestroyed.
 	Expired atomic.Uint64
+	// QuotaHits counts quarantine entries cut short by their device's
+	// quarantine quota: kept without payload, replaced by the summary
+	// entry, or not kept.
+	QuotaHits atomic.Uint64
 	// Held counts hold-backs of batches after a gap in their device's
 	// sequence (Config.GapWait): each is a NAK and a redelivery.
 	Held atomic.Uint64
@@ -97,7 +107,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		{"anshim_ingest_breaks_total", "Batches ingested after a sequence gap or chain break.", &m.Breaks},
 		{"anshim_ingest_records_uncorrected_total", "Check-ins whose unsynced clock could not be corrected.", &m.Uncorrected},
 		{"anshim_ingest_retries_total", "Messages left for redelivery after a store error.", &m.Retries},
-		{"anshim_ingest_records_expired_total", "Check-ins that arrived past retention (day key destroyed): not stored.", &m.Expired},
+		{"anshim_ingest_records_expired_total", "Check-ins refused past retention (day key destroyed or day dropped): not stored, quarantined as day-destroyed.", &m.Expired},
+		{"anshim_ingest_quarantine_quota_total", "Quarantine entries cut short by their device's quarantine quota (payload not kept, or entry not kept).", &m.QuotaHits},
 		{"anshim_ingest_held_total", "Hold-backs of batches after a sequence gap while the records before them arrive.", &m.Held},
 	}
 	for _, c := range counters {

@@ -338,7 +338,7 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func
 	}
 	if err != nil && cfg.PoisonAfter > 0 && delivered >= uint64(cfg.PoisonAfter) {
 		var qerr error
-		res, qerr = in.quarantine(ctx, res, msg.Subject(), msg.Data(), t, ReasonStoreError,
+		res, qerr = in.quarantine(ctx, res, nil, nil, msg.Subject(), msg.Data(), t, ReasonStoreError,
 			fmt.Sprintf("failed on %d deliveries, last: %v", delivered, err))
 		if qerr == nil {
 			cfg.Metrics.Batches.Add(1)
