@@ -26,6 +26,7 @@ func (e *env) ledgerCommands() []cli.Command {
 	return []cli.Command{
 		{Name: "verify", Summary: "download and verify the whole log, and its consistency with the last audit", Run: e.runLedgerVerify},
 		{Name: "prove", Summary: "print and check the receipt of one kiosk record's batch", Run: e.runLedgerProve},
+		{Name: "audit", Summary: "check the stored data against the ledger (read-only): missing, extra, altered records, destroyed days", Run: e.runLedgerAudit},
 	}
 }
 
