@@ -12,9 +12,10 @@ import (
 )
 
 // Retention of check-ins: 28 KST days, today included. A day older than
-// that has its rows dropped from the store and then its key destroyed, so
-// that no copy of the store (a backup, a replica, a dump, free pages) can
-// be read for it any more; each destroyed day leaves an audit event.
+// that has its check-ins and its quarantine entries dropped from the store
+// and then its key destroyed, so that no copy of the store (a backup, a
+// replica, a dump, free pages) can be read for it any more; each destroyed
+// day leaves an audit event counting both.
 const (
 	RetentionDays  = 28
 	DayKeysFile    = "daykeys" // the day-key ratchet, outside the store, 0600
@@ -47,14 +48,18 @@ func (s *Server) RunRetention(ctx context.Context, now time.Time) ([]daykeys.Day
 		if err != nil {
 			return done, fmt.Errorf("retention: drop %s: %w", d, err)
 		}
+		qn, err := s.store.DropQuarantine(ctx, d.Start().Add(12*time.Hour))
+		if err != nil {
+			return done, fmt.Errorf("retention: drop the quarantine of %s: %w", d, err)
+		}
 		if err := s.dayKeys.DestroyThrough(d); err != nil {
 			return done, fmt.Errorf("retention: destroy the key of %s: %w", d, err)
 		}
-		detail, _ := json.Marshal(map[string]any{"day": d.String(), "check_ins_dropped": n, "key": "destroyed"})
+		detail, _ := json.Marshal(map[string]any{"day": d.String(), "check_ins_dropped": n, "quarantined_dropped": qn, "key": "destroyed"})
 		if _, err := s.store.AddAudit(ctx, store.AuditEvent{Time: now.UTC(), Kind: store.AuditDayDestroyed, Detail: string(detail)}); err != nil {
 			return done, fmt.Errorf("retention: audit %s: %w", d, err)
 		}
-		s.log.Info("day destroyed: check-ins dropped and the day key destroyed", "day", d.String(), "check_ins", n)
+		s.log.Info("day destroyed: check-ins and quarantine entries dropped and the day key destroyed", "day", d.String(), "check_ins", n, "quarantined", qn)
 		done = append(done, d)
 	}
 	return done, nil

@@ -13,8 +13,8 @@ import (
 )
 
 // Ensure that the retention job destroys exactly the days older than 28
-// KST days, once each, with an audit event per day, and keeps the day-key
-// file private.
+// KST days, once each, their quarantine entries with them, with an audit
+// event per day counting those, and keeps the day-key file private.
 func TestRunRetention(t *testing.T) {
 	ts := startServer(t)
 	ctx := context.Background()
@@ -29,6 +29,13 @@ func TestRunRetention(t *testing.T) {
 	}
 	if done, err := ts.RunRetention(ctx, now); err != nil || len(done) != 0 {
 		t.Fatalf("retention today: %v %v", done, err)
+	}
+	// Quarantine entries: two of the oldest day, one of the next, one of
+	// today; retention drops them with their day.
+	for _, d := range []daykeys.Day{oldest, oldest, oldest + 1, daykeys.DayOf(now)} {
+		if _, err := ts.store.AddQuarantine(ctx, store.Quarantine{Device: "k-1", Reason: "bad-signature", Received: now, Day: d.Start().Add(time.Hour), Payload: []byte("sealed")}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	later := now.Add(3 * 24 * time.Hour)
 	done, err := ts.RunRetention(ctx, later)
@@ -49,10 +56,16 @@ func TestRunRetention(t *testing.T) {
 			if !strings.Contains(e.Detail, `"day":"`+oldest.String()+`"`) && n == 1 {
 				t.Fatalf("first event %s", e.Detail)
 			}
+			if want := []string{`"quarantined_dropped":2`, `"quarantined_dropped":1`, `"quarantined_dropped":0`}[min(n, 3)-1]; !strings.Contains(e.Detail, want) {
+				t.Fatalf("event %d %s: want %s", n, e.Detail, want)
+			}
 		}
 	}
 	if n != 3 {
 		t.Fatalf("%d day-destroyed events, want 3: %+v", n, ev)
+	}
+	if qs, err := ts.store.Quarantined(ctx, ""); err != nil || len(qs) != 1 || daykeys.DayOf(qs[0].Day) != daykeys.DayOf(now) {
+		t.Fatalf("quarantine after retention: %+v, %v; want today's entry only", qs, err)
 	}
 }
 
