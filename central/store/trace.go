@@ -38,7 +38,9 @@ type Tracing interface {
 	CheckInsByTag(ctx context.Context, day time.Time, tag [16]byte) ([]CheckIn, error)
 }
 
-// AuditIdentityRevealed is the kind of the audit event of an
-// investigator's reveal of identities: its detail says who (the token's
-// name), the case reference, the trace and how many people, never whom.
+// AuditIdentityRevealed is the kind of the audit event of a trace that
+// revealed identities (AuditTrace for one that did not): Who names the
+// account, CaseRef and Reason are kept in clear in the audit store, and
+// its detail (central.TraceDetail) holds their SHA-256, the trace and how
+// many people, never whom.
 const AuditIdentityRevealed = "identity-revealed"
