@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 
 // Ensure that with day keys the store keeps each personal part sealed under
 // its day's key (not the province's), tagged per day; and that a record of
-// a day whose key is destroyed is counted expired and not stored.
+// a day whose key is destroyed is not stored, counted expired and
+// quarantined as day-destroyed (hashes only) with an ERROR line.
 func TestHandle_DayKeys(t *testing.T) {
 	var keys *daykeys.Keys
 	var seen [][16]byte
@@ -41,8 +43,18 @@ func TestHandle_DayKeys(t *testing.T) {
 	if len(seen) != 2 || seen[0] != k.pseudonyms[1] || seen[1] != k.pseudonyms[2] {
 		t.Fatalf("Seen got %d pseudonyms, want the 2 stored", len(seen))
 	}
-	if f.metrics.Expired.Load() != 1 {
+	if f.metrics.Expired.Load() != 1 || f.metrics.Quarantined(ReasonDayDestroyed) != 1 {
 		t.Fatal("expired record not counted")
+	}
+	// Not silent: a day-destroyed entry keeps the batch's hash, never its
+	// payload, and an ERROR line says so.
+	qs, err := f.store.Quarantined(context.Background(), "k-1")
+	if err != nil || len(qs) != 1 || qs[0].Reason != ReasonDayDestroyed || len(qs[0].Payload) != 0 || res.ExpiredID != qs[0].ID ||
+		!strings.Contains(qs[0].Detail, "records 1 of days "+daykeys.DayOf(truth.Add(-3*24*time.Hour)).String()) {
+		t.Fatalf("quarantine %+v, %v; want one day-destroyed entry naming record 1", qs, err)
+	}
+	if !strings.Contains(f.logs.String(), "level=ERROR msg=\"ingest: records of a destroyed or dropped day refused") {
+		t.Fatalf("no ERROR line:\n%s", f.logs)
 	}
 	var got []store.CheckIn
 	f.store.CheckIns(context.Background(), "k-1", 0, func(c store.CheckIn) bool { got = append(got, c); return true })

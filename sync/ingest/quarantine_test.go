@@ -313,3 +313,72 @@ func TestQuarantine_Quota(t *testing.T) {
 		})
 	}
 }
+
+// Ensure, through a real embedded NATS server on both backends, that
+// after today is dropped from the store out of band (the store's own
+// DropDay, its key still alive), a later batch of today's records is
+// neither stored nor taken for duplicates: it is refused loudly — a
+// day-destroyed quarantine entry keeping its hash only, an ERROR line, the
+// metrics — and acked; while a redelivery of records stored under an
+// earlier leaf before the drop still counts as duplicates.
+func TestRun_DayDroppedOutOfBand(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			js := startNATS(t)
+			now := time.Now()
+			today := daykeys.DayOf(now)
+			c := newCentral(t, be.open(t), now, func(cfg *Config) {
+				cfg.JS, cfg.Now = js, time.Now
+			})
+			k := c.enroll(t, "k-1", "v-1")
+			for i := range 4 { // noon KST today and after: a synced clock keeps its time
+				k.add(checkin.Record{Wall: today.Start().Add(12*time.Hour + time.Duration(i)*time.Minute)})
+			}
+			runIngest(t, c.in)
+			publish(t, js, k, 1, 2)
+			eventually(t, "records 1-2 stored", func() bool { return len(storedSeqs(t, c.st, "k-1")) == 2 })
+
+			if n, err := c.st.DropDay(ctx, now); err != nil || n != 2 {
+				t.Fatalf("DropDay(today) = %d, %v", n, err)
+			}
+			publish(t, js, k, 3, 4)
+			eventually(t, "batch 3-4 handled and acked", func() bool { return c.metrics.Batches.Load() == 2 && drained(t, js) })
+			if d, e := c.metrics.Duplicates.Load(), c.metrics.Expired.Load(); d != 0 || e != 2 {
+				t.Fatalf("metrics: %d duplicates, %d expired; want 0 and 2", d, e)
+			}
+			if n := c.metrics.Quarantined(ReasonDayDestroyed); n != 1 {
+				t.Fatalf("day-destroyed counted %d times, want 1", n)
+			}
+			qs := quarantined(t, c.st, "k-1")
+			_, data := k.msg(3, 4)
+			if len(qs) != 1 || qs[0].Reason != ReasonDayDestroyed || len(qs[0].Payload) != 0 || qs[0].Sum != sha256.Sum256(data) ||
+				qs[0].First != 3 || qs[0].Last != 4 || !strings.Contains(qs[0].Detail, "records 3-4 of days "+today.String()) {
+				t.Fatalf("quarantine %+v; want one day-destroyed entry of 3-4 with the batch's hash and no payload", qs)
+			}
+			logs := c.logs.String()
+			if !strings.Contains(logs, `"level":"ERROR","msg":"ingest: records of a destroyed or dropped day refused`) || !strings.Contains(logs, `"reason":"day-destroyed"`) {
+				t.Fatalf("no ERROR line for the refused records:\n%s", logs)
+			}
+			if got := storedSeqs(t, c.st, "k-1"); len(got) != 0 {
+				t.Fatalf("stored %v of a dropped day", got)
+			}
+			if st, err := c.st.State(ctx, "k-1"); err != nil || st.LastSeq != 4 {
+				t.Fatalf("state %+v, %v; want last seq 4", st, err)
+			}
+
+			// Records 1-2 again (a kiosk that lost the PubAck): they were
+			// stored under a leaf before the drop, so they are duplicates.
+			if _, err := js.Publish(ctx, Subject("v-1", "k-1"), encode(t, k.batch(1, 2, sentStamp()))); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the redelivery handled", func() bool { return c.metrics.Batches.Load() == 3 && drained(t, js) })
+			if d := c.metrics.Duplicates.Load(); d != 2 {
+				t.Fatalf("redelivery: %d duplicates, want 2", d)
+			}
+			if qs := quarantined(t, c.st, "k-1"); len(qs) != 1 {
+				t.Fatalf("redelivery quarantined: %d entries", len(qs))
+			}
+		})
+	}
+}

@@ -21,11 +21,14 @@ import (
 )
 
 // Ensure crypto-shredding end to end on both backends: check-ins of day D
-// are ingested; a copy of the store is taken (the bbolt file; a pg_dump);
-// day D is dropped and its key destroyed. Afterwards the copy reveals no
-// pseudonym of D — not in clear, not by opening its sealed parts, not by
-// recomputing its tags — and no byte of D's destroyed keys appears in the
-// store's files, the copy, the dump or the key file.
+// are ingested, and two quarantine entries of D made (a forged batch, and
+// the break entry of a batch after a gap); a copy of the store is taken
+// (the bbolt file; a pg_dump); day D is dropped, its quarantine too, and
+// its key destroyed. Afterwards the copy reveals no pseudonym of D — not in
+// clear, not by opening its sealed parts or its quarantined payloads (no
+// record sealed to the province's key is in it), not by recomputing its
+// tags — and no byte of D's destroyed keys appears in the store's files,
+// the copy, the dump or the key file.
 func TestShredding(t *testing.T) {
 	t.Run("bolt", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "central.db")
@@ -88,6 +91,40 @@ func testShredding(t *testing.T, st store.Store, snapshot func() []byte) {
 	if res, err := in.Handle(ctx, s, d, truth.Add(25*time.Hour)); err != nil || res.Stored != 6 {
 		t.Fatalf("Handle = %+v, %v", res, err)
 	}
+	// Quarantine of day D: a batch of D whose head k-1 did not sign, and a
+	// batch of D after a gap (ingested, its break entry kept with it).
+	forged := newKiosk(t, pk, "k-1", "v-1", deviceKey("not k-1")).addN(3)
+	fs, fd := forged.msg(1, 3)
+	if res, err := in.Handle(ctx, fs, fd, truth.Add(time.Hour)); err != nil || res.Quarantined != ReasonBadSignature {
+		t.Fatalf("Handle of a forged batch = %+v, %v", res, err)
+	}
+	k.addN(2) // 7 and 8, of day D; 7 never arrives
+	gs, gd := k.msg(8, 8)
+	if res, err := in.Handle(ctx, gs, gd, truth.Add(25*time.Hour)); err != nil || res.Break != ReasonSequenceGap || res.Stored != 1 {
+		t.Fatalf("Handle after a gap = %+v, %v", res, err)
+	}
+	quarBefore, err := st.Quarantined(ctx, "")
+	if err != nil || len(quarBefore) != 2 {
+		t.Fatalf("Quarantined = %d entries, %v; want 2", len(quarBefore), err)
+	}
+	for _, q := range quarBefore {
+		if daykeys.DayOf(q.Day) != day {
+			t.Fatalf("entry %d (%s) of day %s, want %s", q.ID, q.Reason, daykeys.DayOf(q.Day), day)
+		}
+		if _, err := OpenQuarantine(keys, q); err != nil {
+			t.Fatalf("entry %d does not open before the day is destroyed: %v", q.ID, err)
+		}
+	}
+	// What the province's key opens: the records' sealed parts as the
+	// kiosks sent them.
+	var provinceSealed [][]byte
+	for _, raw := range append(append([][]byte(nil), k.recs...), forged.recs...) {
+		var r checkin.Record
+		if err := r.UnmarshalBinary(raw); err != nil {
+			t.Fatal(err)
+		}
+		provinceSealed = append(provinceSealed, r.Sealed)
+	}
 	material, err := keys.KeyMaterial(day)
 	if err != nil {
 		t.Fatal(err)
@@ -95,22 +132,33 @@ func testShredding(t *testing.T, st store.Store, snapshot func() []byte) {
 	var before []store.CheckIn
 	st.CheckIns(ctx, "k-1", 0, func(c store.CheckIn) bool { before = append(before, c); return true })
 	copyBefore := snapshot()
-	for _, p := range k.pseudonyms {
+	for _, p := range append(append([][16]byte(nil), k.pseudonyms...), forged.pseudonyms...) {
 		if bytes.Contains(copyBefore, p[:]) {
 			t.Fatal("a pseudonym is in the store in clear")
 		}
 	}
+	for _, sealed := range provinceSealed {
+		if bytes.Contains(copyBefore, sealed) {
+			t.Fatal("a record sealed to the province's key is in the store: the province's key would open it after the day is destroyed")
+		}
+	}
 
 	n, err := st.DropDay(ctx, day.Start().Add(time.Hour))
-	if err != nil || n != 5 {
-		t.Fatalf("DropDay = %d, %v", n, err)
+	if err != nil || n != 6 {
+		t.Fatalf("DropDay = %d, %v; want 6", n, err)
+	}
+	if n, err := st.DropQuarantine(ctx, day.Start().Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("DropQuarantine = %d, %v; want 2", n, err)
 	}
 	if err := keys.DestroyThrough(day); err != nil {
 		t.Fatal(err)
 	}
 
 	// What the copy holds of day D can no longer be read or linked.
-	for _, c := range before[:5] {
+	for _, c := range before {
+		if daykeys.DayOf(c.Time) != day {
+			continue
+		}
 		if _, err := keys.Open(day, c.Sealed, daykeys.AD(c.Device, c.Seq)); !errors.Is(err, daykeys.ErrDestroyed) {
 			t.Fatalf("record %d of the destroyed day opens: %v", c.Seq, err)
 		}
@@ -120,6 +168,16 @@ func testShredding(t *testing.T, st store.Store, snapshot func() []byte) {
 	}
 	if _, err := keys.Tag(day, k.pseudonyms[0]); !errors.Is(err, daykeys.ErrDestroyed) {
 		t.Fatal("tags of the destroyed day can still be computed")
+	}
+	// The copy's quarantine of day D opens no more, and the store keeps
+	// none of it.
+	for _, q := range quarBefore {
+		if _, err := OpenQuarantine(keys, q); !errors.Is(err, daykeys.ErrDestroyed) {
+			t.Fatalf("quarantine entry %d (%s) of the destroyed day opens: %v", q.ID, q.Reason, err)
+		}
+	}
+	if qs, err := st.Quarantined(ctx, ""); err != nil || len(qs) != 0 {
+		t.Fatalf("quarantine after the day was dropped: %d entries, %v", len(qs), err)
 	}
 	// The next day is intact.
 	last := before[5]
