@@ -210,6 +210,9 @@ func checkTraceText(field, s string, minAlnum, maxBytes int) (string, error) {
 func (s *Server) Trace(ctx context.Context, req TraceRequest, who string) (*TraceResponse, error) {
 	var tr trace.Request
 	var err error
+	if who == "" {
+		return nil, errors.New("trace: no account to name in the audit trail")
+	}
 	if req.CaseRef == "" {
 		return nil, fmt.Errorf("%w: case_ref: missing: every trace is recorded with its case reference", ErrInvalid)
 	}
