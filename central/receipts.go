@@ -23,6 +23,7 @@ import (
 	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // The ledger's subjects and messages are the sync protocol's (docs/sync.md,
@@ -159,8 +160,8 @@ func (s *Server) publishReceipts(ctx context.Context, from int64, cp store.Check
 
 // reply answers a request with what serve returns.
 func (s *Server) reply(ctx context.Context, m *nats.Msg, serve func(context.Context, *nats.Msg) ledgerReply) {
-	if m.Reply == "" {
-		return
+	if m.Reply == "" || wire.IsStreamDelivery(m.Reply) {
+		return // a notice without reply, or a rogue consumer's delivery (wire.IsStreamDelivery)
 	}
 	ctx, cancel := context.WithTimeout(ctx, receiptsRequestTimeout)
 	defer cancel()

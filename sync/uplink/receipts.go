@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/anshim/anshim/ledger"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Ledger subjects (docs/sync.md, "Ledger receipts and witnesses").
@@ -329,6 +330,9 @@ func (u *Uplink) witness(ctx context.Context, nc *nats.Conn) {
 		case <-ctx.Done():
 			return
 		case m := <-ch:
+			if wire.IsStreamDelivery(m.Reply) {
+				continue // a rogue consumer's delivery, not the central's receipt
+			}
 			var r ledger.Receipt
 			if len(m.Data) > MaxEvidenceBytes || json.Unmarshal(m.Data, &r) != nil {
 				u.setErr("ledger receipt malformed", fmt.Errorf("%d bytes", len(m.Data)))
