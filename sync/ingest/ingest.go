@@ -6,9 +6,11 @@
 // # Checks, in order
 //
 //  1. wire.Decode; malformed → quarantine "malformed".
-//  2. The device is enrolled ("unknown-device") and the subject
-//     anshim.checkins.<venue>.<device>, the batch, the device's enrolled
-//     venue and every record agree ("wrong-subject").
+//  2. The subject anshim.checkins.<venue>.<device> and the batch agree
+//     ("wrong-subject"), the device is enrolled ("unknown-device"), and its
+//     enrolled venue and every record agree ("wrong-subject"). Every
+//     quarantine entry is the subject's device's, the only device NATS
+//     lets publish there, never the device a payload names.
 //  3. Batch.Verify with the device's key: "bad-signature" or
 //     "broken-chain".
 //  4. Continuity with what is stored: records already stored are skipped
@@ -18,9 +20,13 @@
 //     of that reason records the event in the same transaction.
 //  5. Every new record's sealed part opens with the province key, else
 //     "cannot-open". Nothing of a quarantined batch is stored but the
-//     quarantine entry, which keeps the payload as received.
+//     quarantine entry, which keeps the message sealed under the key of
+//     its day (quarantine.go), or only its hash.
 //  6. Clock correction (docs/sync.md; see clock.go), then store.Ingest in
-//     one transaction, then the ack.
+//     one transaction, then the ack. A new record of a day past retention
+//     (key destroyed, or day dropped from the store) is refused, never
+//     taken for a duplicate: a "day-destroyed" entry keeps the batch's
+//     hash, the rest is stored, and the batch is acked.
 //
 // A store error is never acked: the message is NAKed with a delay and
 // redelivered. Every quarantine entry and break makes one error log line
