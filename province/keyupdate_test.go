@@ -224,3 +224,22 @@ func generateF(f *testing.F) *Keys {
 	}
 	return k
 }
+
+// BenchmarkOpenKeyUpdate measures what a kiosk spends on one signed key
+// update (parse, canonical check, Ed25519 verification).
+func BenchmarkOpenKeyUpdate(b *testing.B) {
+	k, err := Generate(testRand(1), "jeju")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := k.SignKeyUpdate(KeyUpdate{Kind: KindSealingKey, Name: "current", Issued: issued, Payload: []byte(`{"id":"6add8b87","key":"sB88PcdYSELPrr5MxfKnMmUcSuYEPrrDGnqgri/RbQI="}`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	text, bundle := FormatKeyUpdate(s), k.Bundle()
+	for b.Loop() {
+		if _, err := bundle.OpenKeyUpdate(text, KindSealingKey, "current"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
