@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/kiosk/display/displaycode"
+	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/pass"
 )
 
@@ -206,6 +208,21 @@ func TestCheckIns_API(t *testing.T) {
 		}
 		if prev = checkin.Next(prev, raw); prev != c.Hash {
 			t.Errorf("check-in %d: chain hash does not continue", i)
+		}
+		// Each app check-in is under a ledger leaf that commits to it as
+		// stored, as a kiosk batch is (the data audit checks it).
+		idx, err := ts.store.BatchLeaf(ctx, c.Device, c.Seq)
+		if err != nil {
+			t.Fatalf("check-in %d: no ledger leaf: %v", i, err)
+		}
+		leaves, err := ts.store.LedgerLeaves(ctx, idx, idx+1)
+		if err != nil || len(leaves) != 1 {
+			t.Fatalf("leaf %d: %v", idx, err)
+		}
+		wantLeaf := ledger.NewBatch(c.Device, c.Seq, c.Seq, c.Hash, sha256.Sum256(raw), []store.CheckIn{c})
+		want, _ := wantLeaf.MarshalText()
+		if string(leaves[0]) != string(want) {
+			t.Errorf("check-in %d: leaf\n%s\nwant\n%s", i, leaves[0], want)
 		}
 	}
 	last := got[len(got)-1]

@@ -52,6 +52,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/kiosk/display/displaycode"
+	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/pass"
 )
 
@@ -389,13 +390,22 @@ func (s *Service) record(ctx context.Context, venue string, p *pass.Pass, flags 
 			return fmt.Errorf("app check-in: %w", err)
 		}
 		h := checkin.Next(st.LastHash, raw)
+		recs := []store.CheckIn{{
+			Device: device, Seq: seq, Venue: venue, Kind: checkin.Entry,
+			RawWall: now, Quality: checkin.NTPSynced, Time: now,
+			Sealed: sealed, Tag: tag, Hash: h, Flags: f, Received: now,
+		}}
+		// Its ledger leaf, as for a kiosk's batch: the record as built
+		// stands for the message received, and the stored lines let the
+		// data audit check it.
+		leaf := ledger.NewBatch(device, seq, seq, h, sha256.Sum256(raw), recs)
+		leafText, err := leaf.MarshalText()
+		if err != nil {
+			return fmt.Errorf("app check-in: ledger leaf: %w", err)
+		}
 		n, err := s.cfg.Store.Ingest(ctx, store.Batch{
 			Device: device, LastSeq: seq, LastHash: h,
-			Records: []store.CheckIn{{
-				Device: device, Seq: seq, Venue: venue, Kind: checkin.Entry,
-				RawWall: now, Quality: checkin.NTPSynced, Time: now,
-				Sealed: sealed, Tag: tag, Hash: h, Flags: f, Received: now,
-			}},
+			Records: recs, Leaf: leafText,
 		})
 		if err != nil {
 			return fmt.Errorf("app check-in: store: %w", err)
