@@ -90,6 +90,7 @@ import (
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/ingest"
 	"github.com/anshim/anshim/sync/wire"
 )
 
@@ -521,7 +522,14 @@ func TestTamperedOutbox(t *testing.T) {
 		if e.Reason != "broken-chain" {
 			continue
 		}
-		_, recs, err := wire.Decode(e.Payload)
+		payload := e.Payload // sealed under its day's key by the central
+		if dk := c.dayKeys(); dk != nil {
+			var err error
+			if payload, err = ingest.OpenQuarantine(dk, e); err != nil {
+				t.Fatalf("quarantined payload: %v", err)
+			}
+		}
+		_, recs, err := wire.Decode(payload)
 		if err != nil {
 			t.Fatalf("quarantined payload: %v", err)
 		}
