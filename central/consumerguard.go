@@ -181,7 +181,9 @@ func (s *Server) startConsumerGuard(ctx, bg context.Context) error {
 	if _, err := s.nc.Subscribe(auditSubject, func(m *nats.Msg) { s.guardAudit(bg, central, m.Data) }); err != nil {
 		return fmt.Errorf("consumer guard: subscribe %s: %w", auditSubject, err)
 	}
-	if err := s.nc.FlushWithContext(ctx); err != nil {
+	fctx, cancel := context.WithTimeout(ctx, guardDeleteTimeout) // FlushWithContext wants a deadline
+	defer cancel()
+	if err := s.nc.FlushWithContext(fctx); err != nil {
 		return fmt.Errorf("consumer guard: %w", err)
 	}
 	s.goBackground("consumer guard sweep", func() error {
