@@ -171,6 +171,7 @@ type Store interface {
 	Tracing
 	Ledger
 	APITokens
+	Accounts // account.go: web accounts and sessions
 	// AddVenue stores a new venue, every field as given. ErrExists when
 	// its id is taken, or when its business number is another venue's
 	// (the error says "business_number"); a venue without a business

@@ -51,6 +51,9 @@ func (s *Store) AddAPIToken(ctx context.Context, t store.APIToken) error {
 		if hb.Get(t.Hash[:]) != nil {
 			return fmt.Errorf("hash: %w", store.ErrExists)
 		}
+		if r := accountRole(tx, t.Name); r != "" && r != t.Role { // one namespace: account.go
+			return fmt.Errorf("name: %w (an account of role %s)", store.ErrExists, r)
+		}
 		if err := hb.Put(t.Hash[:], []byte(t.Name)); err != nil {
 			return err
 		}

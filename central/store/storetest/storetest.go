@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Devices", testDevices},
 		{"Tokens", testTokens},
 		{"APITokens", testAPITokens}, {"APITokens_Concurrent", testAPITokensConcurrent},
+		{"Accounts", testAccounts}, {"Accounts_SessionsExpire", testSessionsExpire},
 		{"Ingest_Idempotent", testIngestIdempotent},
 		{"Ingest_Overlap", testIngestOverlap},
 		{"Ingest_StateNeverBackwards", testStateNeverBackwards},
