@@ -71,6 +71,11 @@ type Config struct {
 	// DisplayPeriod is how long one display code is shown (default 30s;
 	// whole seconds, 10s to 5m).
 	DisplayPeriod Duration `json:"display_period,omitempty"`
+	// CheckpointPoll is how often an enrolled kiosk fetches the ledger's
+	// latest checkpoint and checks it against the one it holds, so that a
+	// log cut short is caught without any batch being sent (default 3m,
+	// with up to a fifth of jitter; docs/ledger.md).
+	CheckpointPoll Duration `json:"checkpoint_poll,omitempty"`
 }
 
 // GPIOPins names the feedback pins as periph.io knows them ("GPIO17").
@@ -200,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if p := time.Duration(c.DisplayPeriod); p != 0 && (p < 10*time.Second || p > 5*time.Minute || p%time.Second != 0) {
 		return fmt.Errorf("config: display period %v: use whole seconds from 10s to 5m", p)
+	}
+	if p := time.Duration(c.CheckpointPoll); p != 0 && (p < time.Second || p > 24*time.Hour) {
+		return fmt.Errorf("config: checkpoint poll %v: use 1s to 24h (default 3m)", p)
 	}
 	for _, u := range c.NATSURLs {
 		if strings.TrimSpace(u) == "" || strings.ContainsAny(u, ", \t\n") {

@@ -45,12 +45,12 @@ func TestParseScannerSpec(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
-	os.WriteFile(good, []byte(`{"data":"/var/lib/anshim","scanners":["stdin"],"debounce":"5m","retention":"28d","gpio":{"green":"GPIO17","red":"GPIO27","relay_pulse":"3s"}}`), 0o644)
+	os.WriteFile(good, []byte(`{"data":"/var/lib/anshim","scanners":["stdin"],"debounce":"5m","retention":"28d","checkpoint_poll":"90s","gpio":{"green":"GPIO17","red":"GPIO27","relay_pulse":"3s"}}`), 0o644)
 	c, err := LoadConfig(good)
 	if err != nil || c.Validate() != nil {
 		t.Fatalf("%v %v", err, c.Validate())
 	}
-	if c.DebounceOrDefault() != 5*time.Minute || c.RetentionOrDefault() != 28*24*time.Hour || c.GPIO.config().RelayPulse != 3*time.Second {
+	if c.DebounceOrDefault() != 5*time.Minute || c.RetentionOrDefault() != 28*24*time.Hour || c.GPIO.config().RelayPulse != 3*time.Second || time.Duration(c.CheckpointPoll) != 90*time.Second {
 		t.Fatalf("config %+v", c)
 	}
 	typo := filepath.Join(dir, "typo.json")
@@ -63,6 +63,8 @@ func TestLoadConfig(t *testing.T) {
 		{Data: "/x"},
 		{Data: "/x", Scanners: []string{"stdin"}, Mode: "sideways"},
 		{Data: "/x", Scanners: []string{"stdin"}, Feedback: "smoke"},
+		{Data: "/x", Scanners: []string{"stdin"}, CheckpointPoll: Duration(time.Millisecond)},
+		{Data: "/x", Scanners: []string{"stdin"}, CheckpointPoll: Duration(48 * time.Hour)},
 	} {
 		if bad.Validate() == nil {
 			t.Errorf("%+v validated", bad)

@@ -522,6 +522,7 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 		Options: secure,
 	}
 	if w := newWitness(ob, ds.bundle, clock, log); w != nil {
+		w.Poll = time.Duration(cfg.CheckpointPoll)
 		ucfg.Witness = w
 	}
 	if env.Uplink != nil {
