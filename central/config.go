@@ -43,6 +43,13 @@ type Config struct {
 	TokenTTL Duration `json:"token_ttl,omitempty"`
 	// NATS configures the connection to NATS JetStream.
 	NATS NATSConfig `json:"nats"`
+	// QuarantineMaxBytes and QuarantineMaxEntries are each device's
+	// quarantine quota: past the bytes an entry keeps only its hash, at the
+	// entries one quota-exceeded entry is written and later ones are only
+	// logged and counted (defaults 1 MiB and 1,000; docs/sync.md,
+	// Quarantine).
+	QuarantineMaxBytes   int64 `json:"quarantine_max_bytes,omitempty"`
+	QuarantineMaxEntries int   `json:"quarantine_max_entries,omitempty"`
 
 	// Now is the clock (default time.Now). Tests set it.
 	Now func() time.Time `json:"-"`
@@ -249,6 +256,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL < 0 {
 		return fmt.Errorf("config: token_ttl: negative (%v)", time.Duration(c.TokenTTL))
+	}
+	if c.QuarantineMaxBytes < 0 || c.QuarantineMaxEntries < 0 {
+		return errors.New("config: quarantine_max_bytes, quarantine_max_entries: negative (0 is the default)")
 	}
 	n := &c.NATS
 	if n.Embedded && len(n.URLs) > 0 {

@@ -45,7 +45,7 @@ func TestConfig_Defaults(t *testing.T) {
 func TestConfig_LoadValidate(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "central.json")
-	os.WriteFile(path, []byte(`{"data":"/srv/c","token_ttl":"2d","nats":{"urls":["nats://a:4222"],"sync_interval":"1m","replicas":3}}`), 0o644)
+	os.WriteFile(path, []byte(`{"data":"/srv/c","token_ttl":"2d","quarantine_max_entries":50,"nats":{"urls":["nats://a:4222"],"sync_interval":"1m","replicas":3}}`), 0o644)
 	c, err := LoadConfig(path)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestConfig_LoadValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.TokenTTLOrDefault() != 48*time.Hour || c.EmbeddedNATS() || c.ReplicasOrDefault() != 3 {
+	if c.TokenTTLOrDefault() != 48*time.Hour || c.EmbeddedNATS() || c.ReplicasOrDefault() != 3 || c.QuarantineMaxEntries != 50 {
 		t.Errorf("config = %+v", c)
 	}
 	if always, d := c.SyncIntervalOrDefault(); always || d != time.Minute {
@@ -76,6 +76,8 @@ func TestConfig_LoadValidate(t *testing.T) {
 		{func(c *Config) { c.NATS.SyncInterval = "sometimes" }, "sync_interval"},
 		{func(c *Config) { c.NATS.MaxPayload = -1 }, "max_payload"},
 		{func(c *Config) { c.TokenTTL = -1 }, "token_ttl"},
+		{func(c *Config) { c.QuarantineMaxBytes = -1 }, "quarantine_max_bytes"},
+		{func(c *Config) { c.QuarantineMaxEntries = -1 }, "quarantine_max_entries"},
 	} {
 		var c Config
 		tc.edit(&c)

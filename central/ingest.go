@@ -29,6 +29,9 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 		// publish fill their gap.
 		GapWait: 2 * time.Minute,
 		Stream:  ingest.StreamConfig{Replicas: s.cfg.ReplicasOrDefault()},
+		// 0: ingest's defaults.
+		QuarantineMaxBytes:   s.cfg.QuarantineMaxBytes,
+		QuarantineMaxEntries: s.cfg.QuarantineMaxEntries,
 	}
 	if err := ingest.EnsureStream(ctx, s.js, cfg.Stream); err != nil {
 		return err
