@@ -16,9 +16,9 @@ import (
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
-	"github.com/anshim/anshim/kiosk/display/displaycode"
 	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // postCheckIn sends an app check-in and returns the status and answer.
@@ -57,7 +57,7 @@ func (ts *testServer) issuePass(t *testing.T, serial uint32, expires time.Time) 
 // displayCode signs a display code as a kiosk would.
 func displayCode(t *testing.T, key ed25519.PrivateKey, device, venue string, period uint64) string {
 	t.Helper()
-	text, err := displaycode.Sign(key, displaycode.Code{Device: device, Venue: venue, Length: 30 * time.Second, Period: period})
+	text, err := venuecode.SignDisplay(key, venuecode.Display{Device: device, Venue: venue, Length: 30 * time.Second, Period: period})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestCheckIns_API(t *testing.T) {
 	ts.do(t, "POST", "/v1/venues/v3/poster", nil, true, &poster3)
 
 	now := ts.clock.Now()
-	cur := displaycode.PeriodOf(now, 30*time.Second)
+	cur := venuecode.PeriodOf(now, 30*time.Second)
 	good := displayCode(t, k.key, dev, "v1", cur)
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 
@@ -249,7 +249,7 @@ func TestCheckIns_API(t *testing.T) {
 func TestCheckIns_RateLimit(t *testing.T) {
 	ts := startServer(t)
 	k := ts.enroll(t, "v1")
-	code := displayCode(t, k.key, k.enr.Device, "v1", displaycode.PeriodOf(ts.clock.Now(), 30*time.Second))
+	code := displayCode(t, k.key, k.enr.Device, "v1", venuecode.PeriodOf(ts.clock.Now(), 30*time.Second))
 	text, _ := ts.issuePass(t, 1, time.Time{})
 	for i := range checkinPassBurst {
 		if status, res := ts.postCheckIn(t, map[string]any{"pass": text, "code": code}); status != 200 {
@@ -261,7 +261,7 @@ func TestCheckIns_RateLimit(t *testing.T) {
 		t.Fatalf("%d %+v", status, res)
 	}
 	ts.clock.Advance(checkinPassEvery)
-	if status, _ := ts.postCheckIn(t, map[string]any{"pass": text, "code": displayCode(t, k.key, k.enr.Device, "v1", displaycode.PeriodOf(ts.clock.Now(), 30*time.Second))}); status != 200 {
+	if status, _ := ts.postCheckIn(t, map[string]any{"pass": text, "code": displayCode(t, k.key, k.enr.Device, "v1", venuecode.PeriodOf(ts.clock.Now(), 30*time.Second))}); status != 200 {
 		t.Fatalf("after waiting: %d", status)
 	}
 	// Another pass from the same client is not limited by this one.
@@ -276,7 +276,7 @@ func TestCheckIns_RateLimit(t *testing.T) {
 func TestCheckIns_Concurrent(t *testing.T) {
 	ts := startServer(t)
 	k := ts.enroll(t, "v1")
-	code := displayCode(t, k.key, k.enr.Device, "v1", displaycode.PeriodOf(ts.clock.Now(), 30*time.Second))
+	code := displayCode(t, k.key, k.enr.Device, "v1", venuecode.PeriodOf(ts.clock.Now(), 30*time.Second))
 	const n = 20
 	texts := make([]string, n)
 	for i := range n {

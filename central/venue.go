@@ -12,6 +12,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // The venue registry in the central: registration, status, posters. The
@@ -251,7 +252,7 @@ func (s *Server) approvedVenue(ctx context.Context, id string) (store.Venue, err
 // Poster is a venue's static poster code.
 type Poster struct {
 	Venue string `json:"venue"`
-	// Poster is the code to print as a QR code (see registry.IssuePoster).
+	// Poster is the code to print as a QR code (see venuecode.IssuePoster).
 	Poster string    `json:"poster"`
 	KeyID  string    `json:"key_id"` // the signing pass key's id, 8 hex digits
 	Issued time.Time `json:"issued"`
@@ -267,7 +268,7 @@ func (s *Server) Poster(ctx context.Context, id string) (Poster, error) {
 	}
 	signer := s.keys.Signer()
 	now := s.now().UTC().Truncate(time.Second)
-	text, err := registry.IssuePoster(signer, id, now)
+	text, err := venuecode.IssuePoster(signer, id, now)
 	if err != nil {
 		return Poster{}, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // testRegistration returns a valid registration of venue id, with a
@@ -181,7 +182,7 @@ func TestVenueStatus_HTTP(t *testing.T) {
 	if code := ts.do(t, "POST", "/v1/venues/cafe-1/poster", nil, true, &p); code != http.StatusCreated {
 		t.Fatalf("poster: %d", code)
 	}
-	if venue, err := registry.VerifyPoster(ts.keys.PassKeys(), p.Poster); err != nil || venue != "cafe-1" || p.Venue != "cafe-1" || !p.Issued.Equal(ts.clock.Now()) {
+	if venue, err := venuecode.VerifyPoster(ts.keys.PassKeys(), p.Poster); err != nil || venue != "cafe-1" || p.Venue != "cafe-1" || !p.Issued.Equal(ts.clock.Now()) {
 		t.Errorf("poster %+v: %q, %v", p, venue, err)
 	}
 	k := ts.enroll(t, "cafe-1")

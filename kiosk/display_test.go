@@ -16,8 +16,8 @@ import (
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/kiosk/display"
-	"github.com/anshim/anshim/kiosk/display/displaycode"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // Ensure that a kiosk run with display mode serves the display page: the
@@ -88,7 +88,7 @@ func TestRun_Display(t *testing.T) {
 	// NTP synced: the device's code for its venue.
 	clock.reboot(time.Date(2026, 11, 26, 12, 0, 5, 0, time.UTC), checkin.NTPSynced)
 	json.Unmarshal(get("/code.json"), &st)
-	c, err := displaycode.Verify(dev.PublicKey, st.Code)
+	c, err := venuecode.VerifyDisplay(dev.PublicKey, st.Code)
 	if err != nil || st.Mode != display.ModeDisplay || c.Device != dev.ID || c.Venue != dev.Venue || !c.Fresh(clock.Now().Wall) {
 		t.Fatalf("synced: %+v %+v %v", st, c, err)
 	}

@@ -1,5 +1,5 @@
 // Package appcheckin is the central's check-in of the visitor's app: the
-// app scans a kiosk's rotating display code (kiosk/display/displaycode) or
+// app scans a kiosk's rotating display code (venuecode) or
 // a venue's printed poster code (registry poster), and sends it with the
 // person's pass and a GPS fix. The central checks all three, flags what is
 // doubtful, and stores the check-in as a record of a synthetic per-venue
@@ -41,7 +41,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,9 +50,9 @@ import (
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
-	"github.com/anshim/anshim/kiosk/display/displaycode"
 	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // Results.
@@ -231,8 +230,8 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 	var flags []string
 	var venue store.Venue
 	switch {
-	case displaycode.Is(req.Code):
-		c, err := displaycode.Parse(req.Code)
+	case venuecode.IsDisplay(req.Code):
+		c, err := venuecode.ParseDisplay(req.Code)
 		if err != nil {
 			return rejected(ReasonMalformedCode, "%v", err), nil
 		}
@@ -242,7 +241,7 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 		} else if err != nil {
 			return Result{}, fmt.Errorf("app check-in: %w", err)
 		}
-		if _, err := displaycode.Verify(dev.PublicKey, req.Code); err != nil {
+		if _, err := venuecode.VerifyDisplay(dev.PublicKey, req.Code); err != nil {
 			return rejected(ReasonBadSignature, "%v", err), nil
 		}
 		if dev.Venue != c.Venue {
@@ -250,18 +249,18 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 		}
 		if !c.Fresh(now) {
 			return rejected(ReasonStalePeriod, "code of period %d (%s), now is period %d",
-				c.Period, c.Start().Format(time.RFC3339), displaycode.PeriodOf(now, c.Length)), nil
+				c.Period, c.Start().Format(time.RFC3339), venuecode.PeriodOf(now, c.Length)), nil
 		}
 		if venue, err = s.cfg.Store.Venue(ctx, c.Venue); errors.Is(err, store.ErrNotFound) {
 			return rejected(ReasonUnknownVenue, "venue %s is not registered", c.Venue), nil
 		} else if err != nil {
 			return Result{}, fmt.Errorf("app check-in: %w", err)
 		}
-	case strings.HasPrefix(req.Code, registry.PosterPrefix):
-		id, err := registry.VerifyPoster(s.cfg.PassKeys, req.Code)
+	case venuecode.IsPoster(req.Code):
+		id, err := venuecode.VerifyPoster(s.cfg.PassKeys, req.Code)
 		if err != nil {
-			var pe *registry.PosterError
-			if errors.As(err, &pe) && (pe.Reason == registry.PosterBadSignature || pe.Reason == registry.PosterUnknownKey) {
+			var pe *venuecode.PosterError
+			if errors.As(err, &pe) && (pe.Reason == venuecode.PosterBadSignature || pe.Reason == venuecode.PosterUnknownKey) {
 				return rejected(ReasonBadSignature, "%v", err), nil
 			}
 			return rejected(ReasonMalformedCode, "%v", err), nil
@@ -276,7 +275,7 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 			s.cfg.Log.Warn("app check-in suspect: poster far from the venue", "venue", id, "why", why)
 		}
 	default:
-		return rejected(ReasonMalformedCode, "not a display code (%s…) nor a poster code (%s…)", displaycode.Prefix, registry.PosterPrefix), nil
+		return rejected(ReasonMalformedCode, "not a display code (%s…) nor a poster code (%s…)", venuecode.DisplayPrefix, venuecode.PosterPrefix), nil
 	}
 
 	// 3. Travel. The person was where the venue is (the fix of a display

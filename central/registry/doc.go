@@ -1,6 +1,5 @@
 // Package registry is the venue registry's rules: what a venue's
-// registration must hold to be accepted, and the signed static poster code
-// of a venue without a kiosk. It has no storage (see central/store) and no
+// registration must hold to be accepted. It has no storage (see central/store) and no
 // network; central applies it to the requests of the HTTP API, and the
 // operator tool to its flags before it sends them.
 //
@@ -54,9 +53,7 @@
 //
 // # Posters
 //
-// A poster code is "AV1:" and the Base45 encoding of a venue id and an
-// issue time signed with the province's pass-signing key (see
-// [IssuePoster]), for venues without a kiosk: the visitor's app scans it
-// and checks in online, where the central compares the phone's location
-// with the venue's.
+// The signed static poster code of a venue without a kiosk is a format
+// both sides share: it is in package venuecode, beside the kiosk's
+// rotating display code. Posters are issued to approved venues only.
 package registry

@@ -1,13 +1,9 @@
 package registry_test
 
 import (
-	"crypto/ed25519"
-	"crypto/sha256"
 	"fmt"
-	"time"
 
 	"github.com/anshim/anshim/central/registry"
-	"github.com/anshim/anshim/pass"
 )
 
 func ExampleParseBusinessNumber() {
@@ -33,21 +29,4 @@ func ExampleRegistration_Validate() {
 	fmt.Println(r.Validate())
 	// Output:
 	// business_number: check digit does not match; location.lat: 126.5312 is outside South Korea (33 to 38.7 N); location.lon: 33.4996 is outside South Korea (124.5 to 131.9 E)
-}
-
-// A province prints a poster for a venue without a kiosk; the visitor's
-// app reads it and the central verifies it with the province's keys.
-func ExampleIssuePoster() {
-	seed := sha256.Sum256([]byte("example"))
-	signer := pass.Signer{Private: ed25519.NewKeyFromSeed(seed[:])}
-	text, err := registry.IssuePoster(signer, "jeju-cafe-0042", time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(text[:len(registry.PosterPrefix)], len(text))
-	venue, err := registry.VerifyPoster([]pass.PublicKey{signer.PublicKey()}, text)
-	fmt.Println(venue, err)
-	// Output:
-	// AV1: 138
-	// jeju-cafe-0042 <nil>
 }

@@ -2,30 +2,19 @@ package registry
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/anshim/anshim/pass"
 )
 
 var updateCorpus = flag.Bool("update-corpus", false, "rewrite the seed corpus under testdata/fuzz")
-
-// testSigner returns a deterministic pass signer derived from name.
-func testSigner(name string) pass.Signer {
-	seed := sha256.Sum256([]byte("anshim registry test key " + name))
-	return pass.Signer{Private: ed25519.NewKeyFromSeed(seed[:])}
-}
 
 // Ensure that the checked-in seed corpora match the seeds that the code
 // makes; run with -update-corpus to rewrite them.
 func TestFuzzCorpus(t *testing.T) {
 	checkCorpus(t, "FuzzParseBusinessNumber", businessNumberSeeds())
-	checkCorpus(t, "FuzzParsePoster", posterSeeds(t))
 }
 
 func checkCorpus(t *testing.T, target string, seeds map[string]string) {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/anshim/anshim/internal/text"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // Registration is what a venue registers with: the body of the central's
@@ -122,20 +123,10 @@ func checkText(s string, max int) (string, error) {
 }
 
 // ValidVenueID reports whether id can name a venue: 1 to 64 letters,
-// digits, '-' and '_'. A venue id is one token of a NATS subject, so it
-// holds no '.', '*', '>' or space.
-func ValidVenueID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// digits, '-' and '_' (see [venuecode.ValidVenueID], the definition). A
+// venue id is one token of a NATS subject, so it holds no '.', '*', '>'
+// or space.
+func ValidVenueID(id string) bool { return venuecode.ValidVenueID(id) }
 
 // FieldError is a problem with one field of a registration.
 type FieldError struct {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/central"
-	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // startCentral starts a central server in a temporary directory and
@@ -193,7 +193,7 @@ func TestVenueStatus_Show_Poster(t *testing.T) {
 		t.Fatalf("poster: exit %d\n%s", code, stderr)
 	}
 	text := strings.TrimSuffix(stdout, "\n")
-	if venue, err := registry.VerifyPoster(keys.PassKeys(), text); err != nil || venue != "cafe-1" {
+	if venue, err := venuecode.VerifyPoster(keys.PassKeys(), text); err != nil || venue != "cafe-1" {
 		t.Errorf("poster %q: %q, %v", text, venue, err)
 	}
 	if got, ec, err := decodeQRFile(png); err != nil || got != text || ec != "M" {

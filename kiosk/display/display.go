@@ -1,6 +1,6 @@
 // Package display is a kiosk's display mode: a full-screen local web page,
 // for a kiosk-mode browser on the device, that shows the venue's rotating
-// signed code (see displaycode) as a QR code and changes it every period.
+// signed code (see venuecode) as a QR code and changes it every period.
 // The visitor's app scans it and checks in online at the central.
 //
 // # Pages
@@ -32,7 +32,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/anshim/anshim/kiosk/display/displaycode"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // Defaults.
@@ -118,7 +118,7 @@ func New(cfg Config) (*Display, error) {
 		return nil, errors.New("display: no device key")
 	}
 	// Sign once to check device, venue and period.
-	if _, err := displaycode.Sign(cfg.Key, displaycode.Code{Device: cfg.Device, Venue: cfg.Venue, Length: cfg.Period}); err != nil {
+	if _, err := venuecode.SignDisplay(cfg.Key, venuecode.Display{Device: cfg.Device, Venue: cfg.Venue, Length: cfg.Period}); err != nil {
 		return nil, fmt.Errorf("display: %w", err)
 	}
 	return &Display{cfg: cfg}, nil
@@ -137,11 +137,11 @@ func (d *Display) Current() (State, error) {
 			MessageEN: "The kiosk's clock is not synchronised, so no check-in code can be shown. Reader mode only: show your pass QR to the scanner.",
 		}, nil
 	}
-	c := displaycode.Code{Device: d.cfg.Device, Venue: d.cfg.Venue, Length: d.cfg.Period, Period: displaycode.PeriodOf(now, d.cfg.Period)}
+	c := venuecode.Display{Device: d.cfg.Device, Venue: d.cfg.Venue, Length: d.cfg.Period, Period: venuecode.PeriodOf(now, d.cfg.Period)}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.cached.Mode != ModeDisplay || d.cached.Period != c.Period {
-		text, err := displaycode.Sign(d.cfg.Key, c)
+		text, err := venuecode.SignDisplay(d.cfg.Key, c)
 		if err != nil {
 			return State{}, err
 		}

@@ -21,7 +21,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"github.com/anshim/anshim/kiosk/display/displaycode"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // fakeClock is an injectable clock with a trust flag.
@@ -101,7 +101,7 @@ func TestDisplay_ServesAndRefreshes(t *testing.T) {
 	}
 
 	st := getJSON(t, srv.URL+"/code.json")
-	c, err := displaycode.Verify(pub, st.Code)
+	c, err := venuecode.VerifyDisplay(pub, st.Code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestDisplay_ServesAndRefreshes(t *testing.T) {
 	}
 	clock.set(t0.Add(20*time.Second), true)
 	next := getJSON(t, srv.URL+"/code.json")
-	nc, err := displaycode.Verify(pub, next.Code)
+	nc, err := venuecode.VerifyDisplay(pub, next.Code)
 	if err != nil || nc.Period != c.Period+1 || next.Code == st.Code {
 		t.Fatalf("next period: %+v %v", nc, err)
 	}
@@ -148,7 +148,7 @@ func TestDisplay_UntrustedClock(t *testing.T) {
 		t.Fatalf("state %+v", st)
 	}
 	page := getPage(t, srv.URL+"/")
-	if strings.Contains(page, "<svg") || strings.Contains(page, displaycode.Prefix) {
+	if strings.Contains(page, "<svg") || strings.Contains(page, venuecode.DisplayPrefix) {
 		t.Error("page shows a code with an untrusted clock")
 	}
 	for _, want := range []string{`data-mode="reader"`, "리더 모드만", "Reader mode only", "not synchronised"} {
@@ -233,7 +233,7 @@ func TestDisplay_Chromium(t *testing.T) {
 		t.Fatalf("DOM: %.400s", dom)
 	}
 	next, _ := d.Current()
-	if _, err := displaycode.Verify(pub, next.Code); err != nil {
+	if _, err := venuecode.VerifyDisplay(pub, next.Code); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(dom, `data-period="`+strconv.FormatUint(next.Period, 10)+`"`) {

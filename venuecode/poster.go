@@ -1,13 +1,14 @@
-package registry
+package venuecode
 
 import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/anshim/anshim/internal/base45"
+	"strings"
 	"time"
 
+	"github.com/anshim/anshim/internal/base45"
 	"github.com/anshim/anshim/pass"
 )
 
@@ -15,6 +16,9 @@ import (
 // QR code alphanumeric set and names the format, so that an app tells a
 // poster from a pass or a kiosk's rotating code.
 const PosterPrefix = "AV1:"
+
+// IsPoster reports whether text looks like a poster code (its prefix).
+func IsPoster(text string) bool { return strings.HasPrefix(text, PosterPrefix) }
 
 // PosterVersion is the binary format version of a poster code.
 const PosterVersion = 1

@@ -1,4 +1,4 @@
-package displaycode
+package venuecode
 
 import (
 	"crypto/ed25519"
@@ -18,18 +18,18 @@ func testKey(b byte) ed25519.PrivateKey {
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 10, 0, time.UTC)
 
-// Ensure that a signed code verifies with the device's key and round-trips.
-func TestSign_Verify(t *testing.T) {
+// Ensure that a signed display code verifies with the device's key and round-trips.
+func TestSignDisplay_Verify(t *testing.T) {
 	key := testKey(1)
-	c := Code{Device: "k-0123456789abcdef", Venue: "jeju-cafe-1", Length: 30 * time.Second, Period: PeriodOf(t0, 30*time.Second)}
-	text, err := Sign(key, c)
+	c := Display{Device: "k-0123456789abcdef", Venue: "jeju-cafe-1", Length: 30 * time.Second, Period: PeriodOf(t0, 30*time.Second)}
+	text, err := SignDisplay(key, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(text, Prefix) || !Is(text) {
+	if !strings.HasPrefix(text, DisplayPrefix) || !IsDisplay(text) {
 		t.Fatalf("text %q", text)
 	}
-	got, err := Verify(key.Public().(ed25519.PublicKey), text)
+	got, err := VerifyDisplay(key.Public().(ed25519.PublicKey), text)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,56 +40,56 @@ func TestSign_Verify(t *testing.T) {
 		t.Fatalf("period %v–%v", got.Start(), got.End())
 	}
 	// Deterministic: Ed25519 and the encoding, a pinned vector.
-	again, _ := Sign(key, c)
+	again, _ := SignDisplay(key, c)
 	if again != text {
 		t.Fatal("signing is not deterministic")
 	}
 }
 
 // Ensure that another device's key, a changed byte and junk are refused.
-func TestVerify_Rejects(t *testing.T) {
+func TestVerifyDisplay_Rejects(t *testing.T) {
 	key := testKey(1)
-	c := Code{Device: "k-0123456789abcdef", Venue: "v1", Length: 30 * time.Second, Period: 42}
-	text, _ := Sign(key, c)
-	if _, err := Verify(testKey(2).Public().(ed25519.PublicKey), text); !errors.Is(err, ErrBadSignature) {
+	c := Display{Device: "k-0123456789abcdef", Venue: "v1", Length: 30 * time.Second, Period: 42}
+	text, _ := SignDisplay(key, c)
+	if _, err := VerifyDisplay(testKey(2).Public().(ed25519.PublicKey), text); !errors.Is(err, ErrDisplaySignature) {
 		t.Errorf("other key: %v", err)
 	}
-	other, _ := Sign(key, Code{Device: c.Device, Venue: "v2", Length: c.Length, Period: 42})
+	other, _ := SignDisplay(key, Display{Device: c.Device, Venue: "v2", Length: c.Length, Period: 42})
 	// Splice: the venue of one code with the signature of another.
-	if _, err := Verify(key.Public().(ed25519.PublicKey), other[:len(other)-10]+text[len(text)-10:]); err == nil {
+	if _, err := VerifyDisplay(key.Public().(ed25519.PublicKey), other[:len(other)-10]+text[len(text)-10:]); err == nil {
 		t.Error("spliced code verified")
 	}
 	for _, bad := range []string{"", "AD1:", "AN1:ABC", text + "00", strings.ToLower(text), text[:len(text)-3]} {
-		if _, err := Verify(key.Public().(ed25519.PublicKey), bad); !errors.Is(err, ErrMalformed) {
-			t.Errorf("Verify(%.20q): %v, want ErrMalformed", bad, err)
+		if _, err := VerifyDisplay(key.Public().(ed25519.PublicKey), bad); !errors.Is(err, ErrDisplayMalformed) {
+			t.Errorf("VerifyDisplay(%.20q): %v, want ErrDisplayMalformed", bad, err)
 		}
 	}
-	if _, err := Sign(key, Code{Device: "d", Venue: "v", Length: 1500 * time.Millisecond}); !errors.Is(err, ErrMalformed) {
+	if _, err := SignDisplay(key, Display{Device: "d", Venue: "v", Length: 1500 * time.Millisecond}); !errors.Is(err, ErrDisplayMalformed) {
 		t.Errorf("fractional period: %v", err)
 	}
 }
 
 // Ensure that only the current period and its neighbours are fresh.
-func TestCode_Fresh(t *testing.T) {
+func TestDisplay_Fresh(t *testing.T) {
 	d := 30 * time.Second
 	cur := PeriodOf(t0, d)
 	for _, tc := range []struct {
 		period uint64
 		fresh  bool
 	}{{cur, true}, {cur - 1, true}, {cur + 1, true}, {cur - 2, false}, {cur + 2, false}, {0, false}} {
-		c := Code{Device: "d", Venue: "v", Length: d, Period: tc.period}
+		c := Display{Device: "d", Venue: "v", Length: d, Period: tc.period}
 		if got := c.Fresh(t0); got != tc.fresh {
 			t.Errorf("period %d (current %d): fresh %v, want %v", tc.period, cur, got, tc.fresh)
 		}
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	text, _ := Sign(testKey(1), Code{Device: "k-0123456789abcdef", Venue: "v1", Length: 30 * time.Second, Period: 42})
+func FuzzParseDisplay(f *testing.F) {
+	text, _ := SignDisplay(testKey(1), Display{Device: "k-0123456789abcdef", Venue: "v1", Length: 30 * time.Second, Period: 42})
 	f.Add(text)
 	f.Add("AD1:")
 	f.Fuzz(func(t *testing.T, s string) {
-		c, body, sig, err := parse(s)
+		c, body, sig, err := parseDisplay(s)
 		if err != nil {
 			return
 		}

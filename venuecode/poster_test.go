@@ -1,13 +1,13 @@
-package registry
+package venuecode
 
 import (
 	"crypto/ed25519"
 	"errors"
-	"github.com/anshim/anshim/internal/base45"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/anshim/anshim/internal/base45"
 	"github.com/anshim/anshim/pass"
 )
 
