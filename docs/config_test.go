@@ -154,15 +154,27 @@ func TestConfigDoc_Examples(t *testing.T) {
 		})
 	}
 	for _, tc := range []struct {
-		path string
-		load func(string) error
+		path   string
+		marker string // the section of config.md that shows the file
+		load   func(string) error
 	}{
-		{"../systemd/kiosk.json.example", configFiles[0].load},
+		{"../systemd/kiosk.json.example", "`kiosk.Config`", configFiles[0].load},
 	} {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
 			if err := tc.load(tc.path); err != nil {
 				t.Errorf("%s does not load as the kiosk loads it: %v (fix the example to match docs/config.md)", tc.path, err)
 			}
+			b, err := os.ReadFile(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sec, _ := section(doc, tc.marker)
+			for _, block := range sec.jsonBlocks() {
+				if strings.TrimSpace(block) == strings.TrimSpace(string(b)) {
+					return
+				}
+			}
+			t.Errorf("docs/config.md, section %q, shows no JSON example equal to %s: copy the file into a ```json block there", sec.title, tc.path)
 		})
 	}
 }

@@ -143,10 +143,18 @@ func checkFlags(doc string, tg docTarget, flags map[string]string) []string {
 		if _, ok := flags[name]; !ok && name != "help" && name != "h" {
 			problems = append(problems, fmt.Sprintf(
 				"docs/config.md, section %q: names `--%s`, which %s does not have (%s): remove it or correct it; the line: %s",
-				sec.title, name, strings.Trim(tg.marker, "`"), tg.source, mentioned[name]))
+				sec.title, name, strings.Trim(tg.marker, "`"), tg.source, shorten(mentioned[name], 160)))
 		}
 	}
 	return problems
+}
+
+// shorten cuts s to about n bytes for a message.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -219,7 +227,7 @@ func commandFlags(dir, root string) (map[string]string, error) {
 					callee = fn.Sel.Name
 					if m, ok := flagMethods[callee]; ok && len(call.Args) == m.args {
 						pos := fset.Position(call.Pos())
-						where := fmt.Sprintf("%s:%d", filepath.ToSlash(filepath.Join(filepath.Base(filepath.Dir(pos.Filename)), filepath.Base(pos.Filename))), pos.Line)
+						where := fmt.Sprintf("%s:%d", strings.TrimPrefix(filepath.ToSlash(pos.Filename), "../"), pos.Line)
 						lit, ok := call.Args[m.nameArg].(*ast.BasicLit)
 						if !ok || lit.Kind != token.STRING {
 							errs = append(errs, fmt.Sprintf("%s: flag defined with a name that is not a string literal", where))
