@@ -1,22 +1,3 @@
-// Package wire is the format of a kiosk's batch of check-ins on its way to
-// the central over NATS JetStream, shared by the kiosk's uplink and the
-// central's ingest.
-//
-// # Batch encoding (version 1)
-//
-//	magic     "ANB1"
-//	device    u8 length + bytes
-//	venue     u8 length + bytes
-//	prev      32 bytes: chain hash before the first record
-//	head      u64 seq || 32-byte hash || 64-byte Ed25519 signature (checkin.Head)
-//	sent      i64 wall (Unix ns) || u8 quality || 16-byte boot id || i64 mono (ns)
-//	count     u16 (1..MaxRecords)
-//	records   count × (u16 length + canonical checkin record)
-//
-// The records are consecutive: the first has sequence head.seq − count + 1.
-// Decoding checks the structure and that every record decodes and belongs
-// to the batch's device; signatures and chain continuity are the central's
-// to check (Verify does the part that needs only the device key).
 package wire
 
 import (
