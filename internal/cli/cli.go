@@ -76,6 +76,19 @@ func IsUsage(err error) bool {
 	return errors.As(err, &u)
 }
 
+// HelpHint returns the hint after a mistake in the command line of prog
+// (such as "anshim venue add"): "run 'prog --help' for usage".
+func HelpHint(prog string) string {
+	return fmt.Sprintf("run '%s --help' for usage", prog)
+}
+
+// UsageErrorf returns a usage error of the command prog, as [Usagef] does,
+// with the hint of [HelpHint]: the command line is wrong, and prog's --help
+// says how to write it.
+func UsageErrorf(prog, format string, args ...any) error {
+	return WithHint(Usagef(format, args...), "%s", HelpHint(prog))
+}
+
 // errHelpShown is returned after help was printed on request.
 var errHelpShown = errors.New("help shown")
 
@@ -163,7 +176,7 @@ func (fs *FlagSet) ParseArgs(args []string, stdout io.Writer) ([]string, error) 
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, WithHint(Usagef("%v", err), "run '%s --help' for usage", fs.Name())
+			return nil, fs.Usagef("%v", err)
 		}
 		if fs.help {
 			fs.PrintUsage(stdout)
@@ -181,6 +194,33 @@ func (fs *FlagSet) ParseArgs(args []string, stdout io.Writer) ([]string, error) 
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// Usagef returns a usage error of the flag set's command with the hint to
+// read its --help, as [UsageErrorf] does.
+func (fs *FlagSet) Usagef(format string, args ...any) error {
+	return UsageErrorf(fs.Name(), format, args...)
+}
+
+// Required returns nil if each of the named flags (without dashes) has a
+// value other than white space, and otherwise a usage error naming the
+// others in the order given ("missing --data, --venue"), with the hint to
+// read the command's --help. It panics on a name that is not a flag of fs.
+func (fs *FlagSet) Required(names ...string) error {
+	var missing []string
+	for _, name := range names {
+		f := fs.Lookup(name)
+		if f == nil {
+			panic("cli: Required: no flag --" + name)
+		}
+		if strings.TrimSpace(f.Value.String()) == "" {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) > 0 {
+		return fs.Usagef("missing %s", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // PrintUsage prints the command's usage text and its flags.

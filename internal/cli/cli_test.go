@@ -169,3 +169,54 @@ func TestKST(t *testing.T) {
 		t.Errorf("KST offset %d", off)
 	}
 }
+
+// Ensure that the usage errors of a command carry the one hint that points
+// at its --help, exit 2, and that Required names exactly the flags left
+// empty, in the order asked.
+func TestUsageErrors(t *testing.T) {
+	newFS := func(args ...string) *FlagSet {
+		fs := NewFlagSet("prog sub", "Usage: prog sub")
+		fs.String("data", "", "dir")
+		fs.String("venue", "", "id")
+		fs.String("mode", "entry", "mode")
+		if _, err := fs.ParseArgs(args, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		return fs
+	}
+	const hint = "p: hint: run 'prog sub --help' for usage\n"
+	for _, tt := range []struct {
+		name   string
+		err    error
+		stderr string // "" for a nil error
+	}{
+		{"UsageErrorf", UsageErrorf("prog sub", "unexpected argument %q", "x"), "p: error: unexpected argument \"x\"\n" + hint},
+		{"FlagSet.Usagef", newFS().Usagef("--n %d: too large", 9), "p: error: --n 9: too large\n" + hint},
+		{"Required/none given", newFS().Required("data", "venue"), "p: error: missing --data, --venue\n" + hint},
+		{"Required/order asked", newFS().Required("venue", "data"), "p: error: missing --venue, --data\n" + hint},
+		{"Required/one given", newFS("--data", "d").Required("data", "venue"), "p: error: missing --venue\n" + hint},
+		{"Required/white space", newFS("--data", " ", "--venue", "v").Required("data", "venue"), "p: error: missing --data\n" + hint},
+		{"Required/default", newFS().Required("mode"), ""},
+		{"Required/all given", newFS("--data", "d", "--venue", "v").Required("data", "venue"), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := Report(&stderr, "p", tt.err)
+			if stderr.String() != tt.stderr {
+				t.Errorf("stderr %q, want %q", stderr.String(), tt.stderr)
+			}
+			if want := map[bool]int{true: 0, false: 2}[tt.stderr == ""]; code != want {
+				t.Errorf("exit %d, want %d", code, want)
+			}
+		})
+	}
+	if got := HelpHint("anshim venue add"); got != "run 'anshim venue add --help' for usage" {
+		t.Errorf("HelpHint = %q", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Required of an undefined flag did not panic")
+		}
+	}()
+	newFS().Required("nope")
+}
