@@ -1,0 +1,81 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+)
+
+// Route is one route of the web: a method and a net/http pattern, the
+// roles that may use it and its handler.
+type Route struct {
+	Method  string
+	Pattern string
+	// Roles may use the route; nil means anyone, signed in or not. A
+	// signed-out GET of a route with roles goes to the sign-in page (303),
+	// any other method is 401; a signed-in account of another role gets
+	// 403.
+	Roles []string
+	// Limited routes are rate limited per client address (sign-in,
+	// sign-up).
+	Limited bool
+	// Static routes are files: no session is read, the answer may be
+	// cached.
+	Static bool
+
+	handler func(wb *Web, w http.ResponseWriter, r *http.Request)
+}
+
+// signedIn is every role: any account that is signed in.
+var signedIn = AllRoles
+
+// routes is every route of the web, in one table; a test walks it as each
+// role (central/web_routes_test.go), so that a route cannot be added
+// without saying who may use it. Each handler is in a file of its name.
+var routes = []Route{
+	{Method: "GET", Pattern: "/{$}", handler: (*Web).landing},
+	{Method: "GET", Pattern: "/static/", Static: true, handler: (*Web).static},
+	{Method: "GET", Pattern: "/signin", handler: (*Web).signInShow},
+	{Method: "POST", Pattern: "/signin", Limited: true, handler: (*Web).signInSubmit},
+	{Method: "POST", Pattern: "/signout", Roles: signedIn, handler: (*Web).signOut},
+	{Method: "GET", Pattern: "/signup", handler: (*Web).signUpShow},
+	{Method: "POST", Pattern: "/signup", Limited: true, handler: (*Web).signUpSubmit},
+
+	// Placeholders of the four systems, which replace them.
+	{Method: "GET", Pattern: "/business", Roles: []string{RoleBusiness}, handler: placeholder("business")},
+	{Method: "GET", Pattern: "/business/venues/{id}", Roles: []string{RoleBusiness}, handler: (*Web).businessVenue},
+	{Method: "GET", Pattern: "/admin", Roles: []string{RoleAdmin}, handler: placeholder("admin")},
+	{Method: "GET", Pattern: "/console", Roles: []string{RoleInvestigator}, handler: placeholder("console")},
+	{Method: "GET", Pattern: "/app", handler: placeholder("app")},
+}
+
+// Routes returns the web's route table.
+func Routes() []Route { return slices.Clone(routes) }
+
+// Register adds every route of the web to mux, each behind the
+// middleware (middleware.go).
+func (wb *Web) Register(mux *http.ServeMux) {
+	for _, rt := range routes {
+		mux.Handle(rt.Method+" "+rt.Pattern, wb.chain(rt))
+	}
+}
+
+// Handler returns a mux of the web's routes alone, for tests and for a
+// central that serves the web apart from the API.
+func (wb *Web) Handler() http.Handler {
+	mux := http.NewServeMux()
+	wb.Register(mux)
+	return mux
+}
+
+// home is where an account goes after signing in.
+func home(role string) string {
+	switch role {
+	case RoleAdmin:
+		return "/admin"
+	case RoleInvestigator:
+		return "/console"
+	case RoleBusiness:
+		return "/business"
+	}
+	return "/app"
+}
