@@ -13,10 +13,10 @@ import (
 
 	"github.com/anshim/anshim/central/appcheckin"
 	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
-	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/venuecode"
 )
@@ -219,7 +219,7 @@ func TestCheckIns_API(t *testing.T) {
 		if err != nil || len(leaves) != 1 {
 			t.Fatalf("leaf %d: %v", idx, err)
 		}
-		wantLeaf := ledger.NewBatch(c.Device, c.Seq, c.Seq, c.Hash, sha256.Sum256(raw), []store.CheckIn{c})
+		wantLeaf := ledgerstore.NewBatch(c.Device, c.Seq, c.Seq, c.Hash, sha256.Sum256(raw), []store.CheckIn{c})
 		want, _ := wantLeaf.MarshalText()
 		if string(leaves[0]) != string(want) {
 			t.Errorf("check-in %d: leaf\n%s\nwant\n%s", i, leaves[0], want)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/ledger"
 )
@@ -53,13 +54,13 @@ func nonNilSlice(list []store.Checkpoint, err error) (any, int, error) {
 }
 
 // CheckpointLedger signs a checkpoint when the ledger grew since the last
-// one (see ledger.Checkpointer).
+// one (see ledgerstore.Checkpointer).
 func (s *Server) CheckpointLedger(ctx context.Context, now time.Time) (store.Checkpoint, bool, error) {
 	signer, err := s.keys.LedgerSigner()
 	if err != nil {
 		return store.Checkpoint{}, false, err
 	}
-	c := &ledger.Checkpointer{Store: s.store, Signer: signer, Now: func() time.Time { return now }}
+	c := &ledgerstore.Checkpointer{Store: s.store, Signer: signer, Now: func() time.Time { return now }}
 	return c.Checkpoint(ctx)
 }
 
@@ -166,7 +167,7 @@ func (s *Server) handleInclusion(r *http.Request) (any, int, error) {
 	if err := s.checkSize(r.Context(), size); err != nil {
 		return nil, 0, err
 	}
-	p, err := tlog.ProveRecord(size, index, ledger.HashReader(r.Context(), s.store))
+	p, err := tlog.ProveRecord(size, index, ledgerstore.HashReader(r.Context(), s.store))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -188,7 +189,7 @@ func (s *Server) handleConsistency(r *http.Request) (any, int, error) {
 	if err := s.checkSize(r.Context(), n); err != nil {
 		return nil, 0, err
 	}
-	p, err := tlog.ProveTree(n, old, ledger.HashReader(r.Context(), s.store))
+	p, err := tlog.ProveTree(n, old, ledgerstore.HashReader(r.Context(), s.store))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -205,7 +206,7 @@ func (s *Server) handleReceipt(r *http.Request) (any, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	rc, err := ledger.Prove(r.Context(), s.store, index)
+	rc, err := ledgerstore.Prove(r.Context(), s.store, index)
 	if errors.Is(err, ledger.ErrNotInCheckpoint) {
 		return nil, 0, fmt.Errorf("%w: %v; try again in %v", store.ErrNotFound, err, ledger.Every)
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/ledger"
@@ -127,7 +128,7 @@ func (s *Server) receiptsLoop(ctx context.Context) error {
 // publishReceipts publishes the receipts, against cp, of the batch leaves
 // from index from on. It returns the index up to which it published.
 func (s *Server) publishReceipts(ctx context.Context, from int64, cp store.Checkpoint) (int64, error) {
-	hr := ledger.HashReader(ctx, s.store)
+	hr := ledgerstore.HashReader(ctx, s.store)
 	for from < cp.Size {
 		leaves, err := s.store.LedgerLeaves(ctx, from, min(cp.Size, from+MaxLeavesPage))
 		if err != nil {
@@ -187,7 +188,7 @@ func (s *Server) serveReceipt(ctx context.Context, m *nats.Msg) ledgerReply {
 	if err != nil {
 		return ledgerReply{Error: err.Error()}
 	}
-	rc, err := ledger.Prove(ctx, s.store, index)
+	rc, err := ledgerstore.Prove(ctx, s.store, index)
 	if err != nil {
 		return ledgerReply{Error: err.Error(), Retry: errors.Is(err, ledger.ErrNotInCheckpoint)}
 	}
@@ -216,7 +217,7 @@ func (s *Server) serveConsistency(ctx context.Context, m *nats.Msg) ledgerReply 
 	if err := s.checkSize(ctx, req.New); err != nil {
 		return ledgerReply{Error: err.Error(), Retry: !errors.Is(err, ErrInvalid)}
 	}
-	p, err := tlog.ProveTree(req.New, req.Old, ledger.HashReader(ctx, s.store))
+	p, err := tlog.ProveTree(req.New, req.Old, ledgerstore.HashReader(ctx, s.store))
 	if err != nil {
 		return ledgerReply{Error: err.Error(), Retry: true}
 	}
@@ -395,7 +396,7 @@ func (s *Server) checkAlert(ctx context.Context, device string, ev forkEvidence)
 	if err != nil {
 		return "", "", fmt.Errorf("%w: %v", errAlertRetry, err)
 	}
-	hr := ledger.HashReader(ctx, s.store)
+	hr := ledgerstore.HashReader(ctx, s.store)
 	var found []string
 	for _, c := range []ledger.Checkpoint{old, nw} {
 		if c.Size > size {

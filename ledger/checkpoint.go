@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
+
+// Every is how often the central signs a checkpoint while leaves arrive:
+// a leaf waits at most this long for a checkpoint, and so for its receipt.
+const Every = 10 * time.Second
 
 // Checkpoint is a tree head: the body of a C2SP tlog-checkpoint note,
 //

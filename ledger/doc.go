@@ -12,19 +12,19 @@
 //
 //   - a kiosk batch: device, sequence range, chain head, SHA-256 of the
 //     batch as received;
-//   - an audit event of the central (store.AuditEvent): a day's keys
+//   - an audit event of the central: a day's keys
 //     destroyed, identities revealed to an investigator (who, case
 //     reference, when, how many), a registry change.
 //
-// The store appends a batch's leaf in the transaction that stores the
-// batch's records (store.Batch.Leaf), and an audit event's leaf in the
+// The central's store appends a batch's leaf in the transaction that
+// stores the batch's records, and an audit event's leaf in the
 // transaction that stores the event: there is no leaf without its data and
 // no data without its leaf, also across a crash.
 //
 // # Checkpoints
 //
-// A Checkpointer signs the tree at least every 10 seconds while leaves
-// arrive. A checkpoint is the C2SP tlog-checkpoint text
+// The central signs the tree at least every 10 seconds ([Every]) while
+// leaves arrive (central/ledgerstore's Checkpointer). A checkpoint is the C2SP tlog-checkpoint text
 //
 //	<origin>
 //	<tree size>
@@ -39,4 +39,12 @@
 // checkpoint against it and checks that an earlier checkpoint (kept by the
 // auditor) is a prefix of it. A Receipt proves one leaf's inclusion
 // offline (tlog.CheckRecord).
+//
+// # Dependencies
+//
+// The package imports only the standard library and golang.org/x/mod: a
+// kiosk verifies receipts and checkpoints with it and links nothing of the
+// central. What reads the central's store (its hash reader, the
+// Checkpointer, Prove, the leaves of stored rows) is central/ledgerstore;
+// stored check-ins reach the ledger as [StoredRecord] values.
 package ledger

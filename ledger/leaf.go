@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/anshim/anshim/central/store"
 )
 
 // leafHeader starts every leaf; its last word is the leaf's type.
@@ -55,7 +53,7 @@ type Batch struct {
 	Stored string
 }
 
-// Event is the leaf of an audit event (store.AuditEvent): a day's keys
+// Event is the leaf of an audit event of the central: a day's keys
 // destroyed, a trace, identities revealed, a registry change, an API
 // token added or revoked.
 //
@@ -81,12 +79,6 @@ type Event struct {
 
 func (*Batch) leafType() string { return TypeBatch }
 func (*Event) leafType() string { return TypeEvent }
-
-// EventLeaf returns the leaf text of an audit event as the store commits
-// to it (its time in UTC to the microsecond, as every backend keeps it).
-func EventLeaf(e store.AuditEvent) ([]byte, error) {
-	return (&Event{ID: e.ID, Time: e.Time, Kind: e.Kind, Who: e.Who, Detail: e.Detail}).MarshalText()
-}
 
 // word reports whether s is a non-empty token without spaces or controls.
 func word(s string) bool {

@@ -1,14 +1,11 @@
 package ledger
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
-
-	"github.com/anshim/anshim/central/store"
 )
 
 // Receipt proves that a leaf is in the log: the leaf, its index, its
@@ -24,27 +21,6 @@ type Receipt struct {
 // ErrNotInCheckpoint: the leaf is newer than the latest checkpoint; ask
 // again after the next one (at most Every later).
 var ErrNotInCheckpoint = errors.New("leaf not yet in a signed checkpoint")
-
-// Prove returns the receipt of leaf index against the store's latest
-// checkpoint.
-func Prove(ctx context.Context, st store.Ledger, index int64) (Receipt, error) {
-	cp, err := st.LatestCheckpoint(ctx)
-	if err != nil {
-		return Receipt{}, err
-	}
-	if index < 0 || index >= cp.Size {
-		return Receipt{}, fmt.Errorf("ledger: leaf %d, checkpoint of %d: %w", index, cp.Size, ErrNotInCheckpoint)
-	}
-	leaves, err := st.LedgerLeaves(ctx, index, index+1)
-	if err != nil {
-		return Receipt{}, err
-	}
-	p, err := tlog.ProveRecord(cp.Size, index, HashReader(ctx, st))
-	if err != nil {
-		return Receipt{}, fmt.Errorf("ledger: prove leaf %d in %d: %w", index, cp.Size, err)
-	}
-	return Receipt{Index: index, Leaf: string(leaves[0]), Proof: p, Checkpoint: string(cp.Note)}, nil
-}
 
 // Verify checks the receipt: the checkpoint's signature, and the leaf's
 // inclusion in its tree (tlog.CheckRecord). It returns the checkpoint and

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/anshim/anshim/central/store"
 )
 
 // Stored is one "stored" line of a batch leaf: the check-ins of one KST
@@ -34,6 +32,25 @@ type Stored struct {
 	Seqs    []uint64 // ascending
 	Digest  [32]byte
 	Locator []byte // StoredLocator; nil for a single record
+}
+
+// StoredRecord is a check-in as the central's store keeps it: every field
+// that EncodeStored commits to. The central converts its stored rows to it
+// (central/ledgerstore): the ledger imports nothing of the central.
+type StoredRecord struct {
+	Device  string
+	Seq     uint64
+	Venue   string
+	Kind    uint8 // checkin.Kind
+	Quality uint8 // checkin.TimeQuality
+	Flags   uint32
+	RawWall time.Time
+	Boot    [16]byte
+	Mono    time.Duration
+	Time    time.Time // corrected time
+	Sealed  []byte    // the personal part, sealed under its day key
+	Tag     [16]byte
+	Hash    [32]byte // the device's chain hash after this record
 }
 
 // MaxStoredRecords bounds the records a batch leaf's stored lines list
@@ -66,7 +83,7 @@ func StoredDay(t time.Time) string { return t.In(kst).Format(time.DateOnly) }
 // Received is left out: it is when the central stored the record, not
 // part of it. This is the only definition of the encoding; ingest and the
 // audit both use it.
-func EncodeStored(b []byte, c store.CheckIn) ([]byte, error) {
+func EncodeStored(b []byte, c StoredRecord) ([]byte, error) {
 	if len(c.Device) > 255 || len(c.Venue) > 255 || len(c.Sealed) > math.MaxUint32 {
 		return nil, fmt.Errorf("ledger: stored check-in %q/%d: device, venue or sealed part too long", c.Device, c.Seq)
 	}
@@ -81,7 +98,7 @@ func EncodeStored(b []byte, c store.CheckIn) ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, c.Seq)
 	b = append(b, byte(len(c.Venue)))
 	b = append(b, c.Venue...)
-	b = append(b, byte(c.Kind), byte(c.Quality))
+	b = append(b, c.Kind, c.Quality)
 	b = binary.BigEndian.AppendUint32(b, c.Flags)
 	b = binary.BigEndian.AppendUint64(b, nanos(c.RawWall))
 	b = append(b, c.Boot[:]...)
@@ -95,7 +112,7 @@ func EncodeStored(b []byte, c store.CheckIn) ([]byte, error) {
 
 // StoredHash returns the hash of one stored check-in: SHA-256 of
 // "anshim-stored/v1\n" and EncodeStored.
-func StoredHash(c store.CheckIn) ([32]byte, error) {
+func StoredHash(c StoredRecord) ([32]byte, error) {
 	b, err := EncodeStored([]byte("anshim-stored/v1\n"), c)
 	if err != nil {
 		return [32]byte{}, err
@@ -147,8 +164,8 @@ func StoredLocator(hashes [][32]byte) []byte {
 
 // StoredLines returns the stored lines of the check-ins recs (any order):
 // one per KST day of their corrected times, days ascending.
-func StoredLines(recs []store.CheckIn) ([]Stored, error) {
-	byDay := make(map[string][]store.CheckIn)
+func StoredLines(recs []StoredRecord) ([]Stored, error) {
+	byDay := make(map[string][]StoredRecord)
 	var days []string
 	for _, r := range recs {
 		d := StoredDay(r.Time)
@@ -161,7 +178,7 @@ func StoredLines(recs []store.CheckIn) ([]Stored, error) {
 	out := make([]Stored, 0, len(days))
 	for _, d := range days {
 		rs := byDay[d]
-		slices.SortFunc(rs, func(a, b store.CheckIn) int { return cmp.Compare(a.Seq, b.Seq) })
+		slices.SortFunc(rs, func(a, b StoredRecord) int { return cmp.Compare(a.Seq, b.Seq) })
 		s := Stored{Day: d, Seqs: make([]uint64, len(rs))}
 		hashes := make([][32]byte, len(rs))
 		for i, r := range rs {
@@ -183,7 +200,7 @@ func StoredLines(recs []store.CheckIn) ([]Stored, error) {
 // make the leaf longer than MaxLeafSize (then without: such a leaf is
 // checked only on its range and head, as a leaf written before stored
 // lines existed).
-func NewBatch(device string, first, last uint64, head, sealed [32]byte, recs []store.CheckIn) Batch {
+func NewBatch(device string, first, last uint64, head, sealed [32]byte, recs []StoredRecord) Batch {
 	b := Batch{Device: device, First: first, Last: last, Head: head, Sealed: sealed}
 	if len(recs) == 0 || len(recs) > MaxStoredRecords {
 		return b

@@ -5,17 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/ledger"
 )
 
 // records returns n check-ins of device k-1 from seq first, one a minute
 // from at.
-func records(first uint64, n int, at time.Time) []store.CheckIn {
-	var out []store.CheckIn
+func records(first uint64, n int, at time.Time) []ledger.StoredRecord {
+	var out []ledger.StoredRecord
 	for i := range n {
 		q := first + uint64(i)
-		out = append(out, store.CheckIn{Device: "k-1", Seq: q, Venue: "v-1", Time: at.Add(time.Duration(i) * time.Minute),
+		out = append(out, ledger.StoredRecord{Device: "k-1", Seq: q, Venue: "v-1", Time: at.Add(time.Duration(i) * time.Minute),
 			RawWall: at, Sealed: []byte{byte(q), byte(q >> 8)}, Hash: [32]byte{byte(q)}})
 	}
 	return out
@@ -99,7 +98,7 @@ func TestStored_Locate(t *testing.T) {
 // Ensure that a batch whose stored lines would pass MaxLeafSize gets a
 // leaf without them.
 func TestStored_TooLongFallsBack(t *testing.T) {
-	var recs []store.CheckIn
+	var recs []ledger.StoredRecord
 	for i, r := range records(1, 2000, time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC)) {
 		if i%2 == 0 { // every other record: 1000 runs
 			recs = append(recs, r)

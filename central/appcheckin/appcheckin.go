@@ -47,10 +47,10 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
-	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/venuecode"
 )
@@ -397,7 +397,7 @@ func (s *Service) record(ctx context.Context, venue string, p *pass.Pass, flags 
 		// Its ledger leaf, as for a kiosk's batch: the record as built
 		// stands for the message received, and the stored lines let the
 		// data audit check it.
-		leaf := ledger.NewBatch(device, seq, seq, h, sha256.Sum256(raw), recs)
+		leaf := ledgerstore.NewBatch(device, seq, seq, h, sha256.Sum256(raw), recs)
 		leafText, err := leaf.MarshalText()
 		if err != nil {
 			return fmt.Errorf("app check-in: ledger leaf: %w", err)

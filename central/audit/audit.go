@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/anshim/anshim/central/appcheckin"
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/ledger"
 )
@@ -332,7 +333,7 @@ func (a *auditor) leaf(i int64, text []byte) {
 // rec is a stored record as the audit keeps it.
 type rec struct {
 	day   string
-	hash  [32]byte // ledger.StoredHash
+	hash  [32]byte // ledgerstore.StoredHash
 	chain [32]byte // the record's chain hash
 }
 
@@ -365,7 +366,7 @@ func (a *auditor) checkRecords(ctx context.Context, v store.AuditView) error {
 			flush()
 			cur, recs = c.Device, make(map[uint64]rec)
 		}
-		h, err := ledger.StoredHash(c)
+		h, err := ledgerstore.StoredHash(c)
 		if err != nil {
 			return err
 		}

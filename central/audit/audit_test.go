@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/anshim/anshim/central/audit"
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/central/store/pgstore"
@@ -202,7 +203,7 @@ func fill(t *testing.T, st store.Store, signer note.Signer) {
 				Quality: checkin.NTPSynced, Mono: time.Duration(q) * time.Second, Time: tm, Sealed: sealed,
 				Tag: [16]byte{byte(q)}, Hash: h, Received: tm.Add(time.Minute)})
 		}
-		leaf := ledger.NewBatch(device, first, last, h, sha256.Sum256([]byte(device)), recs)
+		leaf := ledgerstore.NewBatch(device, first, last, h, sha256.Sum256([]byte(device)), recs)
 		if leaf.Stored == "" {
 			t.Fatalf("batch %s %d-%d: no stored lines", device, first, last)
 		}

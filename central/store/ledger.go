@@ -13,7 +13,7 @@ import (
 // Leaves are appended only inside other writes, in their transaction:
 // Ingest appends Batch.Leaf when at least one record of the batch was new
 // (a retry that stores nothing appends nothing), AddAudit appends the
-// event's leaf (ledger.EventLeaf). So a leaf exists if and only if its
+// event's leaf (ledgerstore.EventLeaf). So a leaf exists if and only if its
 // data does, also across a crash. Leaf i's hashes are tlog.StoredHashes(i,
 // leaf, …), kept by storage index; concurrent appends are serialized.
 type Ledger interface {

@@ -23,7 +23,7 @@ type Retention interface {
 
 // AuditEvent is one entry of the audit trail: a day destroyed, a trace, an
 // identity revealed, a registry change, an API token added or revoked.
-// The ledger commits to ID, Time, Kind, Who and Detail (ledger.EventLeaf);
+// The ledger commits to ID, Time, Kind, Who and Detail (ledgerstore.EventLeaf);
 // CaseRef and Reason are kept in the audit store only, never in the
 // ledger, which commits to them by their SHA-256 in Detail.
 type AuditEvent struct {

@@ -11,10 +11,10 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/checkin"
-	"github.com/anshim/anshim/ledger"
 )
 
 // Ensure that "anshim ledger audit" exits 0 with a summary on a clean
@@ -36,7 +36,7 @@ func TestLedgerAudit(t *testing.T) {
 		recs = append(recs, store.CheckIn{Device: "k-1", Seq: q, Venue: "v-1", Kind: checkin.Entry, RawWall: at, Time: at,
 			Sealed: []byte{byte(q)}, Hash: sha256.Sum256([]byte{byte(q)})})
 	}
-	leaf := ledger.NewBatch("k-1", 1, 3, recs[2].Hash, [32]byte{1}, recs)
+	leaf := ledgerstore.NewBatch("k-1", 1, 3, recs[2].Hash, [32]byte{1}, recs)
 	text, _ := leaf.MarshalText()
 	if _, err := st.Ingest(ctx, store.Batch{Device: "k-1", Records: recs, LastSeq: 3, LastHash: recs[2].Hash, Leaf: text}); err != nil {
 		t.Fatal(err)

@@ -67,9 +67,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
-	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/sync/wire"
 )
 
@@ -604,7 +604,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	var n int
 	for {
 		// The batch's ledger leaf, appended in Ingest's transaction.
-		leaf := ledger.NewBatch(b.Device, first, b.Head.Seq, b.Head.Hash, sha256.Sum256(data), sb.Records) // stored lines: the data audit
+		leaf := ledgerstore.NewBatch(b.Device, first, b.Head.Seq, b.Head.Hash, sha256.Sum256(data), sb.Records) // stored lines: the data audit
 		if sb.Leaf, err = leaf.MarshalText(); err != nil {
 			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
 		}

@@ -10,8 +10,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
-	"github.com/anshim/anshim/ledger"
 )
 
 // Buckets of the retention: a per-day index of check-in keys (one nested
@@ -121,7 +121,7 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error
 		if err := b.Put(binary.BigEndian.AppendUint64(nil, id), v); err != nil {
 			return err
 		}
-		leaf, err := ledger.EventLeaf(e) // the event's ledger leaf: ledger.go
+		leaf, err := ledgerstore.EventLeaf(e) // the event's ledger leaf: ledger.go
 		if err != nil {
 			return err
 		}

@@ -6,8 +6,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
-	"github.com/anshim/anshim/ledger"
 )
 
 // AddAudit implements store.Retention.
@@ -20,7 +20,7 @@ func (s *Store) AddAudit(ctx context.Context, e store.AuditEvent) (uint64, error
 			return err
 		}
 		e.ID = uint64(id)
-		leaf, err := ledger.EventLeaf(e) // the event's ledger leaf, in the same transaction
+		leaf, err := ledgerstore.EventLeaf(e) // the event's ledger leaf, in the same transaction
 		if err != nil {
 			return err
 		}

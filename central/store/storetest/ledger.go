@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/anshim/anshim/central/ledgerstore"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/ledger"
 )
@@ -43,7 +44,7 @@ func testLedger(t *testing.T, h *harness) {
 	if _, err := s.AddAudit(ctx, store.AuditEvent{Time: base, Kind: store.AuditDayDestroyed, Detail: `{"day":"2026-10-29"}`}); err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := ledger.EventLeaf(store.AuditEvent{ID: 1, Time: base, Kind: store.AuditDayDestroyed, Detail: `{"day":"2026-10-29"}`})
+	leaf, err := ledgerstore.EventLeaf(store.AuditEvent{ID: 1, Time: base, Kind: store.AuditDayDestroyed, Detail: `{"day":"2026-10-29"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func testLedger(t *testing.T, h *harness) {
 		}
 		for size := int64(1); size <= n; size++ {
 			wantRoot, _ := tr.Root(size)
-			root, err := tlog.TreeHash(size, ledger.HashReader(ctx, s))
+			root, err := tlog.TreeHash(size, ledgerstore.HashReader(ctx, s))
 			if err != nil || root != wantRoot {
 				t.Fatalf("TreeHash(%d) = %v, %v; want %v", size, root, err, wantRoot)
 			}
@@ -178,7 +179,7 @@ func testLedgerConcurrent(t *testing.T, h *harness) {
 		t.Errorf("%d distinct leaves of %d", len(seen), n)
 	}
 	want, _ := tr.Root(n)
-	root, err := tlog.TreeHash(n, ledger.HashReader(ctx, s))
+	root, err := tlog.TreeHash(n, ledgerstore.HashReader(ctx, s))
 	if err != nil || root != want {
 		t.Fatalf("stored tree hash %v, %v; recomputed %v", root, err, want)
 	}

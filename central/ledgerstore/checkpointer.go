@@ -1,4 +1,4 @@
-package ledger
+package ledgerstore
 
 import (
 	"context"
@@ -10,10 +10,8 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/ledger"
 )
-
-// Every is how often the central signs a checkpoint while leaves arrive.
-const Every = 10 * time.Second
 
 // HashReader reads a store's ledger hashes.
 func HashReader(ctx context.Context, st store.Ledger) tlog.HashReader {
@@ -22,7 +20,8 @@ func HashReader(ctx context.Context, st store.Ledger) tlog.HashReader {
 	})
 }
 
-// Checkpointer signs checkpoints of a store's ledger.
+// Checkpointer signs checkpoints of a store's ledger, at least every
+// ledger.Every while leaves arrive (the caller's loop).
 type Checkpointer struct {
 	Store  store.Ledger
 	Signer note.Signer
@@ -50,7 +49,7 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) (store.Checkpoint, bool, 
 	if err != nil {
 		return latest, false, fmt.Errorf("ledger: tree hash at %d: %w", n, err)
 	}
-	msg, err := Sign(Checkpoint{Size: n, Hash: h}, c.Signer)
+	msg, err := ledger.Sign(ledger.Checkpoint{Size: n, Hash: h}, c.Signer)
 	if err != nil {
 		return latest, false, err
 	}
