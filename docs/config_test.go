@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/kiosk/display"
 	"github.com/anshim/anshim/sync/ingest"
@@ -91,6 +92,7 @@ func TestConfigDoc_Internal(t *testing.T) {
 		{docTarget{"`display.Config`", "kiosk/display/display.go"}, reflect.TypeFor[display.Config]()},
 		{docTarget{"`uplink.Config`", "sync/uplink/uplink.go"}, reflect.TypeFor[uplink.Config]()},
 		{docTarget{"`ingest.Config`", "sync/ingest/ingest.go"}, reflect.TypeFor[ingest.Config]()},
+		{docTarget{"`web.Options`", "central/web/web.go"}, reflect.TypeFor[web.Options]()},
 	} {
 		t.Run(strings.Trim(tc.target.marker, "`"), func(t *testing.T) {
 			for _, p := range checkGoFieldNames(doc, tc.target, tc.typ) {

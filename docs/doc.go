@@ -11,8 +11,9 @@
 // `kiosk run` and `central serve` is mentioned in its command's section and
 // exists. Every JSON example in config.md, and systemd/kiosk.json.example,
 // loads and validates with the loader of its file. The internal settings
-// (kiosk/display.Config, sync/uplink.Config, sync/ingest.Config) are set by
-// code, not files: config.md may name their fields, and the names must exist.
+// (kiosk/display.Config, sync/uplink.Config, sync/ingest.Config,
+// central/web.Options) are set by code, not files: config.md may name
+// their fields, and the names must exist.
 //
 // Adding a config field or a flag without documenting it fails `go test
 // ./docs`, with a message naming the field and the table to add it to.
