@@ -61,6 +61,7 @@ func (s *Server) Handler() http.Handler {
 	s.traceRoutes(mux) // POST /v1/traces, GET /v1/traces/{id} (investigator): see trace_api.go
 	s.checkinRoutes(mux)
 	s.ledgerRoutes(mux) // GET /v1/ledger/… (public, read-only): see ledger_api.go
+	s.webRoutes(mux)    // the web pages (central/web) and /v1/accounts… (admin): see web_mount.go
 	mux.Handle("GET /health", s.api(s.handleHealth))
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	return http.MaxBytesHandler(mux, MaxRequestBytes)
