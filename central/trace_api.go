@@ -21,7 +21,7 @@ import (
 	"github.com/anshim/anshim/internal/text"
 )
 
-// Contact tracing for investigators: DESIGN.md §8, engine in
+// Contact tracing for investigators: docs/design.md, engine in
 // central/trace. Nothing here logs a pseudonym, a name or a phone number.
 
 // InvestigatorTokenFile, in the data directory, holds the bearer token of

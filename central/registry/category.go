@@ -73,7 +73,7 @@ func ParseCategory(s string) (Category, error) {
 type Stays map[Category]int
 
 // The bounds of a stay, in minutes: a quarter of an hour to 23:45 (see
-// DESIGN.md §8).
+// docs/design.md).
 const (
 	MinStay = 15
 	MaxStay = 23*60 + 45

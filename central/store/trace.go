@@ -6,7 +6,7 @@ import (
 )
 
 // FlagSuspect marks a check-in the central doubts: a poster check-in far
-// from its venue, impossible travel (DESIGN.md §9). Tracing keeps flagged
+// from its venue, impossible travel (docs/design.md). Tracing keeps flagged
 // check-ins and marks them; it treats every flag bit other than
 // FlagAfterBreak and FlagUncorrected as such a mark (see [Flagged]), so
 // that flags added later are shown to investigators without a change here.

@@ -1,5 +1,5 @@
 // Package trace finds the contacts of a case in the central's check-ins
-// (DESIGN.md §8).
+// (docs/design.md).
 //
 // # Stays
 //

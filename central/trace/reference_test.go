@@ -26,7 +26,7 @@ type refStay struct {
 	start, end time.Time
 }
 
-// refStays pairs one person's scans at each venue on its own, as DESIGN.md
+// refStays pairs one person's scans at each venue on its own, as docs/design.md
 // §8 states the rule: an entry ends at the person's next scan at the venue
 // when that is an exit less than 24 h later, else after the default stay;
 // bounded to 15 min .. 23:45.

@@ -9,7 +9,7 @@ import (
 	"github.com/anshim/anshim/checkin"
 )
 
-// The bounds of a stay (DESIGN.md §8).
+// The bounds of a stay (docs/design.md).
 const (
 	MinStay = registry.MinStay * time.Minute
 	MaxStay = registry.MaxStay * time.Minute
