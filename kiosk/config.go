@@ -26,7 +26,7 @@ type Config struct {
 	// Mode is "entry" (default) or "exit": an exit kiosk records check-outs.
 	Mode string `json:"mode"`
 	// Debounce is the window in which the same pass at this kiosk is
-	// "already checked in" (default 10m; "0s" or "off" keeps the default,
+	// "already checked in" (default 10m; "0s" keeps the default,
 	// "-1s" disables).
 	Debounce Duration `json:"debounce"`
 	// Retention is how long an unsynced record is kept on the device
