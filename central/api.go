@@ -14,6 +14,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // MaxRequestBytes bounds an HTTP request body.
@@ -21,7 +22,7 @@ const MaxRequestBytes = 64 << 10
 
 // Handler returns the HTTP API:
 //
-//	POST /v1/enroll                 {"token","device_key","nkey"} → Enrollment
+//	POST /v1/enroll                 {"token","device_key","nkey"} → wire.Enrollment
 //	POST /v1/venues                 registry.Registration → venue  (admin)
 //	GET  /v1/venues/{id}            → venue                        (admin)
 //	POST /v1/venues/{id}/status     {"status"} → venue             (admin)
@@ -47,7 +48,7 @@ const MaxRequestBytes = 64 << 10
 // not allow, with 409.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/enroll", s.api(s.handleEnroll))
+	mux.Handle("POST /v1/enroll", s.api(s.handleEnroll)) // wire.EnrollPath
 	mux.Handle("POST /v1/venues", s.api(s.admin(s.handleAddVenue)))
 	mux.Handle("GET /v1/venues/{id}", s.api(s.admin(s.handleVenue)))
 	mux.Handle("POST /v1/venues/{id}/status", s.api(s.admin(s.handleVenueStatus)))
@@ -177,7 +178,7 @@ func decodeJSON(r *http.Request, v any, empty bool) error {
 }
 
 func (s *Server) handleEnroll(r *http.Request) (any, int, error) {
-	var req EnrollRequest
+	var req wire.EnrollRequest
 	if err := decodeJSON(r, &req, false); err != nil {
 		s.metrics.enrollFailures.Add(1)
 		return nil, 0, err

@@ -18,6 +18,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/sync/wire"
 	"github.com/anshim/anshim/venuecode"
 )
 
@@ -125,7 +126,7 @@ func TestCheckIns_API(t *testing.T) {
 		{name: "stale period", serial: 4, code: displayCode(t, k.key, dev, "v1", cur-2), status: 403, reason: "stale-period"},
 		{name: "future period", serial: 5, code: displayCode(t, k.key, dev, "v1", cur+2), status: 403, reason: "stale-period"},
 		{name: "wrong venue", serial: 6, code: displayCode(t, k.key, dev, "v3", cur), status: 403, reason: "wrong-venue"},
-		{name: "unknown device", serial: 7, code: displayCode(t, otherKey, DeviceID(otherKey.Public().(ed25519.PublicKey)), "v1", cur), status: 403, reason: "unknown-device"},
+		{name: "unknown device", serial: 7, code: displayCode(t, otherKey, wire.DeviceID(otherKey.Public().(ed25519.PublicKey)), "v1", cur), status: 403, reason: "unknown-device"},
 		{name: "app device signs nothing", serial: 8, code: displayCode(t, otherKey, "app-v1", "v1", cur), status: 403, reason: "unknown-device"},
 		{name: "forged signature", serial: 9, code: displayCode(t, otherKey, dev, "v1", cur), status: 403, reason: "bad-signature"},
 		{name: "not a code", serial: 10, code: "HELLO", status: 403, reason: "malformed-code"},

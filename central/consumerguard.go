@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anshim/anshim/sync/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -59,11 +60,12 @@ const (
 // bucket, the only streams kiosks may create consumers on. The check-in
 // stream and anything else of the central are not guarded.
 func GuardedStreams() []string {
-	out := make([]string, 0, len(Buckets)+1)
-	for _, b := range Buckets {
+	buckets := wire.DownSyncBuckets()
+	out := make([]string, 0, len(buckets)+1)
+	for _, b := range buckets {
 		out = append(out, "KV_"+b)
 	}
-	return append(out, "KV_"+BucketWitness)
+	return append(out, "KV_"+wire.BucketWitness)
 }
 
 // isGuarded reports whether stream is one of [GuardedStreams].

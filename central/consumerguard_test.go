@@ -21,7 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/anshim/anshim/sync/ingest"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // logRecorder keeps the log lines of a central (text handler), and passes
@@ -167,7 +167,7 @@ func TestConsumerGuard_Judge(t *testing.T) {
 		{"lives an hour", watch(func(c *jetstream.ConsumerConfig) { c.InactiveThreshold = time.Hour }), keyA, "inactive threshold"},
 		{"another device's inbox", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "_INBOX_k-b.abc" }), keyA, "another device's inbox"},
 		{"the central's inbox", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "_INBOX.abc" }), keyA, "central's inbox"},
-		{"ledger subject", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = SubjectLedgerReceipt }), keyA, "outside the inboxes"},
+		{"ledger subject", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = wire.SubjectReceiptRequest }), keyA, "outside the inboxes"},
 		{"another bucket", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "$KV.anshim_venues.v-1" }), keyA, "outside the inboxes"},
 		{"inbox prefix without a dot", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "_INBOX_k-a" }), keyA, "outside the inboxes"},
 		{"inbox of no device", watch(func(c *jetstream.ConsumerConfig) { c.DeliverSubject = "_INBOX_k-zz.abc" }), "", "not enrolled"},
@@ -212,7 +212,7 @@ func TestDevicePermissions_ConsumerCreateSubjects(t *testing.T) {
 		{"$JS.API.CONSUMER.CREATE.KV_anshim_revoked.AbC123", false}, // no filter, or several
 		{"$JS.API.CONSUMER.CREATE.KV_anshim_revoked.AbC123.$KV.anshim_venues.>", false},
 		{"$JS.API.CONSUMER.DURABLE.CREATE.KV_anshim_revoked.evil", false},
-		{"$JS.API.CONSUMER.CREATE." + ingest.StreamName + ".x.anshim.checkins.>", false},
+		{"$JS.API.CONSUMER.CREATE." + wire.Stream + ".x.anshim.checkins.>", false},
 	} {
 		if got := allowed(tc.subject); got != tc.want {
 			t.Errorf("%s: allowed = %v, want %v", tc.subject, got, tc.want)
@@ -251,13 +251,13 @@ func TestConsumerGuard_WatchStillWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	cjs, _ := jetstream.New(ts.centralConn(t))
-	waitUntil(t, "witness bucket", func() bool { _, err := cjs.KeyValue(ctx, BucketWitness); return err == nil })
+	waitUntil(t, "witness bucket", func() bool { _, err := cjs.KeyValue(ctx, wire.BucketWitness); return err == nil })
 
-	for _, b := range append(slices.Clone(Buckets), BucketWitness) {
+	for _, b := range append(wire.DownSyncBuckets(), wire.BucketWitness) {
 		readBucket(t, js, b)
 	}
-	_, w := watchAll(t, js, BucketRevoked)
-	_, wv := watchAll(t, js, BucketVenues)
+	_, w := watchAll(t, js, wire.BucketRevoked)
+	_, wv := watchAll(t, js, wire.BucketVenues)
 	time.Sleep(300 * time.Millisecond) // the guard has seen the creates
 	id := "0123456789abcdef0123456789abcdef"
 	if err := ts.Revoke(ctx, id); err != nil {
@@ -277,7 +277,7 @@ func TestConsumerGuard_WatchStillWorks(t *testing.T) {
 	if n, err := ts.sweepConsumers(ctx); err != nil || n != 0 {
 		t.Errorf("sweep removed %d (%v), want 0", n, err)
 	}
-	if _, err := cjs.Consumer(ctx, ingest.StreamName, ingestDurable); err != nil {
+	if _, err := cjs.Consumer(ctx, wire.Stream, ingestDurable); err != nil {
 		t.Errorf("ingest consumer after a sweep: %v", err)
 	}
 	if n := ts.metrics.kvConsumersRemoved.Load(); n != 0 {
@@ -312,7 +312,7 @@ func TestConsumerGuard_Durable(t *testing.T) {
 	cjs, _ := jetstream.New(ts.centralConn(t))
 	base := func() map[string]any {
 		return map[string]any{"deliver_subject": a.enr.InboxPrefix + ".evil", "ack_policy": "none",
-			"filter_subject": "$KV." + BucketRevoked + ".>", "deliver_policy": "last_per_subject"}
+			"filter_subject": "$KV." + wire.BucketRevoked + ".>", "deliver_policy": "last_per_subject"}
 	}
 	for i, tc := range []struct {
 		name   string
@@ -334,10 +334,10 @@ func TestConsumerGuard_Durable(t *testing.T) {
 			cfg := base()
 			tc.edit(cfg)
 			start := time.Now()
-			if e := createConsumer(t, nc, "KV_"+BucketRevoked, name, cfg); e != "" {
+			if e := createConsumer(t, nc, "KV_"+wire.BucketRevoked, name, cfg); e != "" {
 				t.Fatalf("create: %s", e)
 			}
-			for consumerExists(t, cjs, "KV_"+BucketRevoked, name) {
+			for consumerExists(t, cjs, "KV_"+wire.BucketRevoked, name) {
 				if time.Since(start) > time.Second {
 					t.Fatal("consumer still there after 1 s")
 				}
@@ -373,7 +373,7 @@ func TestConsumerGuard_ForeignDeliverSubject(t *testing.T) {
 	cjs, _ := jetstream.New(cnc)
 	// The bucket the attacker replays: many revocations.
 	const n = 2000
-	rkv, err := cjs.KeyValue(ctx, BucketRevoked)
+	rkv, err := cjs.KeyValue(ctx, wire.BucketRevoked)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func TestConsumerGuard_ForeignDeliverSubject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	vkv, err := cjs.KeyValue(ctx, BucketVenues)
+	vkv, err := cjs.KeyValue(ctx, wire.BucketVenues)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,13 +410,13 @@ func TestConsumerGuard_ForeignDeliverSubject(t *testing.T) {
 		{"another device's inbox", b.enr.InboxPrefix + ".stolen", func(t *testing.T) func() int64 {
 			return counting(t, ncb, b.enr.InboxPrefix+".>").Load
 		}, "another device's inbox"},
-		{"a subject the central serves", SubjectLedgerReceipt, func(t *testing.T) func() int64 {
-			return counting(t, cnc, SubjectLedgerReceipt).Load
+		{"a subject the central serves", wire.SubjectReceiptRequest, func(t *testing.T) func() int64 {
+			return counting(t, cnc, wire.SubjectReceiptRequest).Load
 		}, "outside the inboxes"},
-		{"another device's alerts", AlertSubject(b.enr.Device), func(t *testing.T) func() int64 {
-			return counting(t, cnc, AlertSubject(b.enr.Device)).Load
+		{"another device's alerts", wire.AlertSubject(b.enr.Device), func(t *testing.T) func() int64 {
+			return counting(t, cnc, wire.AlertSubject(b.enr.Device)).Load
 		}, "outside the inboxes"},
-		{"another bucket", "$KV." + BucketVenues + ".forged", func(t *testing.T) func() int64 {
+		{"another bucket", "$KV." + wire.BucketVenues + ".forged", func(t *testing.T) func() int64 {
 			return func() int64 {
 				e, err := vkv.Get(ctx, "forged")
 				if err != nil {
@@ -430,12 +430,12 @@ func TestConsumerGuard_ForeignDeliverSubject(t *testing.T) {
 			got := tc.victim(t)
 			name := fmt.Sprintf("stolen%d", i)
 			cfg := map[string]any{"deliver_subject": tc.deliver, "ack_policy": "none",
-				"filter_subject": "$KV." + BucketRevoked + ".>", "deliver_policy": "all"}
+				"filter_subject": "$KV." + wire.BucketRevoked + ".>", "deliver_policy": "all"}
 			start := time.Now()
-			if e := createConsumer(t, nca, "KV_"+BucketRevoked, name, cfg); e != "" {
+			if e := createConsumer(t, nca, "KV_"+wire.BucketRevoked, name, cfg); e != "" {
 				t.Fatalf("create: %s", e)
 			}
-			for consumerExists(t, cjs, "KV_"+BucketRevoked, name) {
+			for consumerExists(t, cjs, "KV_"+wire.BucketRevoked, name) {
 				if time.Since(start) > time.Second {
 					t.Fatal("consumer still there after 1 s")
 				}
@@ -469,7 +469,7 @@ func TestConsumerGuard_SweepAtStart(t *testing.T) {
 	// Made by the central's own user, as a stand-in for one made while
 	// the central was away: the advisory path keeps the central's, the
 	// sweep judges by shape.
-	if _, err := cjs.CreateOrUpdateConsumer(ctx, "KV_"+BucketSealing, jetstream.ConsumerConfig{Durable: "left-behind", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+	if _, err := cjs.CreateOrUpdateConsumer(ctx, "KV_"+wire.BucketSealing, jetstream.ConsumerConfig{Durable: "left-behind", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ts.Close(); err != nil {
@@ -491,8 +491,8 @@ func TestConsumerGuard_SweepAtStart(t *testing.T) {
 		return &testServer{Server: s, clock: clock, keys: keys, cfg: cfg}, rec
 	}()
 	cjs2, _ := jetstream.New(ts2.centralConn(t))
-	waitUntil(t, "left-behind consumer removed", func() bool { return !consumerExists(t, cjs2, "KV_"+BucketSealing, "left-behind") })
-	if _, err := cjs2.Consumer(ctx, ingest.StreamName, ingestDurable); err != nil {
+	waitUntil(t, "left-behind consumer removed", func() bool { return !consumerExists(t, cjs2, "KV_"+wire.BucketSealing, "left-behind") })
+	if _, err := cjs2.Consumer(ctx, wire.Stream, ingestDurable); err != nil {
 		t.Errorf("ingest consumer after the sweep: %v", err)
 	}
 	waitUntil(t, "WARN logged", func() bool { return len(rec.lines("level=WARN", "consumer=left-behind", "durable consumer")) == 1 })

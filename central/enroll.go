@@ -16,6 +16,7 @@ import (
 
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Errors callers branch on (the HTTP API maps them to status codes).
@@ -25,13 +26,6 @@ var (
 	// ErrBadToken: the enrollment token is unknown, used or expired.
 	ErrBadToken = errors.New("enrollment token unknown, already used or expired")
 )
-
-// DeviceID derives a device id from its public key: "k-" and 16 hex digits
-// (the same as kiosk.DeviceID).
-func DeviceID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return "k-" + hex.EncodeToString(sum[:8])
-}
 
 // Token is a new enrollment token.
 type Token struct {
@@ -73,36 +67,6 @@ func (s *Server) newToken(ctx context.Context, venue string) (Token, error) {
 	return Token{Token: text, Venue: venue, Expires: t.Expires, BundleSHA256: s.BundleSHA256()}, nil
 }
 
-// EnrollRequest is what a kiosk sends to enroll.
-type EnrollRequest struct {
-	// Token is the one-time enrollment token.
-	Token string `json:"token"`
-	// DeviceKey is the kiosk's Ed25519 public key, base64.
-	DeviceKey string `json:"device_key"`
-	// NKey is the public key of the kiosk's NATS user ("U…").
-	NKey string `json:"nkey"`
-}
-
-// Enrollment is what an enrolled kiosk needs to sync.
-type Enrollment struct {
-	Device string `json:"device"`
-	Venue  string `json:"venue"`
-	// Bundle is the province's public bundle.
-	Bundle *province.Bundle `json:"bundle"`
-	// NATSURLs are the NATS servers to connect to.
-	NATSURLs []string `json:"nats_urls"`
-	// Subject is where the kiosk publishes its batches.
-	Subject string `json:"subject"`
-	// InboxPrefix is the kiosk's nats.CustomInboxPrefix.
-	InboxPrefix string `json:"inbox_prefix"`
-	// NATSCA is the PEM certificate of the CA of the NATS servers, as a
-	// key update of kind province.KindNATSCA named "nats", signed by the
-	// province's root key: the kiosk verifies it with the bundle's root key
-	// and then trusts only this CA for NATS. Absent when the NATS servers'
-	// certificates chain to the system's roots, or NATS runs without TLS.
-	NATSCA string `json:"nats_ca,omitempty"`
-}
-
 // Enroll enrolls a kiosk: it checks the request, uses the token up,
 // registers the device and gives its NATS user the device's permissions,
 // at once on the embedded server (see [DevicePermissions]).
@@ -111,7 +75,7 @@ type Enrollment struct {
 // lost response gets the same enrollment again (nothing in it is secret).
 // A token used up by a request that failed afterwards stays used: issue a
 // new one.
-func (s *Server) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
+func (s *Server) Enroll(ctx context.Context, req wire.EnrollRequest) (*wire.Enrollment, error) {
 	e, err := s.enroll(ctx, req)
 	if err != nil {
 		s.metrics.enrollFailures.Add(1)
@@ -121,7 +85,7 @@ func (s *Server) Enroll(ctx context.Context, req EnrollRequest) (*Enrollment, er
 	return e, nil
 }
 
-func (s *Server) enroll(ctx context.Context, req EnrollRequest) (*Enrollment, error) {
+func (s *Server) enroll(ctx context.Context, req wire.EnrollRequest) (*wire.Enrollment, error) {
 	pub, err := base64.StdEncoding.Strict().DecodeString(req.DeviceKey)
 	if err != nil || len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: device_key: want a base64 Ed25519 public key", ErrInvalid)
@@ -132,7 +96,7 @@ func (s *Server) enroll(ctx context.Context, req EnrollRequest) (*Enrollment, er
 	if req.Token == "" || len(req.Token) > 256 {
 		return nil, fmt.Errorf("%w: token: missing", ErrInvalid)
 	}
-	id := DeviceID(pub)
+	id := wire.DeviceID(pub)
 	tok, err := s.store.UseToken(ctx, sha256.Sum256([]byte(req.Token)), s.now())
 	switch {
 	case errors.Is(err, store.ErrTokenUsed):
@@ -175,20 +139,20 @@ func sameDevice(d store.Device, pub ed25519.PublicKey, nkey string) bool {
 
 // enrolled makes sure the device's NATS user exists and returns its
 // enrollment.
-func (s *Server) enrolled(d store.Device) (*Enrollment, error) {
+func (s *Server) enrolled(d store.Device) (*wire.Enrollment, error) {
 	if err := s.addUser(d); err != nil {
 		return nil, fmt.Errorf("enroll: device %s is stored but NATS does not know it yet: %w", d.ID, err)
 	}
-	e := &Enrollment{
+	e := &wire.Enrollment{
 		Device:      d.ID,
 		Venue:       d.Venue,
 		Bundle:      s.keys.Bundle(),
 		NATSURLs:    s.advertisedURLs(),
-		Subject:     CheckInSubject(d.Venue, d.ID),
-		InboxPrefix: InboxPrefix(d.ID),
+		Subject:     wire.CheckInSubject(d.Venue, d.ID),
+		InboxPrefix: wire.InboxPrefix(d.ID),
 	}
 	if ca := s.NATSCA(); ca != nil {
-		u, err := s.keys.SignKeyUpdate(province.KeyUpdate{Kind: province.KindNATSCA, Name: "nats", Issued: s.now(), Payload: ca})
+		u, err := s.keys.SignKeyUpdate(province.KeyUpdate{Kind: province.KindNATSCA, Name: wire.NATSCAName, Issued: s.now(), Payload: ca})
 		if err != nil {
 			return nil, fmt.Errorf("enroll: sign the NATS CA: %w", err)
 		}
@@ -201,7 +165,7 @@ func (s *Server) enrolled(d store.Device) (*Enrollment, error) {
 // the id goes to the revoked bucket, which every kiosk watches. It fails
 // while NATS is unreachable; the caller retries.
 func (s *Server) Revoke(ctx context.Context, revocationID string) error {
-	if err := checkRevocationID(revocationID); err != nil {
+	if err := wire.CheckRevocationID(revocationID); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if s.kv == nil {

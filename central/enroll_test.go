@@ -14,6 +14,7 @@ import (
 
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Ensure that a kiosk enrolls with a token and gets what it needs to sync.
@@ -23,7 +24,7 @@ func TestEnroll_HappyPath(t *testing.T) {
 
 	pub := k.key.Public().(ed25519.PublicKey)
 	e := k.enr
-	if want := DeviceID(pub); e.Device != want {
+	if want := wire.DeviceID(pub); e.Device != want {
 		t.Errorf("device = %q, want %q", e.Device, want)
 	}
 	if !regexp.MustCompile(`^k-[0-9a-f]{16}$`).MatchString(e.Device) {
@@ -95,7 +96,7 @@ func TestEnroll_ReusedToken(t *testing.T) {
 	ts := startServer(t)
 	tok := ts.addVenueAndToken(t, "cafe-1")
 	k1, k2 := newTestKiosk(t), newTestKiosk(t)
-	var e1, again Enrollment
+	var e1, again wire.Enrollment
 	if code := ts.do(t, "POST", "/v1/enroll", k1.request(tok), false, &e1); code != http.StatusOK {
 		t.Fatalf("first enrollment: %d", code)
 	}
@@ -154,20 +155,20 @@ func TestEnroll_BadKeys(t *testing.T) {
 	userSeed, _ := newTestKiosk(t).nkey.Seed()
 	for _, tc := range []struct {
 		name string
-		edit func(*EnrollRequest)
+		edit func(*wire.EnrollRequest)
 	}{
-		{"empty nkey", func(r *EnrollRequest) { r.NKey = "" }},
-		{"garbage nkey", func(r *EnrollRequest) { r.NKey = "UNOTAKEY" }},
-		{"account nkey", func(r *EnrollRequest) { r.NKey = acctPub }},
-		{"user seed as nkey", func(r *EnrollRequest) { r.NKey = string(userSeed) }},
-		{"nkey with a flipped character", func(r *EnrollRequest) {
+		{"empty nkey", func(r *wire.EnrollRequest) { r.NKey = "" }},
+		{"garbage nkey", func(r *wire.EnrollRequest) { r.NKey = "UNOTAKEY" }},
+		{"account nkey", func(r *wire.EnrollRequest) { r.NKey = acctPub }},
+		{"user seed as nkey", func(r *wire.EnrollRequest) { r.NKey = string(userSeed) }},
+		{"nkey with a flipped character", func(r *wire.EnrollRequest) {
 			b := []byte(r.NKey)
 			b[10] ^= 1
 			r.NKey = string(b)
 		}},
-		{"short device key", func(r *EnrollRequest) { r.DeviceKey = "AAAA" }},
-		{"device key not base64", func(r *EnrollRequest) { r.DeviceKey = "not base64!" }},
-		{"no token", func(r *EnrollRequest) { r.Token = "" }},
+		{"short device key", func(r *wire.EnrollRequest) { r.DeviceKey = "AAAA" }},
+		{"device key not base64", func(r *wire.EnrollRequest) { r.DeviceKey = "not base64!" }},
+		{"no token", func(r *wire.EnrollRequest) { r.Token = "" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := newTestKiosk(t).request(tok)

@@ -182,7 +182,7 @@ func (ts *testServer) addVenueAndToken(t *testing.T, venue string) string {
 type testKiosk struct {
 	key  ed25519.PrivateKey
 	nkey nkeys.KeyPair
-	enr  Enrollment
+	enr  wire.Enrollment
 }
 
 func newTestKiosk(t *testing.T) *testKiosk {
@@ -198,9 +198,9 @@ func newTestKiosk(t *testing.T) *testKiosk {
 	return &testKiosk{key: key, nkey: nk}
 }
 
-func (k *testKiosk) request(token string) EnrollRequest {
+func (k *testKiosk) request(token string) wire.EnrollRequest {
 	pub, _ := k.nkey.PublicKey()
-	return EnrollRequest{
+	return wire.EnrollRequest{
 		Token:     token,
 		DeviceKey: base64.StdEncoding.EncodeToString(k.key.Public().(ed25519.PublicKey)),
 		NKey:      pub,

@@ -3,9 +3,6 @@ package central
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,6 +12,7 @@ import (
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // downSync holds the down-sync KV buckets (docs/sync.md, "Down-sync").
@@ -26,13 +24,14 @@ type downSync struct {
 // exist: file storage, one value per key.
 func ensureBuckets(ctx context.Context, js jetstream.JetStream, replicas int) (*downSync, error) {
 	descs := map[string]string{
-		BucketRevoked:  "Anshim: revoked passes (revocation id -> 1)",
-		BucketPassKeys: "Anshim: pass verification keys (key id -> root-signed key update of the base64 Ed25519 key)",
-		BucketSealing:  "Anshim: record-sealing key (current -> root-signed key update of {id, key})",
-		BucketVenues:   "Anshim: venue settings (venue id -> JSON)",
+		wire.BucketRevoked:  "Anshim: revoked passes (revocation id -> 1)",
+		wire.BucketPassKeys: "Anshim: pass verification keys (key id -> root-signed key update of the base64 Ed25519 key)",
+		wire.BucketSealing:  "Anshim: record-sealing key (current -> root-signed key update of {id, key})",
+		wire.BucketVenues:   "Anshim: venue settings (venue id -> JSON)",
 	}
-	kvs := make(map[string]jetstream.KeyValue, len(Buckets))
-	for _, b := range Buckets {
+	buckets := wire.DownSyncBuckets()
+	kvs := make(map[string]jetstream.KeyValue, len(buckets))
+	for _, b := range buckets {
 		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      b,
 			Description: descs[b],
@@ -46,33 +45,11 @@ func ensureBuckets(ctx context.Context, js jetstream.JetStream, replicas int) (*
 		kvs[b] = kv
 	}
 	return &downSync{
-		revoked:  kvs[BucketRevoked],
-		passKeys: kvs[BucketPassKeys],
-		sealing:  kvs[BucketSealing],
-		venues:   kvs[BucketVenues],
+		revoked:  kvs[wire.BucketRevoked],
+		passKeys: kvs[wire.BucketPassKeys],
+		sealing:  kvs[wire.BucketSealing],
+		venues:   kvs[wire.BucketVenues],
 	}, nil
-}
-
-// sealingValue is the value of the sealing bucket's "current" key.
-type sealingValue struct {
-	ID  string `json:"id"`
-	Key string `json:"key"`
-}
-
-// VenueSettings is the value of a venue in the venues bucket, as kiosks
-// read it. The venue's status is not in it: a suspended venue's kiosks
-// keep working as before.
-type VenueSettings struct {
-	Name     string            `json:"name"`
-	Category registry.Category `json:"category"`
-	// DefaultStay is the stay of a visitor who never scanned out, as a Go
-	// duration in whole minutes ("45m").
-	DefaultStay string `json:"default_stay"`
-	// Debounce is the same-pass window the venue's kiosks apply, as a Go
-	// duration ("5m0s"; "-1s": off), unless a kiosk's own configuration
-	// sets one; absent when the venue leaves the kiosks' default (10
-	// minutes). See [Server.SetVenueDebounce].
-	Debounce string `json:"debounce,omitempty"`
 }
 
 // publishKeys makes the pass-key and sealing buckets hold exactly the
@@ -88,19 +65,16 @@ func (d *downSync) publishKeys(ctx context.Context, keys *province.Keys, now tim
 	bundle := keys.Bundle()
 	want := make(map[string][]byte)
 	for _, k := range keys.PassKeys() {
-		want[fmt.Sprintf("%08x", k.ID)] = []byte(base64.StdEncoding.EncodeToString(k.Key))
+		want[wire.PassKeyName(k.ID)] = wire.FormatPassKey(k)
 	}
 	if err := syncSigned(ctx, d.passKeys, keys, bundle, province.KindPassKey, want, now); err != nil {
 		return err
 	}
-	sv, err := json.Marshal(sealingValue{
-		ID:  keys.SealingKeyID(),
-		Key: base64.StdEncoding.EncodeToString(keys.SealingPublicKey()[:]),
-	})
+	sv, err := wire.SealingKey{ID: keys.SealingKeyID(), Key: *keys.SealingPublicKey()}.Marshal()
 	if err != nil {
 		return err
 	}
-	return syncSigned(ctx, d.sealing, keys, bundle, province.KindSealingKey, map[string][]byte{"current": sv}, now)
+	return syncSigned(ctx, d.sealing, keys, bundle, province.KindSealingKey, map[string][]byte{wire.SealingKeyCurrent: sv}, now)
 }
 
 // syncSigned makes kv hold exactly the payloads of want, by key, each as a
@@ -158,16 +132,16 @@ func venueValue(v store.Venue) ([]byte, error) {
 	if stay == 0 {
 		stay = registry.Stays(nil).Of(c)
 	}
-	vs := VenueSettings{Name: v.Name, Category: c, DefaultStay: fmt.Sprintf("%dm", stay)}
+	vs := wire.VenueSettings{Name: v.Name, Category: string(c), DefaultStay: fmt.Sprintf("%dm", stay)}
 	if v.DebounceSeconds != 0 {
 		vs.Debounce = (time.Duration(v.DebounceSeconds) * time.Second).String()
 	}
-	return json.Marshal(vs)
+	return vs.Marshal()
 }
 
 // revoke marks a revocation id revoked.
 func (d *downSync) revoke(ctx context.Context, id string) error {
-	return syncBucket(ctx, d.revoked, map[string][]byte{id: []byte("1")}, false)
+	return syncBucket(ctx, d.revoked, map[string][]byte{id: []byte(wire.RevokedValue)}, false)
 }
 
 // syncBucket puts the keys of want whose value differs, and with exclusive
@@ -198,15 +172,6 @@ func syncBucket(ctx context.Context, kv jetstream.KeyValue, want map[string][]by
 				return fmt.Errorf("KV %s: delete %s: %w", kv.Bucket(), k, err)
 			}
 		}
-	}
-	return nil
-}
-
-// checkRevocationID checks a revocation id: 32 lower-case hex digits.
-func checkRevocationID(id string) error {
-	b, err := hex.DecodeString(id)
-	if err != nil || len(b) != 16 || hex.EncodeToString(b) != id {
-		return fmt.Errorf("revocation id %q: want 32 lower-case hex digits", id)
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/ingest"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // recordAPI records the JetStream API subjects published with replies
@@ -79,7 +79,7 @@ func TestDevicePermissions(t *testing.T) {
 		if err != nil {
 			t.Fatalf("publish: %v", err)
 		}
-		if ack.Stream != ingest.StreamName || ack.Duplicate {
+		if ack.Stream != wire.Stream || ack.Duplicate {
 			t.Errorf("ack = %+v", ack)
 		}
 		// Async, as the uplink does.
@@ -89,7 +89,7 @@ func TestDevicePermissions(t *testing.T) {
 		}
 		select {
 		case ack := <-f.Ok():
-			if ack.Stream != ingest.StreamName {
+			if ack.Stream != wire.Stream {
 				t.Errorf("async ack = %+v", ack)
 			}
 		case err := <-f.Err():
@@ -111,7 +111,7 @@ func TestDevicePermissions(t *testing.T) {
 		}
 		// Nothing of it reached the stream: it took A's two batches only.
 		cjs, _ := jetstream.New(ts.centralConn(t))
-		st, err := cjs.Stream(ctx, ingest.StreamName)
+		st, err := cjs.Stream(ctx, wire.Stream)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestDevicePermissions(t *testing.T) {
 	t.Run("no stream or consumer management", func(t *testing.T) {
 		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer cancel()
-		if _, err := js.Stream(pctx, ingest.StreamName); err == nil {
+		if _, err := js.Stream(pctx, wire.Stream); err == nil {
 			t.Error("device read the check-in stream's info")
 		}
 		pctx2, cancel2 := context.WithTimeout(ctx, 500*time.Millisecond)
@@ -152,7 +152,7 @@ func TestDevicePermissions(t *testing.T) {
 		if _, err := js.CreateKeyValue(pctx2, jetstream.KeyValueConfig{Bucket: "anshim_evil"}); err == nil {
 			t.Error("device created a bucket")
 		}
-		kv, err := js.KeyValue(ctx, BucketRevoked)
+		kv, err := js.KeyValue(ctx, wire.BucketRevoked)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,11 +164,11 @@ func TestDevicePermissions(t *testing.T) {
 	})
 
 	t.Run("KV watch of the four buckets", func(t *testing.T) {
-		for _, bucket := range Buckets {
+		for _, bucket := range wire.DownSyncBuckets() {
 			got := readBucket(t, js, bucket)
 			t.Logf("%s: %d keys", bucket, len(got))
 		}
-		kv, err := js.KeyValue(ctx, BucketSealing)
+		kv, err := js.KeyValue(ctx, wire.BucketSealing)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestDevicePermissions(t *testing.T) {
 			t.Errorf("get sealing key: %v", err)
 		}
 		// A live update arrives.
-		_, w := watchAll(t, js, BucketRevoked)
+		_, w := watchAll(t, js, wire.BucketRevoked)
 		id := "0123456789abcdef0123456789abcdef"
 		if err := ts.Revoke(ctx, id); err != nil {
 			t.Fatal(err)
@@ -190,7 +190,7 @@ func TestDevicePermissions(t *testing.T) {
 		// More than 1 MiB pending makes the server ask the watcher for
 		// flow control ($JS.FC...): the reply needs its permission.
 		cjs, _ := jetstream.New(ts.centralConn(t))
-		kv, err := cjs.KeyValue(ctx, BucketVenues)
+		kv, err := cjs.KeyValue(ctx, wire.BucketVenues)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestDevicePermissions(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got := readBucket(t, js, BucketVenues)
+		got := readBucket(t, js, wire.BucketVenues)
 		if len(got) < n {
 			t.Errorf("watcher saw %d values, want at least %d", len(got), n)
 		}
@@ -243,7 +243,7 @@ func TestDevicePermissions(t *testing.T) {
 				allowed = true
 			}
 		}
-		if !allowed && !strings.Contains(s, "anshim_evil") && !strings.Contains(s, ingest.StreamName) && !strings.HasPrefix(s, "$KV.") {
+		if !allowed && !strings.Contains(s, "anshim_evil") && !strings.Contains(s, wire.Stream) && !strings.HasPrefix(s, "$KV.") {
 			t.Errorf("the device needed %s, outside its permissions", s)
 		}
 	}
@@ -298,29 +298,29 @@ func TestKV_StartAndRevoke(t *testing.T) {
 			}
 			return out
 		}
-		pk := open(BucketPassKeys, province.KindPassKey, readBucket(t, js, BucketPassKeys))
+		pk := open(wire.BucketPassKeys, province.KindPassKey, readBucket(t, js, wire.BucketPassKeys))
 		want := map[string]string{}
 		for _, k := range keys.PassKeys() {
 			want[fmt.Sprintf("%08x", k.ID)] = base64.StdEncoding.EncodeToString(k.Key)
 		}
 		if !mapsEqual(pk, want) {
-			t.Errorf("%s = %v, want %v", BucketPassKeys, pk, want)
+			t.Errorf("%s = %v, want %v", wire.BucketPassKeys, pk, want)
 		}
-		sealing := open(BucketSealing, province.KindSealingKey, readBucket(t, js, BucketSealing))
+		sealing := open(wire.BucketSealing, province.KindSealingKey, readBucket(t, js, wire.BucketSealing))
 		var sv struct{ ID, Key string }
 		if err := json.Unmarshal([]byte(sealing["current"]), &sv); err != nil || len(sealing) != 1 {
-			t.Fatalf("%s = %v (%v)", BucketSealing, sealing, err)
+			t.Fatalf("%s = %v (%v)", wire.BucketSealing, sealing, err)
 		}
 		if sv.ID != keys.SealingKeyID() || sv.Key != base64.StdEncoding.EncodeToString(keys.SealingPublicKey()[:]) {
 			t.Errorf("sealing = %+v", sv)
 		}
-		venues := readBucket(t, js, BucketVenues)
+		venues := readBucket(t, js, wire.BucketVenues)
 		if want := map[string]string{"cafe-1": `{"name":"Cafe One","category":"other","default_stay":"60m"}`}; !mapsEqual(venues, want) {
-			t.Errorf("%s = %v, want %v", BucketVenues, venues, want)
+			t.Errorf("%s = %v, want %v", wire.BucketVenues, venues, want)
 		}
-		revoked := readBucket(t, js, BucketRevoked)
+		revoked := readBucket(t, js, wire.BucketRevoked)
 		if !mapsEqual(revoked, wantRevoked) {
-			t.Errorf("%s = %v, want %v", BucketRevoked, revoked, wantRevoked)
+			t.Errorf("%s = %v, want %v", wire.BucketRevoked, revoked, wantRevoked)
 		}
 	}
 	check(t, map[string]string{})
@@ -383,7 +383,7 @@ func revisions(t *testing.T, js jetstream.JetStream) map[string]uint64 {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]uint64{}
-	for _, b := range Buckets {
+	for _, b := range wire.DownSyncBuckets() {
 		kv, err := js.KeyValue(ctx, b)
 		if err != nil {
 			t.Fatal(err)
@@ -477,14 +477,14 @@ func TestStopStartNATS(t *testing.T) {
 	ts.waitStored(t, b.enr.Device, 2)
 
 	cjs, _ := jetstream.New(ts.centralConn(t))
-	st, err := cjs.Stream(ctx, ingest.StreamName)
+	st, err := cjs.Stream(ctx, wire.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := st.CachedInfo().State.LastSeq; n != 3 {
 		t.Errorf("stream took %d messages in all, want 3 (its files were kept)", n)
 	}
-	revoked := readBucket(t, cjs, BucketRevoked)
+	revoked := readBucket(t, cjs, wire.BucketRevoked)
 	if revoked[id] != "1" {
 		t.Errorf("revocation lost in the outage: %v", revoked)
 	}
@@ -492,7 +492,7 @@ func TestStopStartNATS(t *testing.T) {
 		t.Errorf("revoke after the outage: %v", err)
 	}
 	// The venue added during the outage reaches the bucket after it.
-	vkv, err := cjs.KeyValue(ctx, BucketVenues)
+	vkv, err := cjs.KeyValue(ctx, wire.BucketVenues)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ include "central/nats-devices.conf"
 		t.Error("published to another device's subject")
 	}
 	errs.waitFor(t, "Permissions Violation for Publish")
-	for _, bucket := range Buckets {
+	for _, bucket := range wire.DownSyncBuckets() {
 		readBucket(t, js, bucket)
 	}
 }

@@ -8,43 +8,12 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/anshim/anshim/sync/ingest"
-	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
-
-// Subjects and buckets of the sync protocol (docs/sync.md).
-const (
-	// BucketRevoked maps revocation ids to "1".
-	BucketRevoked = "anshim_revoked"
-	// BucketPassKeys maps pass key ids (8 hex) to base64 Ed25519 keys.
-	BucketPassKeys = "anshim_passkeys"
-	// BucketSealing holds the current sealing key under "current".
-	BucketSealing = "anshim_sealing"
-	// BucketVenues maps venue ids to venue settings JSON.
-	BucketVenues = "anshim_venues"
-)
-
-// BucketWitness is where kiosks gossip their latest signed checkpoint
-// (key: device id; see uplink.Gossip). The central creates it; each
-// device may write only its own key.
-const BucketWitness = uplink.BucketWitness
 
 // WitnessKeySubject returns the subject of a device's key in
-// BucketWitness: the only one of the bucket it may publish to.
-func WitnessKeySubject(device string) string { return "$KV." + BucketWitness + "." + device }
-
-// Buckets are the down-sync KV buckets a kiosk watches.
-var Buckets = []string{BucketRevoked, BucketPassKeys, BucketSealing, BucketVenues}
-
-// CheckInSubject returns the subject a device publishes its batches to.
-func CheckInSubject(venue, device string) string {
-	return ingest.Subject(venue, device)
-}
-
-// InboxPrefix returns the device's inbox prefix, for
-// nats.CustomInboxPrefix: replies (PubAcks) and KV watch deliveries arrive
-// below it, and no other device may subscribe there.
-func InboxPrefix(device string) string { return "_INBOX_" + device }
+// wire.BucketWitness: the only one of the bucket it may publish to.
+func WitnessKeySubject(device string) string { return "$KV." + wire.BucketWitness + "." + device }
 
 // WatchCreateSubject returns the pattern of the consumer-create requests
 // a device may send for bucket: $JS.API.CONSUMER.CREATE.KV_<bucket>.<name>.<filter>
@@ -92,8 +61,8 @@ const durableCreateDeny = "$JS.API.CONSUMER.DURABLE.CREATE.>"
 // request's body (durable name, deliver subject): the central's consumer
 // guard (consumerguard.go) removes what a watch would not make.
 func DevicePermissions(venue, device string) *server.Permissions {
-	pub := []string{CheckInSubject(venue, device)}
-	for _, b := range Buckets {
+	pub := []string{wire.CheckInSubject(venue, device)}
+	for _, b := range wire.DownSyncBuckets() {
 		stream := "KV_" + b
 		pub = append(pub,
 			"$JS.API.STREAM.INFO."+stream,
@@ -103,19 +72,19 @@ func DevicePermissions(venue, device string) *server.Permissions {
 			"$JS.FC."+stream+".>",
 		)
 	}
-	pub = append(pub, SubjectLedgerReceipt, SubjectLedgerConsistency, SubjectLedgerCheckpoint, AlertSubject(device))
+	pub = append(pub, wire.SubjectReceiptRequest, wire.SubjectConsistencyRequest, wire.SubjectCheckpointRequest, wire.AlertSubject(device))
 	// The witness gossip bucket: watch all of it, write only its own key.
-	ws := "KV_" + BucketWitness
+	ws := "KV_" + wire.BucketWitness
 	pub = append(pub,
 		"$JS.API.STREAM.INFO."+ws,
-		WatchCreateSubject(BucketWitness),
+		WatchCreateSubject(wire.BucketWitness),
 		"$JS.API.CONSUMER.DELETE."+ws+".>",
 		"$JS.FC."+ws+".>",
 		WitnessKeySubject(device),
 	)
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub, Deny: []string{durableCreateDeny}},
-		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(device) + ".>", ReceiptSubject(device)}},
+		Subscribe: &server.SubjectPermission{Allow: []string{wire.InboxPrefix(device) + ".>", wire.ReceiptSubject(device)}},
 	}
 }
 

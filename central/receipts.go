@@ -23,30 +23,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/ledger"
-	"github.com/anshim/anshim/sync/uplink"
 	"github.com/anshim/anshim/sync/wire"
-)
-
-// The ledger's subjects and messages are the sync protocol's (docs/sync.md,
-// "Ledger receipts and witnesses"), defined once in sync/uplink, the
-// kiosk's side.
-const (
-	ReceiptsPrefix           = uplink.ReceiptsPrefix
-	SubjectLedgerReceipt     = uplink.SubjectReceiptRequest
-	SubjectLedgerConsistency = uplink.SubjectConsistencyRequest
-	SubjectLedgerCheckpoint  = uplink.SubjectCheckpointRequest
-	AlertsPrefix             = uplink.AlertsPrefix
-)
-
-// ReceiptSubject returns the subject of a device's receipts.
-func ReceiptSubject(device string) string { return uplink.ReceiptSubject(device) }
-
-// AlertSubject returns the subject a device reports ledger forks on.
-func AlertSubject(device string) string { return uplink.AlertSubject(device) }
-
-type (
-	ledgerReply  = uplink.LedgerReply
-	forkEvidence = uplink.Evidence
 )
 
 // AlertsDir is the directory, in the data directory, of the fork evidence
@@ -74,22 +51,22 @@ const receiptsRequestTimeout = 10 * time.Second
 // published then or can be asked for.
 func (s *Server) receiptsLoop(ctx context.Context) error {
 	if _, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:       BucketWitness,
-		Description:  "Anshim: kiosks' latest ledger checkpoints (device id -> uplink.Gossip JSON)",
+		Bucket:       wire.BucketWitness,
+		Description:  "Anshim: kiosks' latest ledger checkpoints (device id -> wire.Gossip JSON)",
 		History:      1,
-		MaxValueSize: uplink.MaxGossipBytes,
+		MaxValueSize: wire.MaxGossipBytes,
 		Storage:      jetstream.FileStorage,
 		Replicas:     s.cfg.ReplicasOrDefault(),
 	}); err != nil {
-		return fmt.Errorf("KV bucket %s: %w", BucketWitness, err)
+		return fmt.Errorf("KV bucket %s: %w", wire.BucketWitness, err)
 	}
 	limit := newAlertLimiter(s.now)
 	handlers := map[string]nats.MsgHandler{
-		SubjectLedgerReceipt:     func(m *nats.Msg) { s.reply(ctx, m, s.serveReceipt) },
-		SubjectLedgerConsistency: func(m *nats.Msg) { s.reply(ctx, m, s.serveConsistency) },
-		SubjectLedgerCheckpoint:  func(m *nats.Msg) { s.reply(ctx, m, s.serveCheckpoint) },
-		AlertsPrefix + "*": func(m *nats.Msg) {
-			s.reply(ctx, m, func(ctx context.Context, m *nats.Msg) ledgerReply { return s.serveAlert(ctx, m, limit) })
+		wire.SubjectReceiptRequest:     func(m *nats.Msg) { s.reply(ctx, m, s.serveReceipt) },
+		wire.SubjectConsistencyRequest: func(m *nats.Msg) { s.reply(ctx, m, s.serveConsistency) },
+		wire.SubjectCheckpointRequest:  func(m *nats.Msg) { s.reply(ctx, m, s.serveCheckpoint) },
+		wire.AlertsWildcard: func(m *nats.Msg) {
+			s.reply(ctx, m, func(ctx context.Context, m *nats.Msg) wire.LedgerReply { return s.serveAlert(ctx, m, limit) })
 		},
 	}
 	for subj, h := range handlers {
@@ -148,7 +125,7 @@ func (s *Server) publishReceipts(ctx context.Context, from int64, cp store.Check
 				if err != nil {
 					return from, err
 				}
-				if err := s.nc.Publish(ReceiptSubject(b.Device), data); err != nil {
+				if err := s.nc.Publish(wire.ReceiptSubject(b.Device), data); err != nil {
 					return from, err
 				}
 				s.metrics.receiptsPublished.Add(1)
@@ -160,7 +137,7 @@ func (s *Server) publishReceipts(ctx context.Context, from int64, cp store.Check
 }
 
 // reply answers a request with what serve returns.
-func (s *Server) reply(ctx context.Context, m *nats.Msg, serve func(context.Context, *nats.Msg) ledgerReply) {
+func (s *Server) reply(ctx context.Context, m *nats.Msg, serve func(context.Context, *nats.Msg) wire.LedgerReply) {
 	if m.Reply == "" || wire.IsStreamDelivery(m.Reply) {
 		return // a notice without reply, or a rogue consumer's delivery (wire.IsStreamDelivery)
 	}
@@ -175,53 +152,53 @@ func (s *Server) reply(ctx context.Context, m *nats.Msg, serve func(context.Cont
 	}
 }
 
-func (s *Server) serveReceipt(ctx context.Context, m *nats.Msg) ledgerReply {
-	var req uplink.ReceiptRequest
+func (s *Server) serveReceipt(ctx context.Context, m *nats.Msg) wire.LedgerReply {
+	var req wire.ReceiptRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
-		return ledgerReply{Error: "malformed request: " + err.Error()}
+		return wire.LedgerReply{Error: "malformed request: " + err.Error()}
 	}
 	index, err := s.store.BatchLeaf(ctx, req.Device, req.Seq)
 	if errors.Is(err, store.ErrNotFound) {
 		// Not stored yet, or stored before the ledger: ask again later.
-		return ledgerReply{Error: err.Error(), Retry: true}
+		return wire.LedgerReply{Error: err.Error(), Retry: true}
 	}
 	if err != nil {
-		return ledgerReply{Error: err.Error()}
+		return wire.LedgerReply{Error: err.Error()}
 	}
 	rc, err := ledgerstore.Prove(ctx, s.store, index)
 	if err != nil {
-		return ledgerReply{Error: err.Error(), Retry: errors.Is(err, ledger.ErrNotInCheckpoint)}
+		return wire.LedgerReply{Error: err.Error(), Retry: errors.Is(err, ledger.ErrNotInCheckpoint)}
 	}
-	return ledgerReply{Receipt: &rc}
+	return wire.LedgerReply{Receipt: &rc}
 }
 
-func (s *Server) serveCheckpoint(ctx context.Context, _ *nats.Msg) ledgerReply {
+func (s *Server) serveCheckpoint(ctx context.Context, _ *nats.Msg) wire.LedgerReply {
 	cp, err := s.store.LatestCheckpoint(ctx)
 	if err != nil {
-		return ledgerReply{Error: err.Error(), Retry: true}
+		return wire.LedgerReply{Error: err.Error(), Retry: true}
 	}
-	return ledgerReply{Checkpoint: string(cp.Note)}
+	return wire.LedgerReply{Checkpoint: string(cp.Note)}
 }
 
-func (s *Server) serveConsistency(ctx context.Context, m *nats.Msg) ledgerReply {
-	var req uplink.ConsistencyRequest
+func (s *Server) serveConsistency(ctx context.Context, m *nats.Msg) wire.LedgerReply {
+	var req wire.ConsistencyRequest
 	if err := json.Unmarshal(m.Data, &req); err != nil {
-		return ledgerReply{Error: "malformed request: " + err.Error()}
+		return wire.LedgerReply{Error: "malformed request: " + err.Error()}
 	}
 	if req.Old < 1 || req.Old > req.New {
-		return ledgerReply{Error: fmt.Sprintf("want 1 ≤ old ≤ new, got old %d, new %d", req.Old, req.New)}
+		return wire.LedgerReply{Error: fmt.Sprintf("want 1 ≤ old ≤ new, got old %d, new %d", req.Old, req.New)}
 	}
 	// A refusal (no Retry) tells a kiosk holding signed checkpoints of
 	// these sizes that the log cannot prove them consistent: a fork. Only
 	// sizes beyond the log are refused; a failure of the store is "retry".
 	if err := s.checkSize(ctx, req.New); err != nil {
-		return ledgerReply{Error: err.Error(), Retry: !errors.Is(err, ErrInvalid)}
+		return wire.LedgerReply{Error: err.Error(), Retry: !errors.Is(err, ErrInvalid)}
 	}
 	p, err := tlog.ProveTree(req.New, req.Old, ledgerstore.HashReader(ctx, s.store))
 	if err != nil {
-		return ledgerReply{Error: err.Error(), Retry: true}
+		return wire.LedgerReply{Error: err.Error(), Retry: true}
 	}
-	return ledgerReply{Proof: &ledger.Proof{Old: req.Old, Size: req.New, Proof: p}}
+	return wire.LedgerReply{Proof: &ledger.Proof{Old: req.Old, Size: req.New, Proof: p}}
 }
 
 // LedgerAlert is fork evidence a kiosk reported and the central verified,
@@ -235,8 +212,8 @@ type LedgerAlert struct {
 	Device   string    `json:"device"`
 	Received time.Time `json:"received"`
 	// Finding is what the central's own check found.
-	Finding  string          `json:"finding"`
-	Evidence uplink.Evidence `json:"evidence"`
+	Finding  string        `json:"finding"`
+	Evidence wire.Evidence `json:"evidence"`
 }
 
 // alertLimiter is a token bucket per device.
@@ -283,42 +260,45 @@ func (l *alertLimiter) allow(device string) (ok, first bool) {
 // serveAlert verifies the fork evidence a kiosk reports and keeps it once
 // (see checkAlert), logs and counts it. Only the device itself may publish
 // on its alert subject; each device is rate-limited (alertBurst, then one
-// per alertRefill) and a report is at most uplink.MaxEvidenceBytes.
+// per alertRefill) and a report is at most wire.MaxEvidenceBytes.
 // Nothing is written for evidence that does not verify.
-func (s *Server) serveAlert(ctx context.Context, m *nats.Msg, limit *alertLimiter) ledgerReply {
-	device := strings.TrimPrefix(m.Subject, AlertsPrefix)
+func (s *Server) serveAlert(ctx context.Context, m *nats.Msg, limit *alertLimiter) wire.LedgerReply {
+	device, ok := wire.ParseAlertSubject(m.Subject)
+	if !ok {
+		return wire.LedgerReply{Error: fmt.Sprintf("subject %s is not an alert subject", m.Subject)}
+	}
 	if ok, first := limit.allow(device); !ok {
 		if first {
 			s.log.Warn("ledger fork alerts: device rate-limited", "device", device, "burst", alertBurst, "refill", alertRefill)
 		}
-		return ledgerReply{Error: "too many alerts from this device: try again later", Retry: true}
+		return wire.LedgerReply{Error: "too many alerts from this device: try again later", Retry: true}
 	}
-	if len(m.Data) > uplink.MaxEvidenceBytes {
+	if len(m.Data) > wire.MaxEvidenceBytes {
 		s.log.Warn("ledger fork alert refused: too large", "device", device, "bytes", len(m.Data))
-		return ledgerReply{Error: fmt.Sprintf("evidence of %d bytes, at most %d", len(m.Data), uplink.MaxEvidenceBytes)}
+		return wire.LedgerReply{Error: fmt.Sprintf("evidence of %d bytes, at most %d", len(m.Data), wire.MaxEvidenceBytes)}
 	}
-	var ev forkEvidence
+	var ev wire.Evidence
 	if err := json.Unmarshal(m.Data, &ev); err != nil {
 		s.log.Warn("ledger fork alert refused: malformed", "device", device, "err", err)
-		return ledgerReply{Error: "malformed evidence: " + err.Error()}
+		return wire.LedgerReply{Error: "malformed evidence: " + err.Error()}
 	}
 	key, finding, err := s.checkAlert(ctx, device, ev)
 	if errors.Is(err, errAlertRetry) {
-		return ledgerReply{Error: err.Error(), Retry: true}
+		return wire.LedgerReply{Error: err.Error(), Retry: true}
 	}
 	if err != nil {
 		s.log.Warn("ledger fork alert refused", "device", device, "kind", ev.Kind, "reason", ev.Reason, "err", err)
-		return ledgerReply{Error: "evidence refused: " + err.Error()}
+		return wire.LedgerReply{Error: "evidence refused: " + err.Error()}
 	}
 	dir := filepath.Join(s.cfg.DataOrDefault(), AlertsDir)
 	file := filepath.Join(dir, key+".json")
 	if _, err := os.Stat(file); err == nil {
 		s.log.Info("ledger fork alert already kept", "device", device, "evidence_file", file)
-		return ledgerReply{OK: true}
+		return wire.LedgerReply{OK: true}
 	}
 	if n, _ := filepath.Glob(filepath.Join(dir, "*.json")); len(n) >= MaxAlerts {
 		s.log.Error("ledger fork alert verified but not kept: too many alerts", "device", device, "max", MaxAlerts, "finding", finding)
-		return ledgerReply{Error: "the central keeps no more alerts", Retry: true}
+		return wire.LedgerReply{Error: "the central keeps no more alerts", Retry: true}
 	}
 	data, err := json.MarshalIndent(LedgerAlert{Key: key, Device: device, Received: s.now().UTC(), Finding: finding, Evidence: ev}, "", "  ")
 	if err == nil {
@@ -330,9 +310,9 @@ func (s *Server) serveAlert(ctx context.Context, m *nats.Msg, limit *alertLimite
 	s.log.Error("ledger fork reported by a kiosk", "device", device, "kind", ev.Kind, "reason", ev.Reason,
 		"detected", ev.Detected, "finding", finding, "evidence_file", file, "evidence_kept", err == nil)
 	if err != nil {
-		return ledgerReply{Error: "evidence not kept: " + err.Error(), Retry: true}
+		return wire.LedgerReply{Error: "evidence not kept: " + err.Error(), Retry: true}
 	}
-	return ledgerReply{OK: true}
+	return wire.LedgerReply{OK: true}
 }
 
 // errAlertRetry: the evidence could not be checked now.
@@ -358,7 +338,7 @@ func alertKey(n int, parts ...string) string {
 //   - a receipt the device disowns: the receipt verifies (signature,
 //     inclusion) and its leaf is a batch of that device. Whether the
 //     device sent it is the device's word; the alert says so.
-func (s *Server) checkAlert(ctx context.Context, device string, ev forkEvidence) (key, finding string, err error) {
+func (s *Server) checkAlert(ctx context.Context, device string, ev wire.Evidence) (key, finding string, err error) {
 	if ev.Device != device {
 		return "", "", fmt.Errorf("evidence of device %q reported by %q", ev.Device, device)
 	}
@@ -367,7 +347,7 @@ func (s *Server) checkAlert(ctx context.Context, device string, ev forkEvidence)
 		return "", "", fmt.Errorf("%w: ledger verifier: %v", errAlertRetry, err)
 	}
 	switch ev.Kind {
-	case uplink.KindReceipt:
+	case wire.KindReceipt:
 		if ev.Receipt == nil {
 			return "", "", errors.New("no receipt")
 		}
@@ -380,7 +360,7 @@ func (s *Server) checkAlert(ctx context.Context, device string, ev forkEvidence)
 		}
 		return "receipt-" + alertKey(64, ev.Receipt.Leaf, ev.Receipt.Checkpoint),
 			fmt.Sprintf("receipt of leaf %d verifies; the device says it did not send that batch", ev.Receipt.Index), nil
-	case uplink.KindFork, "":
+	case wire.KindFork, "":
 	default:
 		return "", "", fmt.Errorf("unknown kind %q", ev.Kind)
 	}

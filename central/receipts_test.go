@@ -122,29 +122,29 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	}
 
 	// Asked again by request-reply, the receipt is the same leaf.
-	rep, err := nc.Request(uplink.SubjectReceiptRequest, []byte(fmt.Sprintf(`{"device":%q,"seq":2}`, dev)), 5*time.Second)
+	rep, err := nc.Request(wire.SubjectReceiptRequest, []byte(fmt.Sprintf(`{"device":%q,"seq":2}`, dev)), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lr uplink.LedgerReply
+	var lr wire.LedgerReply
 	if json.Unmarshal(rep.Data, &lr); lr.Receipt == nil || lr.Receipt.Index != rc.Index {
 		t.Fatalf("receipt request: %s", rep.Data)
 	}
 
 	t.Run("isolation", func(t *testing.T) {
 		bnc, errs := b.connect(t, ts.NATSURL())
-		for _, subj := range []string{uplink.ReceiptSubject(dev), "anshim.receipts.*", "anshim.receipts.>"} {
+		for _, subj := range []string{wire.ReceiptSubject(dev), "anshim.receipts.*", "anshim.receipts.>"} {
 			if _, err := bnc.SubscribeSync(subj); err != nil {
 				t.Fatal(err)
 			}
 			errs.waitFor(t, fmt.Sprintf("Permissions Violation for Subscription to %q", subj))
 		}
-		if err := bnc.Publish(uplink.AlertSubject(dev), []byte(`{}`)); err != nil {
+		if err := bnc.Publish(wire.AlertSubject(dev), []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
-		errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", uplink.AlertSubject(dev)))
+		errs.waitFor(t, fmt.Sprintf("Permissions Violation for Publish to %q", wire.AlertSubject(dev)))
 		// b's own receipts subject is allowed.
-		if _, err := bnc.SubscribeSync(uplink.ReceiptSubject(b.enr.Device)); err != nil {
+		if _, err := bnc.SubscribeSync(wire.ReceiptSubject(b.enr.Device)); err != nil {
 			t.Fatal(err)
 		}
 		if err := bnc.Flush(); err != nil {
@@ -176,7 +176,7 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	}
 	msg, _ := json.Marshal(ledger.Receipt{Index: rc.Index, Leaf: rc.Leaf, Proof: p, Checkpoint: string(forged)})
 	cnc := ts.centralConn(t)
-	if err := cnc.Publish(uplink.ReceiptSubject(dev), msg); err != nil {
+	if err := cnc.Publish(wire.ReceiptSubject(dev), msg); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the kiosk in alert", func() bool { return up.Status().LedgerAlert })
@@ -263,17 +263,17 @@ func TestAlert_VerifiedDedupedRateLimited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := func(old, new string) uplink.Evidence {
-		return uplink.Evidence{Kind: uplink.KindFork, Device: dev, Detected: ts.clock.Now(), Reason: "test", Old: old, New: new}
+	ev := func(old, new string) wire.Evidence {
+		return wire.Evidence{Kind: wire.KindFork, Device: dev, Detected: ts.clock.Now(), Reason: "test", Old: old, New: new}
 	}
-	report := func(e any) uplink.LedgerReply {
+	report := func(e any) wire.LedgerReply {
 		t.Helper()
 		data, _ := json.Marshal(e)
-		m, err := nc.Request(AlertSubject(dev), data, 5*time.Second)
+		m, err := nc.Request(wire.AlertSubject(dev), data, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rep uplink.LedgerReply
+		var rep wire.LedgerReply
 		if err := json.Unmarshal(m.Data, &rep); err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +298,7 @@ func TestAlert_VerifiedDedupedRateLimited(t *testing.T) {
 		{"not signed by the ledger key", ev(string(c1.Note), string(badSig)), "not signed by the ledger key"},
 		{"consistent checkpoints", ev(string(c1.Note), string(c2.Note)), "not a fork"},
 		{"another device's evidence", otherDev, "reported by"},
-		{"too large", map[string]string{"old": strings.Repeat("x", uplink.MaxEvidenceBytes)}, "at most"},
+		{"too large", map[string]string{"old": strings.Repeat("x", wire.MaxEvidenceBytes)}, "at most"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := report(tc.ev)
@@ -353,7 +353,7 @@ func TestWitnessBucket_Permissions(t *testing.T) {
 	b := ts.enroll(t, "cafe-2")
 	nc, errs := a.connect(t, ts.NATSURL())
 	js, _ := jetstream.New(nc)
-	kv, err := js.KeyValue(ctx, BucketWitness)
+	kv, err := js.KeyValue(ctx, wire.BucketWitness)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestWitnessBucket_Permissions(t *testing.T) {
 		t.Fatalf("watch: %v", e)
 	}
 	cjs, _ := jetstream.New(ts.centralConn(t))
-	ckv, err := cjs.KeyValue(ctx, BucketWitness)
+	ckv, err := cjs.KeyValue(ctx, wire.BucketWitness)
 	if err != nil {
 		t.Fatal(err)
 	}

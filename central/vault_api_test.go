@@ -22,6 +22,7 @@ import (
 	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // logBuffer collects a server's whole log, for searches.
@@ -244,12 +245,12 @@ func TestVaultAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := readBucket(t, js, BucketRevoked); !mapsEqual(got, map[string]string{c1.RevocationID(): "1"}) {
-		t.Fatalf("%s after the second card = %v, want card 1's id", BucketRevoked, got)
+	if got := readBucket(t, js, wire.BucketRevoked); !mapsEqual(got, map[string]string{c1.RevocationID(): "1"}) {
+		t.Fatalf("%s after the second card = %v, want card 1's id", wire.BucketRevoked, got)
 	}
 
 	// A lost card: revoked, twice without harm; a kiosk then refuses it.
-	_, w := watchAll(t, js, BucketRevoked)
+	_, w := watchAll(t, js, wire.BucketRevoked)
 	defer w.Stop()
 	var rv struct {
 		ID           string `json:"id"`
@@ -270,7 +271,7 @@ func TestVaultAPI(t *testing.T) {
 	if e := nextUpdate(t, w); e.Key() != c2.RevocationID() || string(e.Value()) != "1" {
 		t.Errorf("kiosk's watcher saw %s=%q, want card 2 revoked", e.Key(), e.Value())
 	}
-	revoked := readBucket(t, js, BucketRevoked)
+	revoked := readBucket(t, js, wire.BucketRevoked)
 	list, err := pass.NewRevocationList(slices.Collect(maps.Keys(revoked))...)
 	if err != nil {
 		t.Fatal(err)

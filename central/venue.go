@@ -27,10 +27,6 @@ import (
 // venues only. The HTTP API answers 409.
 var ErrNotApproved = errors.New("not approved: kiosk tokens, enrollments and posters are for approved venues only")
 
-// ValidVenueID reports whether id can name a venue (see
-// [registry.ValidVenueID]).
-func ValidVenueID(id string) bool { return registry.ValidVenueID(id) }
-
 // RegisterVenue registers a venue: it checks reg (an ErrInvalid error that
 // wraps a [registry.InvalidError] naming each bad field), stores the venue
 // with its category's default stay unless reg sets one (store.ErrExists

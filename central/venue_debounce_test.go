@@ -19,9 +19,9 @@ import (
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/pass"
-	"github.com/anshim/anshim/sync/enroll"
-	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // kioskClock is a kiosk's clock the test moves by hand: NTP-synced, one
@@ -184,7 +184,7 @@ func TestVenueDebounce_KioskApplies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return readBucket(t, js, uplink.BucketVenues)[venue]
+		return readBucket(t, js, wire.BucketVenues)[venue]
 	}
 
 	// The kiosks' default: 10 minutes.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/sync/wire"
 	"github.com/anshim/anshim/venuecode"
 )
 
@@ -233,13 +234,13 @@ func TestVenueSettings_KV(t *testing.T) {
 		t.Fatal(err)
 	}
 	js, _ := jetstream.New(ts.centralConn(t))
-	got := readBucket(t, js, BucketVenues)
+	got := readBucket(t, js, wire.BucketVenues)
 	want := map[string]string{
 		"pc-1":  `{"name":"Cafe pc-1","category":"pc-room","default_stay":"120m"}`,
 		"bar-1": `{"name":"Cafe bar-1","category":"bar","default_stay":"100m"}`,
 	}
 	if !mapsEqual(got, want) {
-		t.Errorf("%s = %v, want %v", BucketVenues, got, want)
+		t.Errorf("%s = %v, want %v", wire.BucketVenues, got, want)
 	}
 	if s, _ := venueValue(store.Venue{ID: "old", Name: "Old"}); string(s) != `{"name":"Old","category":"other","default_stay":"60m"}` {
 		t.Errorf("venue from before the registry: %s", s)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // signed returns payload as a key update of kind and name signed by the
@@ -94,7 +94,7 @@ func TestDownSync_SealingKeyUpdates(t *testing.T) {
 	all := []*province.Keys{e.keys, next, rogue}
 	for _, tt := range tests {
 		logs.Reset()
-		mustApply(t, ds, uplink.BucketSealing, tt.snapshot, change("current", tt.value))
+		mustApply(t, ds, wire.BucketSealing, tt.snapshot, change("current", tt.value))
 		text, _ := e.issue()
 		e.scan(text)
 		if got := lastSealedTo(t, e, all...); got < 0 || all[got] != tt.want {
@@ -133,7 +133,7 @@ func TestDownSync_NoRootKeyRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustApply(t, ds, uplink.BucketSealing, false, change("current", signed(t, e.keys, province.KindSealingKey, "current", sealingPayload(next), e.clock.Now().Wall)))
+	mustApply(t, ds, wire.BucketSealing, false, change("current", signed(t, e.keys, province.KindSealingKey, "current", sealingPayload(next), e.clock.Now().Wall)))
 	text, _ := e.issue()
 	e.scan(text)
 	if got := lastSealedTo(t, e, e.keys, next); got != 0 {

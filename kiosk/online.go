@@ -6,9 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -153,7 +150,7 @@ func newDownSync(ob *Outbox, bundle *province.Bundle, fileRev *pass.RevocationLi
 		fileRev: fileRev, kvRev: new(pass.RevocationList), online: online, localDebounce: localDebounce,
 		passKeys: map[string]pass.PublicKey{}, passRaw: map[string][]byte{},
 	}
-	for _, b := range []string{uplink.BucketRevoked, uplink.BucketPassKeys, uplink.BucketSealing, uplink.BucketVenues} {
+	for _, b := range wire.DownSyncBuckets() {
 		var changes []uplink.Change
 		err := ob.ForEachCache(b, func(key string, value []byte) error {
 			changes = append(changes, uplink.Change{Key: key, Value: value})
@@ -244,13 +241,13 @@ func (d *downSync) refused(bucket, key string, err error) {
 // the keys it refused.
 func (d *downSync) applyLive(bucket string, changes []uplink.Change, snapshot bool) []uplink.Change {
 	switch bucket {
-	case uplink.BucketRevoked:
+	case wire.BucketRevoked:
 		d.applyRevoked(changes, snapshot)
-	case uplink.BucketPassKeys:
+	case wire.BucketPassKeys:
 		return d.applyPassKeys(changes, snapshot)
-	case uplink.BucketSealing:
+	case wire.BucketSealing:
 		return d.applySealing(changes, snapshot)
-	case uplink.BucketVenues:
+	case wire.BucketVenues:
 		var mine *uplink.Change
 		for i, c := range changes {
 			if c.Key == d.venue {
@@ -299,7 +296,7 @@ func (d *downSync) applyPassKeys(changes []uplink.Change, snapshot bool) []uplin
 		}
 		k, err := d.openPassKey(c.Key, c.Value)
 		if err != nil {
-			d.refused(uplink.BucketPassKeys, c.Key, err)
+			d.refused(wire.BucketPassKeys, c.Key, err)
 			if old, ok := d.passKeys[c.Key]; ok && snapshot {
 				keys[c.Key], raw[c.Key] = old, d.passRaw[c.Key]
 				cache = append(cache, uplink.Change{Key: c.Key, Value: d.passRaw[c.Key]})
@@ -323,7 +320,7 @@ func (d *downSync) openPassKey(id string, v []byte) (pass.PublicKey, error) {
 	if err != nil {
 		return pass.PublicKey{}, err
 	}
-	return parsePassKey(id, u.Payload)
+	return wire.ParsePassKey(id, u.Payload)
 }
 
 // applySealing applies changes of the sealing bucket (see applyLive).
@@ -331,7 +328,7 @@ func (d *downSync) applySealing(changes []uplink.Change, snapshot bool) []uplink
 	before := *d.sealTo()
 	var cur *uplink.Change
 	for i, c := range changes {
-		if c.Key == "current" {
+		if c.Key == wire.SealingKeyCurrent {
 			cur = &changes[i]
 		}
 	}
@@ -339,7 +336,7 @@ func (d *downSync) applySealing(changes []uplink.Change, snapshot bool) []uplink
 		if d.sealRaw == nil {
 			return nil
 		}
-		return []uplink.Change{{Key: "current", Value: d.sealRaw}}
+		return []uplink.Change{{Key: wire.SealingKeyCurrent, Value: d.sealRaw}}
 	}
 	switch {
 	case cur == nil && !snapshot:
@@ -350,25 +347,25 @@ func (d *downSync) applySealing(changes []uplink.Change, snapshot bool) []uplink
 			d.k.SetSealTo(d.sealTo())
 			d.log.Info("sealing key updated: the bundle's", "id", d.bundle.SealingKeyID)
 		}
-		return []uplink.Change{{Key: "current"}}
+		return []uplink.Change{{Key: wire.SealingKeyCurrent}}
 	default:
-		u, err := d.bundle.OpenKeyUpdate(cur.Value, province.KindSealingKey, "current")
-		var id string
-		var key *[32]byte
+		u, err := d.bundle.OpenKeyUpdate(cur.Value, province.KindSealingKey, wire.SealingKeyCurrent)
+		var sk wire.SealingKey
 		if err == nil {
-			id, key, err = parseSealing(u.Payload)
+			sk, err = wire.ParseSealingKey(u.Payload)
 		}
 		if err == nil && u.Issued.Before(d.sealIssued) {
-			err = fmt.Errorf("sealing key %s signed at %v, before the one held (%s, %v): a replay?", id, u.Issued, d.sealID, d.sealIssued)
+			err = fmt.Errorf("sealing key %s signed at %v, before the one held (%s, %v): a replay?", sk.ID, u.Issued, d.sealID, d.sealIssued)
 		}
 		if err != nil {
-			d.refused(uplink.BucketSealing, "current", err)
+			d.refused(wire.BucketSealing, wire.SealingKeyCurrent, err)
 			if snapshot {
 				return kept()
 			}
 			return nil
 		}
-		d.seal, d.sealID, d.sealRaw, d.sealIssued = key, id, bytes.Clone(cur.Value), u.Issued
+		key := sk.Key
+		d.seal, d.sealID, d.sealRaw, d.sealIssued = &key, sk.ID, bytes.Clone(cur.Value), u.Issued
 	}
 	if d.k != nil && *d.sealTo() != before {
 		d.k.SetSealTo(d.sealTo())
@@ -414,53 +411,12 @@ func (d *downSync) applyRevoked(changes []uplink.Change, snapshot bool) {
 
 func samePassKey(a, b pass.PublicKey) bool { return a.ID == b.ID && bytes.Equal(a.Key, b.Key) }
 
-// parsePassKey parses a pass-keys entry: 8 hex digits → base64 Ed25519 key
-// whose id it must be.
-func parsePassKey(id string, v []byte) (pass.PublicKey, error) {
-	raw, err := hex.DecodeString(id)
-	if err != nil || len(raw) != 4 {
-		return pass.PublicKey{}, fmt.Errorf("key id %q: want 8 hex digits", id)
-	}
-	key, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(v)))
-	if err != nil || len(key) != 32 {
-		return pass.PublicKey{}, fmt.Errorf("key %s: want a base64 Ed25519 public key", id)
-	}
-	k := pass.PublicKey{ID: uint32(raw[0])<<24 | uint32(raw[1])<<16 | uint32(raw[2])<<8 | uint32(raw[3]), Key: key}
-	if pass.KeyIDOf(key) != k.ID {
-		return pass.PublicKey{}, fmt.Errorf("key %s: the id does not match the key", id)
-	}
-	return k, nil
-}
-
-// parseSealing parses the sealing bucket's value {"id":"…","key":"base64"}.
-func parseSealing(v []byte) (string, *[32]byte, error) {
-	var s struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	}
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", nil, fmt.Errorf("sealing key: %w", err)
-	}
-	raw, err := base64.StdEncoding.DecodeString(s.Key)
-	if err != nil || len(raw) != 32 {
-		return "", nil, errors.New("sealing key: want a base64 X25519 public key")
-	}
-	var key [32]byte
-	copy(key[:], raw)
-	if province.SealingKeyID(&key) != s.ID {
-		return "", nil, fmt.Errorf("sealing key: id %q does not match the key", s.ID)
-	}
-	return s.ID, &key, nil
-}
-
 // parseVenueDebounce reads the debounce window of a venue's settings; nil
 // when they set none. Other settings are not the kiosk's.
 func parseVenueDebounce(v []byte) (*time.Duration, error) {
-	var s struct {
-		Debounce string `json:"debounce"`
-	}
-	if err := json.Unmarshal(v, &s); err != nil {
-		return nil, fmt.Errorf("venue settings: %w", err)
+	s, err := wire.ParseVenueSettings(v)
+	if err != nil {
+		return nil, err
 	}
 	if s.Debounce == "" {
 		return nil, nil

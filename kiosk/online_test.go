@@ -13,6 +13,7 @@ import (
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // downSyncEnv is a kiosk whose verifier and keys follow a downSync.
@@ -50,13 +51,13 @@ func TestDownSync_Revocations(t *testing.T) {
 	ds := attach()
 	textA, a := e.issue()
 	textB, b := e.issue()
-	mustApply(t, ds, uplink.BucketRevoked, false, change(a.RevocationID(), "1"), change(b.RevocationID(), "1"), change("not-an-id", "1"))
+	mustApply(t, ds, wire.BucketRevoked, false, change(a.RevocationID(), "1"), change(b.RevocationID(), "1"), change("not-an-id", "1"))
 	for _, text := range []string{textA, textB} {
 		if out := e.scan(text); out.Reason != pass.ReasonRevoked {
 			t.Fatalf("revoked pass: %+v", out)
 		}
 	}
-	mustApply(t, ds, uplink.BucketRevoked, true, change(b.RevocationID(), "1"))
+	mustApply(t, ds, wire.BucketRevoked, true, change(b.RevocationID(), "1"))
 	if out := e.scan(textA); out.Result != feedback.Accepted {
 		t.Errorf("a pass no longer in the snapshot: %+v", out)
 	}
@@ -68,7 +69,7 @@ func TestDownSync_Revocations(t *testing.T) {
 	if n := ds.kvRev.Len(); n != 1 {
 		t.Errorf("%d revocations cached, want 1", n)
 	}
-	mustApply(t, ds, uplink.BucketRevoked, false, change(b.RevocationID(), ""))
+	mustApply(t, ds, wire.BucketRevoked, false, change(b.RevocationID(), ""))
 	if out := e.scan(textB); out.Result != feedback.Accepted {
 		t.Errorf("an un-revoked pass: %+v", out)
 	}
@@ -87,11 +88,11 @@ func TestDownSync_PassKeys(t *testing.T) {
 	k2 := keys2.PassKeys()[0]
 	id2, val2 := fmt.Sprintf("%08x", k2.ID), base64.StdEncoding.EncodeToString(k2.Key)
 	text1, _ := e.issue()
-	mustApply(t, ds, uplink.BucketPassKeys, true, change("00000000", signed(t, e.keys, province.KindPassKey, "00000000", val2, e.clock.Now().Wall))) // id does not match
+	mustApply(t, ds, wire.BucketPassKeys, true, change("00000000", signed(t, e.keys, province.KindPassKey, "00000000", val2, e.clock.Now().Wall))) // id does not match
 	if out := e.scan(text1); out.Result != feedback.Accepted {
 		t.Fatalf("with only a bad key listed, a bundle pass: %+v", out)
 	}
-	mustApply(t, ds, uplink.BucketPassKeys, false, change(id2, signed(t, e.keys, province.KindPassKey, id2, val2, e.clock.Now().Wall)))
+	mustApply(t, ds, wire.BucketPassKeys, false, change(id2, signed(t, e.keys, province.KindPassKey, id2, val2, e.clock.Now().Wall)))
 	text1b, _ := e.issue()
 	if out := e.scan(text1b); out.Reason != pass.ReasonUnknownKey {
 		t.Errorf("a pass of a key the central does not list: %+v", out)
@@ -105,7 +106,7 @@ func TestDownSync_PassKeys(t *testing.T) {
 	if out := e.scan(text2); out.Result != feedback.Accepted {
 		t.Errorf("a pass of the central's key: %+v", out)
 	}
-	mustApply(t, ds, uplink.BucketPassKeys, false, change(id2, ""))
+	mustApply(t, ds, wire.BucketPassKeys, false, change(id2, ""))
 	if out := e.scan(text1b); out.Result != feedback.Accepted {
 		t.Errorf("back to the bundle's keys: %+v", out)
 	}
@@ -124,10 +125,10 @@ func TestDownSync_SealingAndVenue(t *testing.T) {
 	good, _ := json.Marshal(map[string]string{"id": keys2.SealingKeyID(), "key": base64.StdEncoding.EncodeToString(keys2.SealingPublicKey()[:])})
 	bad, _ := json.Marshal(map[string]string{"id": "00000000", "key": base64.StdEncoding.EncodeToString(keys2.SealingPublicKey()[:])})
 	now := e.clock.Now().Wall
-	mustApply(t, ds, uplink.BucketSealing, true, change("current", signed(t, e.keys, province.KindSealingKey, "current", string(bad), now)))
+	mustApply(t, ds, wire.BucketSealing, true, change("current", signed(t, e.keys, province.KindSealingKey, "current", string(bad), now)))
 	text, _ := e.issue()
 	e.scan(text)
-	mustApply(t, ds, uplink.BucketSealing, false, change("current", signed(t, e.keys, province.KindSealingKey, "current", string(good), now)))
+	mustApply(t, ds, wire.BucketSealing, false, change("current", signed(t, e.keys, province.KindSealingKey, "current", string(good), now)))
 	text2, _ := e.issue()
 	e.scan(text2)
 	recs, _ := func() ([]*checkin.Record, error) {
@@ -145,18 +146,18 @@ func TestDownSync_SealingAndVenue(t *testing.T) {
 		t.Errorf("record 2 not sealed to the new key: %v", err)
 	}
 
-	mustApply(t, ds, uplink.BucketVenues, false, change(e.dev.Venue, `{"name":"Cafe","debounce":"-1s"}`), change("v-other", `{"debounce":"1h"}`))
+	mustApply(t, ds, wire.BucketVenues, false, change(e.dev.Venue, `{"name":"Cafe","debounce":"-1s"}`), change("v-other", `{"debounce":"1h"}`))
 	if out := e.scan(text2); out.Result != feedback.Accepted {
 		t.Errorf("debounce off by the venue's settings, a second scan: %+v", out)
 	}
-	mustApply(t, ds, uplink.BucketVenues, true)
+	mustApply(t, ds, wire.BucketVenues, true)
 	if out := e.scan(text2); out.Result != feedback.Duplicate {
 		t.Errorf("venue settings gone, the default debounce: %+v", out)
 	}
 
 	e2, attach2 := downSyncEnv(t, true) // the configuration sets the debounce
 	ds2 := attach2()
-	mustApply(t, ds2, uplink.BucketVenues, false, change(e2.dev.Venue, `{"debounce":"-1s"}`))
+	mustApply(t, ds2, wire.BucketVenues, false, change(e2.dev.Venue, `{"debounce":"-1s"}`))
 	text3, _ := e2.issue()
 	e2.scan(text3)
 	if out := e2.scan(text3); out.Result != feedback.Duplicate {

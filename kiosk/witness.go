@@ -19,6 +19,7 @@ import (
 
 	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Cache buckets of the witness, in the outbox file's cache (docs/sync.md,
@@ -64,10 +65,10 @@ const (
 // It is not kept, and not an alert.
 var ErrUnknownBatch = errors.New("no record of sending this batch")
 
-// evidenceRecord is a kept uplink.Evidence and whether the central
+// evidenceRecord is a kept wire.Evidence and whether the central
 // confirmed receiving it.
 type evidenceRecord struct {
-	uplink.Evidence
+	wire.Evidence
 	Reported bool `json:"reported"`
 }
 
@@ -318,7 +319,7 @@ func (w *Witness) Receipt(ctx context.Context, r ledger.Receipt, l uplink.Ledger
 		return fmt.Errorf("receipt of leaf %d (records %d-%d): %w", r.Index, b.First, b.Last, ErrUnknownBatch)
 	}
 	if !match {
-		return w.record(uplink.Evidence{Kind: uplink.KindReceipt, Reason: "receipt for a batch this kiosk did not send: " + reason, Receipt: &r},
+		return w.record(wire.Evidence{Kind: wire.KindReceipt, Reason: "receipt for a batch this kiosk did not send: " + reason, Receipt: &r},
 			"receipt-"+shortHash(64, []byte(r.Leaf), []byte(r.Checkpoint)))
 	}
 	if err := w.observe(ctx, []byte(r.Checkpoint), c, l, "", false); err != nil {
@@ -358,8 +359,8 @@ func (w *Witness) Observe(ctx context.Context, msg []byte, l uplink.LedgerClient
 // checkpoint, and the checkpoints of the forks it reports, as Observe
 // does. A fork caught this way is this kiosk's own evidence.
 func (w *Witness) Peer(ctx context.Context, device string, value []byte, l uplink.LedgerClient) error {
-	var g uplink.Gossip
-	if len(value) > uplink.MaxGossipBytes {
+	var g wire.Gossip
+	if len(value) > wire.MaxGossipBytes {
 		return fmt.Errorf("gossip of %s: %d bytes", device, len(value))
 	}
 	if err := json.Unmarshal(value, &g); err != nil {
@@ -483,7 +484,7 @@ func (w *Witness) observe(ctx context.Context, msg []byte, c ledger.Checkpoint, 
 	if bytes.Compare(oldMsg, newMsg) > 0 && c.Size == w.cp.Size {
 		oldMsg, newMsg = newMsg, oldMsg // one key per pair, whichever came first
 	}
-	return w.record(uplink.Evidence{Kind: uplink.KindFork, Reason: via + inc.reason,
+	return w.record(wire.Evidence{Kind: wire.KindFork, Reason: via + inc.reason,
 		Old: string(oldMsg), New: string(newMsg), Proof: inc.proof},
 		"fork-"+shortHash(32, oldMsg)+"-"+shortHash(32, newMsg))
 }
@@ -526,7 +527,7 @@ func shortHash(n int, parts ...[]byte) string {
 // record keeps the evidence under key (once: a key already kept is not
 // written or logged as new again), raises the alert and returns an error
 // wrapping ledger.ErrFork. w.mu is held.
-func (w *Witness) record(ev uplink.Evidence, key string) error {
+func (w *Witness) record(ev wire.Evidence, key string) error {
 	w.alert = true
 	ev.Device, ev.Detected = w.device, w.now().UTC()
 	ferr := fmt.Errorf("ledger: %w: %s", ledger.ErrFork, ev.Reason)
@@ -553,7 +554,7 @@ func (w *Witness) record(ev uplink.Evidence, key string) error {
 		w.log.Error("ledger fork evidence not kept: the evidence bucket is full", "max", MaxEvidence)
 	}
 	attrs := []any{"kind", ev.Kind, "reason", ev.Reason, "evidence", key, "evidence_kept", kept}
-	if ev.Kind == uplink.KindFork {
+	if ev.Kind == wire.KindFork {
 		old, _ := ledger.Open([]byte(ev.Old), w.v)
 		nw, _ := ledger.Open([]byte(ev.New), w.v)
 		attrs = append(attrs, "old_size", old.Size, "old_root", old.Hash.String(), "new_size", nw.Size, "new_root", nw.Hash.String())
@@ -590,9 +591,9 @@ func (w *Witness) evidences() (map[string]evidenceRecord, error) {
 }
 
 // Unreported implements uplink.Witness.
-func (w *Witness) Unreported() (map[string]uplink.Evidence, error) {
+func (w *Witness) Unreported() (map[string]wire.Evidence, error) {
 	all, err := w.evidences()
-	out := map[string]uplink.Evidence{}
+	out := map[string]wire.Evidence{}
 	for k, ev := range all {
 		if !ev.Reported {
 			out[k] = ev.Evidence
@@ -632,19 +633,19 @@ func (w *Witness) Gossip() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var forks []uplink.Evidence
+	var forks []wire.Evidence
 	for _, ev := range all {
-		if ev.Kind == uplink.KindFork || ev.Kind == "" {
+		if ev.Kind == wire.KindFork || ev.Kind == "" {
 			forks = append(forks, ev.Evidence)
 		}
 	}
-	slices.SortFunc(forks, func(a, b uplink.Evidence) int {
+	slices.SortFunc(forks, func(a, b wire.Evidence) int {
 		if c := b.Detected.Compare(a.Detected); c != 0 {
 			return c
 		}
 		return bytes.Compare([]byte(a.New), []byte(b.New))
 	})
-	g := uplink.Gossip{Checkpoint: string(latest), Forks: forks[:min(len(forks), gossipForks)]}
+	g := wire.Gossip{Checkpoint: string(latest), Forks: forks[:min(len(forks), gossipForks)]}
 	return json.Marshal(g)
 }
 

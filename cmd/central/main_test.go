@@ -22,6 +22,7 @@ import (
 
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -140,8 +141,8 @@ func TestServe_Stats(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	nk, _ := nkeys.CreateUser()
 	nkPub, _ := nk.PublicKey()
-	var enr central.Enrollment
-	if code := post("/v1/enroll", central.EnrollRequest{Token: token.Token, DeviceKey: base64.StdEncoding.EncodeToString(pub), NKey: nkPub}, false, &enr); code != 200 {
+	var enr wire.Enrollment
+	if code := post("/v1/enroll", wire.EnrollRequest{Token: token.Token, DeviceKey: base64.StdEncoding.EncodeToString(pub), NKey: nkPub}, false, &enr); code != 200 {
 		t.Fatalf("enroll: %d", code)
 	}
 

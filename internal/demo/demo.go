@@ -38,9 +38,9 @@ import (
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/enroll"
 )
 
 // Options configure a demo run. Zero values mean the defaults.

@@ -27,8 +27,8 @@ import (
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/enroll"
 )
 
 // syncBuf is a log buffer safe for concurrent writes.

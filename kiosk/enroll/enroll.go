@@ -41,7 +41,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/anshim/anshim/internal/atomicfile"
 	"io"
 	"net/http"
 	"net/url"
@@ -50,15 +49,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anshim/anshim/internal/atomicfile"
+
 	"github.com/nats-io/nkeys"
 
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
-
-// Path is the enrollment endpoint, relative to the central's URL.
-const Path = "/v1/enroll"
 
 // maxResponse bounds the central's answer.
 const maxResponse = 1 << 20
@@ -82,26 +81,6 @@ type Options struct {
 	RetryWait time.Duration
 	// Now stamps the device's creation (default time.Now).
 	Now func() time.Time
-}
-
-// Request is the body of POST /v1/enroll.
-type Request struct {
-	Token     string `json:"token"`
-	DeviceKey string `json:"device_key"` // Ed25519 public key, base64
-	NKey      string `json:"nkey"`       // NATS user public key, "U…"
-}
-
-// Response is the central's answer to an enrollment.
-type Response struct {
-	Device      string           `json:"device"`
-	Venue       string           `json:"venue"`
-	Bundle      *province.Bundle `json:"bundle"`
-	NATSURLs    []string         `json:"nats_urls"`
-	Subject     string           `json:"subject"`
-	InboxPrefix string           `json:"inbox_prefix"`
-	// NATSCA is the CA of the NATS servers, a key update signed by the
-	// bundle's root key (see central.Enrollment).
-	NATSCA string `json:"nats_ca,omitempty"`
 }
 
 // Result is an installed enrollment.
@@ -197,7 +176,7 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enroll: NATS key: %w", err)
 	}
-	req := Request{Token: o.Token, DeviceKey: base64.StdEncoding.EncodeToString(dev.PublicKey), NKey: npub}
+	req := wire.EnrollRequest{Token: o.Token, DeviceKey: base64.StdEncoding.EncodeToString(dev.PublicKey), NKey: npub}
 	resp, err := o.post(ctx, endpoint, req)
 	if err != nil {
 		return nil, err
@@ -229,7 +208,7 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 // openCA verifies the NATS CA of an enrollment with the bundle's root key
 // and returns its PEM certificates.
 func openCA(b *province.Bundle, text string) ([]byte, error) {
-	u, err := b.OpenKeyUpdate([]byte(text), province.KindNATSCA, "nats")
+	u, err := b.OpenKeyUpdate([]byte(text), province.KindNATSCA, wire.NATSCAName)
 	if err != nil {
 		return nil, fmt.Errorf("nats_ca: %w", err)
 	}
@@ -245,11 +224,11 @@ func (o Options) endpoint() (string, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("enroll: central URL %q: want http(s)://host[:port]", o.Central)
 	}
-	return u.JoinPath(Path).String(), nil
+	return u.JoinPath(wire.EnrollPath).String(), nil
 }
 
 // post sends the request, retrying network errors and server errors.
-func (o Options) post(ctx context.Context, endpoint string, req Request) (*Response, error) {
+func (o Options) post(ctx context.Context, endpoint string, req wire.EnrollRequest) (*wire.Enrollment, error) {
 	client := o.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
@@ -295,7 +274,7 @@ func (e *serverError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.statu
 
 // postOnce makes one request; retry says whether another attempt may
 // succeed (a network or server error).
-func postOnce(ctx context.Context, client *http.Client, endpoint string, body []byte) (resp *Response, retry bool, err error) {
+func postOnce(ctx context.Context, client *http.Client, endpoint string, body []byte) (resp *wire.Enrollment, retry bool, err error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return nil, false, fmt.Errorf("enroll: %w", err)
@@ -321,7 +300,7 @@ func postOnce(ctx context.Context, client *http.Client, endpoint string, body []
 	case len(data) > maxResponse:
 		return nil, false, fmt.Errorf("enroll: answer larger than %d bytes from %s", maxResponse, endpoint)
 	}
-	resp = new(Response)
+	resp = new(wire.Enrollment)
 	if err := json.Unmarshal(data, resp); err != nil {
 		return nil, false, fmt.Errorf("enroll: the answer of %s is not an enrollment (is it the central?): %w", endpoint, err)
 	}
@@ -354,21 +333,21 @@ func message(data []byte) string {
 }
 
 // check checks the central's answer against the device it enrolled.
-func check(r *Response, dev *kiosk.Device) (uplink.Settings, error) {
+func check(r *wire.Enrollment, dev *kiosk.Device) (uplink.Settings, error) {
 	s := uplink.Settings{URLs: r.NATSURLs, Subject: r.Subject, InboxPrefix: r.InboxPrefix}
 	switch {
 	case r.Device != dev.ID:
 		return s, fmt.Errorf("device %q, but this kiosk's key makes %s", r.Device, dev.ID)
-	case !kiosk.ValidVenueID(r.Venue):
+	case !wire.ValidVenueID(r.Venue):
 		return s, fmt.Errorf("venue id %q is not valid", r.Venue)
 	case r.Bundle == nil:
 		return s, errors.New("no province bundle")
 	}
 	if s.Subject == "" {
-		s.Subject = uplink.Subject(r.Venue, r.Device)
+		s.Subject = wire.CheckInSubject(r.Venue, r.Device)
 	}
 	if s.InboxPrefix == "" {
-		s.InboxPrefix = uplink.InboxPrefix(r.Device)
+		s.InboxPrefix = wire.InboxPrefix(r.Device)
 	}
 	if err := s.Validate(); err != nil {
 		return s, err

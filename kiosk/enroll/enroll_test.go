@@ -19,9 +19,10 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/enroll"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // fakeCentral answers POST /v1/enroll as the central does: one token, used
@@ -34,7 +35,7 @@ type fakeCentral struct {
 	used   string // device that used the token
 	calls  int
 	fail   int // answer 503 to this many requests first
-	mangle func(*enroll.Response)
+	mangle func(*wire.Enrollment)
 }
 
 func newCentral(t *testing.T) (*fakeCentral, *httptest.Server) {
@@ -58,7 +59,7 @@ func (c *fakeCentral) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		json.NewEncoder(w).Encode(v)
 	}
-	if r.Method != http.MethodPost || r.URL.Path != enroll.Path {
+	if r.Method != http.MethodPost || r.URL.Path != wire.EnrollPath {
 		reply(http.StatusNotFound, map[string]string{"error": "no such endpoint"})
 		return
 	}
@@ -67,7 +68,7 @@ func (c *fakeCentral) serve(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusServiceUnavailable, map[string]string{"error": "NATS unavailable"})
 		return
 	}
-	var req enroll.Request
+	var req wire.EnrollRequest
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -79,14 +80,14 @@ func (c *fakeCentral) serve(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, map[string]string{"error": "invalid request: keys"})
 		return
 	}
-	id := kiosk.DeviceID(pub)
+	id := wire.DeviceID(pub)
 	if req.Token != c.token || (c.used != "" && c.used != id) {
 		reply(http.StatusForbidden, map[string]string{"error": "enrollment token unknown, already used or expired"})
 		return
 	}
 	c.used = id
-	resp := &enroll.Response{Device: id, Venue: "v-1234567891", Bundle: c.keys.Bundle(),
-		NATSURLs: []string{"nats://central.example:4222"}, Subject: uplink.Subject("v-1234567891", id), InboxPrefix: uplink.InboxPrefix(id)}
+	resp := &wire.Enrollment{Device: id, Venue: "v-1234567891", Bundle: c.keys.Bundle(),
+		NATSURLs: []string{"nats://central.example:4222"}, Subject: wire.CheckInSubject("v-1234567891", id), InboxPrefix: wire.InboxPrefix(id)}
 	if c.mangle != nil {
 		c.mangle(resp)
 	}
@@ -117,7 +118,7 @@ func TestEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Subject != uplink.Subject(dev.Venue, dev.ID) || s.InboxPrefix != "_INBOX_"+dev.ID || s.URLs[0] != "nats://central.example:4222" {
+	if s.Subject != wire.CheckInSubject(dev.Venue, dev.ID) || s.InboxPrefix != "_INBOX_"+dev.ID || s.URLs[0] != "nats://central.example:4222" {
 		t.Errorf("settings %+v", s)
 	}
 	seed, err := uplink.LoadSeed(filepath.Join(dir, kiosk.FileNATSKey))
@@ -180,14 +181,14 @@ func TestEnroll_Errors(t *testing.T) {
 			}
 		}},
 		{"another device in the answer", func(c *fakeCentral, _ *httptest.Server, _ *enroll.Options) {
-			c.mangle = func(r *enroll.Response) { r.Device = "k-0000000000000000" }
+			c.mangle = func(r *wire.Enrollment) { r.Device = "k-0000000000000000" }
 		}, func(t *testing.T, err error) {
 			if err == nil || !strings.Contains(err.Error(), "this kiosk's key makes") {
 				t.Errorf("error %v", err)
 			}
 		}},
 		{"no NATS URL in the answer", func(c *fakeCentral, _ *httptest.Server, _ *enroll.Options) {
-			c.mangle = func(r *enroll.Response) { r.NATSURLs = nil }
+			c.mangle = func(r *wire.Enrollment) { r.NATSURLs = nil }
 		}, func(t *testing.T, err error) {
 			if err == nil || !strings.Contains(err.Error(), "no NATS server URLs") {
 				t.Errorf("error %v", err)

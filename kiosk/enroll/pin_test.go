@@ -19,8 +19,9 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/enroll"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // testCA is a PEM certificate standing for the central's NATS CA.
@@ -149,7 +150,7 @@ func TestEnroll_NATSCA(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, srv := newCentral(t)
 			ca := tt.ca(c)
-			c.mangle = func(r *enroll.Response) { r.NATSCA = ca }
+			c.mangle = func(r *wire.Enrollment) { r.NATSCA = ca }
 			dir := filepath.Join(t.TempDir(), "kiosk")
 			res, err := enroll.Enroll(context.Background(), options(srv, c.token, dir))
 			got, rerr := os.ReadFile(filepath.Join(dir, kiosk.FileNATSCA))

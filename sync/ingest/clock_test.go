@@ -162,7 +162,7 @@ func TestHandle_ClockCorrection(t *testing.T) {
 			ctx := context.Background()
 			uncorrected := 0
 			for _, b := range tt.batches {
-				res, err := f.in.Handle(ctx, Subject("v-1", "k-1"), encode(t, k.batch(b.first, b.last, b.sent)), b.at)
+				res, err := f.in.Handle(ctx, wire.CheckInSubject("v-1", "k-1"), encode(t, k.batch(b.first, b.last, b.sent)), b.at)
 				if err != nil || res.Quarantined != "" || res.Break != "" {
 					t.Fatalf("Handle %d-%d = %+v, %v", b.first, b.last, res, err)
 				}

@@ -43,7 +43,7 @@ func FuzzHandle(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		res, err := in.Handle(ctx, Subject("v-1", "k-1"), data, truth)
+		res, err := in.Handle(ctx, wire.CheckInSubject("v-1", "k-1"), data, truth)
 		if err != nil {
 			t.Fatalf("Handle: %v", err)
 		}

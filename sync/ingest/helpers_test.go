@@ -222,7 +222,7 @@ func encode(t testing.TB, b *wire.Batch) []byte {
 
 // msg is a batch ready for Handle or for publishing.
 func (k *fakeKiosk) msg(first, last uint64) (subject string, data []byte) {
-	return Subject(k.venue, k.device), encode(k.t, k.batch(first, last, sentStamp()))
+	return wire.CheckInSubject(k.venue, k.device), encode(k.t, k.batch(first, last, sentStamp()))
 }
 
 // faultStore fails Ingest on demand: before writing (failed, not

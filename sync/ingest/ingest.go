@@ -404,7 +404,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 
 	// 1. Decode. The device is the subject's: NATS lets only that device
 	// publish on it, whatever the payload claims.
-	venue, device, subjectOK := ParseSubject(subject)
+	venue, device, subjectOK := wire.ParseCheckInSubject(subject)
 	b, recs, err := wire.Decode(data)
 	if err != nil {
 		return in.quarantine(ctx, Result{Device: device}, nil, nil, subject, data, received, ReasonMalformed, err.Error())
@@ -420,7 +420,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 	// 2. Subject, device and venue.
 	switch {
 	case !subjectOK:
-		return q(ReasonWrongSubject, "subject is not %s.<venue>.<device>; the batch names device %s at venue %s", SubjectPrefix, b.Device, b.Venue)
+		return q(ReasonWrongSubject, "subject is not %s.<venue>.<device>; the batch names device %s at venue %s", wire.CheckInsPrefix, b.Device, b.Venue)
 	case device != b.Device || venue != b.Venue:
 		return q(ReasonWrongSubject, "batch of %s at venue %s on the subject of %s at venue %s", b.Device, b.Venue, device, venue)
 	}

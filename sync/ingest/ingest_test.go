@@ -12,6 +12,7 @@ import (
 
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // step is one message given to Handle and what it should do.
@@ -132,7 +133,7 @@ func TestHandle(t *testing.T) {
 					h = checkin.Next(h, r)
 				}
 				b.Head = checkin.SignHead(k.key, k.device, 3, h)
-				return []step{{subject: Subject(venue, dev), data: encode(t, b), stored: 3, brk: ReasonChainBreak}}
+				return []step{{subject: wire.CheckInSubject(venue, dev), data: encode(t, b), stored: 3, brk: ReasonChainBreak}}
 			},
 			wantSeqs: seqRange(1, 3), wantLast: 3,
 			wantQuarantined: []string{ReasonChainBreak},
@@ -144,7 +145,7 @@ func TestHandle(t *testing.T) {
 				k.addN(4)
 				b := k.batch(1, 4, sentStamp())
 				b.Head = checkin.SignHead(deviceKey("k-thief"), dev, 4, k.hashes[4])
-				return []step{{subject: Subject(venue, dev), data: encode(t, b), quarantined: ReasonBadSignature}}
+				return []step{{subject: wire.CheckInSubject(venue, dev), data: encode(t, b), quarantined: ReasonBadSignature}}
 			},
 			wantQuarantined: []string{ReasonBadSignature},
 		},
@@ -161,7 +162,7 @@ func TestHandle(t *testing.T) {
 				if b.Records[2], err = r.MarshalBinary(); err != nil {
 					t.Fatal(err)
 				}
-				return []step{{subject: Subject(venue, dev), data: encode(t, b), quarantined: ReasonBrokenChain}}
+				return []step{{subject: wire.CheckInSubject(venue, dev), data: encode(t, b), quarantined: ReasonBrokenChain}}
 			},
 			wantQuarantined: []string{ReasonBrokenChain},
 		},
@@ -193,7 +194,7 @@ func TestHandle(t *testing.T) {
 			steps: func(t *testing.T, f *fixture, k *fakeKiosk) []step {
 				f.enroll(t, "k-2", venue)
 				_, d := k.addN(2).msg(1, 2)
-				return []step{{subject: Subject(venue, "k-2"), data: d, quarantined: ReasonWrongSubject}}
+				return []step{{subject: wire.CheckInSubject(venue, "k-2"), data: d, quarantined: ReasonWrongSubject}}
 			},
 			wantQuarantined: nil, // under k-2, whose subject it came on: TestHandle_SubjectAttribution
 
@@ -202,7 +203,7 @@ func TestHandle(t *testing.T) {
 			name: "wrong subject: another venue",
 			steps: func(t *testing.T, f *fixture, k *fakeKiosk) []step {
 				_, d := k.addN(2).msg(1, 2)
-				return []step{{subject: Subject("v-2", dev), data: d, quarantined: ReasonWrongSubject}}
+				return []step{{subject: wire.CheckInSubject("v-2", dev), data: d, quarantined: ReasonWrongSubject}}
 			},
 			wantQuarantined: []string{ReasonWrongSubject},
 		},
@@ -447,30 +448,6 @@ func TestHandle_ParallelOpen(t *testing.T) {
 	res, err := f.in.Handle(ctx, s, d, truth)
 	if err != nil || res.Quarantined != ReasonCannotOpen || !strings.HasPrefix(res.Detail, "record 151:") {
 		t.Fatalf("Handle with two bad sealed parts = %+v, %v", res, err)
-	}
-}
-
-// Ensure that ParseSubject accepts exactly anshim.checkins.<venue>.<device>.
-func TestParseSubject(t *testing.T) {
-	tests := []struct {
-		subject       string
-		venue, device string
-		ok            bool
-	}{
-		{"anshim.checkins.v-1.k-1", "v-1", "k-1", true},
-		{Subject("v", "k"), "v", "k", true},
-		{"anshim.checkins.v-1", "", "", false},
-		{"anshim.checkins.v-1.k-1.x", "", "", false},
-		{"anshim.checkins..k-1", "", "", false},
-		{"anshim.checkins.v-1.", "", "", false},
-		{"anshim.checkin.v-1.k-1", "", "", false},
-		{"", "", "", false},
-	}
-	for _, tt := range tests {
-		v, d, ok := ParseSubject(tt.subject)
-		if v != tt.venue || d != tt.device || ok != tt.ok {
-			t.Errorf("ParseSubject(%q) = %q, %q, %v; want %q, %q, %v", tt.subject, v, d, ok, tt.venue, tt.device, tt.ok)
-		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // backend is a real store for tests that run on both.
@@ -113,23 +114,23 @@ func TestHandle_SubjectAttribution(t *testing.T) {
 	}{
 		{"another enrolled device's batch", func(c *central, k1 *fakeKiosk) (string, []byte) {
 			_, d := k1.msg(1, 2)
-			return Subject("v-1", "k-2"), d
+			return wire.CheckInSubject("v-1", "k-2"), d
 		}, "k-2", ReasonWrongSubject, []string{"batch of k-1", "subject of k-2"}},
 		{"a batch naming a device never enrolled", func(c *central, k1 *fakeKiosk) (string, []byte) {
 			_, d := newKiosk(t, c.keys, "k-9", "v-1", deviceKey("k-9")).addN(2).msg(1, 2)
-			return Subject("v-1", "k-2"), d
+			return wire.CheckInSubject("v-1", "k-2"), d
 		}, "k-2", ReasonWrongSubject, []string{"batch of k-9"}},
 		{"a batch of the device on another venue's subject", func(c *central, k1 *fakeKiosk) (string, []byte) {
 			_, d := k1.msg(1, 2)
-			return Subject("v-2", "k-1"), d
+			return wire.CheckInSubject("v-2", "k-1"), d
 		}, "k-1", ReasonWrongSubject, []string{"venue v-1", "venue v-2"}},
 		{"a batch on a subject of no device", func(c *central, k1 *fakeKiosk) (string, []byte) {
 			_, d := k1.msg(1, 2)
-			return SubjectPrefix + ".v-1", d
+			return wire.CheckInsPrefix + ".v-1", d
 		}, "", ReasonWrongSubject, []string{"names device k-1"}},
 		{"a malformed message", func(c *central, k1 *fakeKiosk) (string, []byte) {
 			_, d := k1.msg(1, 2)
-			return Subject("v-1", "k-2"), d[:len(d)-3]
+			return wire.CheckInSubject("v-1", "k-2"), d[:len(d)-3]
 		}, "k-2", ReasonMalformed, nil},
 	}
 	for _, be := range backends {
@@ -369,7 +370,7 @@ func TestRun_DayDroppedOutOfBand(t *testing.T) {
 
 			// Records 1-2 again (a kiosk that lost the PubAck): they were
 			// stored under a leaf before the drop, so they are duplicates.
-			if _, err := js.Publish(ctx, Subject("v-1", "k-1"), encode(t, k.batch(1, 2, sentStamp()))); err != nil {
+			if _, err := js.Publish(ctx, wire.CheckInSubject("v-1", "k-1"), encode(t, k.batch(1, 2, sentStamp()))); err != nil {
 				t.Fatal(err)
 			}
 			eventually(t, "the redelivery handled", func() bool { return c.metrics.Batches.Load() == 3 && drained(t, js) })

@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/anshim/anshim/sync/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The stream of kiosk batches (docs/sync.md).
+// The stream of kiosk batches (docs/sync.md): wire.Stream on
+// wire.CheckInsWildcard.
 const (
-	StreamName    = "ANSHIM_CHECKINS"
-	SubjectPrefix = "anshim.checkins"
 	// MaxMsgSize is the stream's bound on one message.
 	MaxMsgSize = 1 << 20
 	// DuplicateWindow is the stream's de-duplication window on
@@ -28,24 +27,6 @@ const (
 	// it need not cover the longest handling.
 	DefaultAckWait = 5 * time.Second
 )
-
-// Subject returns the subject a kiosk publishes its batches on.
-func Subject(venue, device string) string {
-	return SubjectPrefix + "." + venue + "." + device
-}
-
-// ParseSubject splits a batch subject anshim.checkins.<venue>.<device>.
-func ParseSubject(subject string) (venue, device string, ok bool) {
-	rest, ok := strings.CutPrefix(subject, SubjectPrefix+".")
-	if !ok {
-		return "", "", false
-	}
-	venue, device, ok = strings.Cut(rest, ".")
-	if !ok || venue == "" || device == "" || strings.Contains(device, ".") {
-		return "", "", false
-	}
-	return venue, device, true
-}
 
 // StreamConfig is what the central may tune of the batch stream. The zero
 // value is the single-server default.
@@ -73,9 +54,9 @@ func (c StreamConfig) jetstream() jetstream.StreamConfig {
 		maxBytes = -1
 	}
 	return jetstream.StreamConfig{
-		Name:        StreamName,
+		Name:        wire.Stream,
 		Description: "Anshim kiosk check-in batches (sync/wire), consumed by the central",
-		Subjects:    []string{SubjectPrefix + ".>"},
+		Subjects:    []string{wire.CheckInsWildcard},
 		Storage:     jetstream.FileStorage,
 		// A work queue: a batch leaves the stream once the central has
 		// stored it and acked, so sealed check-ins do not linger here.
@@ -92,7 +73,7 @@ func (c StreamConfig) jetstream() jetstream.StreamConfig {
 // EnsureStream creates the stream ANSHIM_CHECKINS, or updates it to cfg.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) error {
 	if _, err := js.CreateOrUpdateStream(ctx, cfg.jetstream()); err != nil {
-		return fmt.Errorf("ensure stream %s: %w", StreamName, err)
+		return fmt.Errorf("ensure stream %s: %w", wire.Stream, err)
 	}
 	return nil
 }
@@ -107,7 +88,7 @@ func (cfg *Config) consumerConfig() jetstream.ConsumerConfig {
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    -1,
 		MaxAckPending: cfg.MaxAckPending,
-		FilterSubject: SubjectPrefix + ".>",
+		FilterSubject: wire.CheckInsWildcard,
 		Replicas:      max(cfg.Stream.Replicas, 1),
 	}
 }
@@ -135,11 +116,11 @@ func (in *Ingester) Run(ctx context.Context) error {
 	if err := EnsureStream(ctx, cfg.JS, cfg.Stream); err != nil {
 		return err
 	}
-	cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, StreamName, cfg.consumerConfig())
+	cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, wire.Stream, cfg.consumerConfig())
 	if err != nil {
 		return fmt.Errorf("ensure consumer %s: %w", cfg.Durable, err)
 	}
-	cfg.Log.Info("ingest: consuming", "stream", StreamName, "consumer", cfg.Durable)
+	cfg.Log.Info("ingest: consuming", "stream", wire.Stream, "consumer", cfg.Durable)
 	for ctx.Err() == nil {
 		failed, err := in.fetchOnce(ctx, cons)
 		if ctx.Err() != nil {

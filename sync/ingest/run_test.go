@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // startNATS starts an embedded NATS server with JetStream in a temporary
@@ -67,7 +68,7 @@ func startNATSServer(t *testing.T) *server.Server {
 func publish(t *testing.T, js jetstream.JetStream, k *fakeKiosk, first, last uint64) *jetstream.PubAck {
 	t.Helper()
 	b := k.batch(first, last, sentStamp())
-	ack, err := js.Publish(context.Background(), Subject(k.venue, k.device), encode(t, b), jetstream.WithMsgID(b.MsgID()))
+	ack, err := js.Publish(context.Background(), wire.CheckInSubject(k.venue, k.device), encode(t, b), jetstream.WithMsgID(b.MsgID()))
 	if err != nil {
 		t.Fatalf("publish %s: %v", b.MsgID(), err)
 	}
@@ -110,7 +111,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // queue, so acked messages leave it.
 func drained(t *testing.T, js jetstream.JetStream) bool {
 	t.Helper()
-	s, err := js.Stream(context.Background(), StreamName)
+	s, err := js.Stream(context.Background(), wire.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestRun_StoresAndAcks(t *testing.T) {
 	if ack := publish(t, js, k, 1, 4); !ack.Duplicate {
 		t.Error("JetStream did not see the re-published batch as a duplicate")
 	}
-	if _, err := js.Publish(ctx, Subject("v-1", "k-1"), []byte("not a batch"), jetstream.WithMsgID("junk")); err != nil {
+	if _, err := js.Publish(ctx, wire.CheckInSubject("v-1", "k-1"), []byte("not a batch"), jetstream.WithMsgID("junk")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "10 records stored, 1 quarantined and the stream drained", func() bool {
@@ -166,12 +167,12 @@ func TestRun_StoresAndAcks(t *testing.T) {
 	// Past the duplicate window, or from another central worker: the
 	// store skips it.
 	b := k.batch(3, 6, sentStamp())
-	if _, err := js.Publish(ctx, Subject("v-1", "k-1"), encode(t, b), jetstream.WithMsgID("resent-"+b.MsgID())); err != nil {
+	if _, err := js.Publish(ctx, wire.CheckInSubject("v-1", "k-1"), encode(t, b), jetstream.WithMsgID("resent-"+b.MsgID())); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the resent batch skipped", func() bool { return f.metrics.Duplicates.Load() == 4 && drained(t, js) })
 
-	cons, err := js.Consumer(ctx, StreamName, "central")
+	cons, err := js.Consumer(ctx, wire.Stream, "central")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,13 +302,13 @@ func TestRun_UpdatesConsumerAckWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := (&Config{Durable: "central", AckWait: 30 * time.Second, MaxAckPending: 256}).consumerConfig()
-	if _, err := js.CreateConsumer(ctx, StreamName, old); err != nil {
+	if _, err := js.CreateConsumer(ctx, wire.Stream, old); err != nil {
 		t.Fatal(err)
 	}
 	f := newFixture(t, nil, func(c *Config) { c.JS = js })
 	runIngest(t, f.in)
 	eventually(t, "the consumer's ack wait updated", func() bool {
-		cons, err := js.Consumer(ctx, StreamName, "central")
+		cons, err := js.Consumer(ctx, wire.Stream, "central")
 		if err != nil {
 			return false
 		}

@@ -21,13 +21,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
-	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/enroll"
 	"github.com/anshim/anshim/sync/ingest"
 	"github.com/anshim/anshim/sync/uplink"
 	"github.com/anshim/anshim/sync/wire"
@@ -142,7 +141,7 @@ func BenchmarkBaselineRawPublish(b *testing.B) {
 }
 
 // BenchmarkCatchUp is a kiosk back online after an outage: one enrolled
-// kiosk (sync/enroll against the central's HTTP API) with N records in its
+// kiosk (kiosk/enroll against the central's HTTP API) with N records in its
 // outbox (real sealed parts from checkin.Sealer, a pool of 16,384 distinct
 // ones; appended by 64 goroutines so that commits group as at a busy
 // venue), started with kiosk.Run (fake scanner, real uplink with its
@@ -412,7 +411,7 @@ func enrollSim(tb testing.TB, c *centralEnv, n int) []*simKiosk {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		e, err := c.s.Enroll(ctx, central.EnrollRequest{Token: tok, DeviceKey: base64.StdEncoding.EncodeToString(pub), NKey: npub})
+		e, err := c.s.Enroll(ctx, wire.EnrollRequest{Token: tok, DeviceKey: base64.StdEncoding.EncodeToString(pub), NKey: npub})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -497,7 +496,7 @@ func runLoad(b *testing.B, c *centralEnv, ks []*simKiosk, pool [][]byte) loadRes
 	if err != nil {
 		b.Fatal(err)
 	}
-	stream, err := mjs.Stream(context.Background(), ingest.StreamName)
+	stream, err := mjs.Stream(context.Background(), wire.Stream)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -572,7 +571,7 @@ func runLoad(b *testing.B, c *centralEnv, ks []*simKiosk, pool [][]byte) loadRes
 						return
 					}
 					f, err := js.PublishMsgAsync(&nats.Msg{Subject: k.subject, Data: data},
-						jetstream.WithMsgID(id), jetstream.WithExpectStream(ingest.StreamName),
+						jetstream.WithMsgID(id), jetstream.WithExpectStream(wire.Stream),
 						jetstream.WithStallWait(time.Minute)) // the window is full while the server fsyncs: wait
 					if err != nil {
 						b.Error(err)

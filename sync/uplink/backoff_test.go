@@ -59,7 +59,7 @@ func TestBackoff_Jitter(t *testing.T) {
 // Ensure that settings round-trip through their file form and that broken
 // ones are refused.
 func TestSettings(t *testing.T) {
-	s := Settings{URLs: []string{"nats://a:4222", "tls://b:4222"}, Subject: Subject("v-1", "k-1"), InboxPrefix: InboxPrefix("k-1")}
+	s := Settings{URLs: []string{"nats://a:4222", "tls://b:4222"}, Subject: wire.CheckInSubject("v-1", "k-1"), InboxPrefix: wire.InboxPrefix("k-1")}
 	b, err := s.Marshal()
 	if err != nil {
 		t.Fatal(err)

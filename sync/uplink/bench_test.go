@@ -15,6 +15,7 @@ import (
 
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // BenchmarkCatchUp measures a catch-up after an outage: N records waiting
@@ -42,7 +43,7 @@ func BenchmarkCatchUp(b *testing.B) {
 				b.StopTimer()
 				// A new stream each round: the old one's duplicate window
 				// would answer every batch as already stored.
-				js.DeleteStream(context.Background(), uplink.Stream)
+				js.DeleteStream(context.Background(), wire.Stream)
 				stream := createStream(b, js)
 				ob := copyOutbox(b, tmpl)
 				cfg := tmpl.config(srv.URL, nil)
@@ -124,7 +125,7 @@ func BenchmarkRawPublish(b *testing.B) {
 			createStream(b, js)
 			data := make([]byte, 64<<10)
 			rand.Read(data)
-			subject := uplink.Subject(testVenue, "k-bench")
+			subject := wire.CheckInSubject(testVenue, "k-bench")
 			ctx := context.Background()
 			b.SetBytes(int64(len(data)))
 			b.ResetTimer()

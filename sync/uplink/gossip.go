@@ -11,9 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anshim/anshim/ledger"
+	"github.com/anshim/anshim/sync/wire"
 )
 
-// gossip keeps the device's Gossip value in BucketWitness up to date (at
+// gossip keeps the device's wire.Gossip value in wire.BucketWitness up to date (at
 // most once per CheckpointPoll, when it changed) and hands every other
 // kiosk's value to the Witness, until ctx is done. A fork one kiosk sees
 // thus reaches every kiosk, whatever the central says (docs/ledger.md).
@@ -30,13 +31,13 @@ func (u *Uplink) gossip(ctx context.Context, nc *nats.Conn, l LedgerClient) {
 		}
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
 			// A central without the bucket (older): look again later.
-			u.log.Debug("ledger gossip: no witness bucket", "bucket", BucketWitness)
+			u.log.Debug("ledger gossip: no witness bucket", "bucket", wire.BucketWitness)
 			if !sleep(ctx, u.checkpointPoll()) {
 				return
 			}
 			continue
 		}
-		u.setErr("ledger gossip: watch failed, will retry", err, "bucket", BucketWitness)
+		u.setErr("ledger gossip: watch failed, will retry", err, "bucket", wire.BucketWitness)
 		if !sleep(ctx, max(u.backoff(fails), time.Second)) {
 			return
 		}
@@ -45,15 +46,15 @@ func (u *Uplink) gossip(ctx context.Context, nc *nats.Conn, l LedgerClient) {
 
 // watchGossip follows the bucket until it fails or ctx is done.
 func (u *Uplink) watchGossip(ctx context.Context, js jetstream.JetStream, l LedgerClient) error {
-	kv, err := js.KeyValue(ctx, BucketWitness)
+	kv, err := js.KeyValue(ctx, wire.BucketWitness)
 	if err != nil {
-		return fmt.Errorf("bind %s: %w", BucketWitness, err)
+		return fmt.Errorf("bind %s: %w", wire.BucketWitness, err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	kw, err := kv.WatchAll(wctx)
 	if err != nil {
-		return fmt.Errorf("watch %s: %w", BucketWitness, err)
+		return fmt.Errorf("watch %s: %w", wire.BucketWitness, err)
 	}
 	defer kw.Stop()
 	put := time.NewTimer(0)
@@ -84,7 +85,7 @@ func (u *Uplink) watchGossip(ctx context.Context, js jetstream.JetStream, l Ledg
 			if e == nil || e.Key() == u.cfg.Device || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			if len(e.Value()) > MaxGossipBytes {
+			if len(e.Value()) > wire.MaxGossipBytes {
 				u.log.Debug("ledger gossip: value too large, ignored", "peer", e.Key(), "bytes", len(e.Value()))
 				continue
 			}

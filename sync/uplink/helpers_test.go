@@ -101,7 +101,7 @@ func (n *natsServer) connect(seed []byte) (*nats.Conn, jetstream.JetStream) {
 func createStream(t testing.TB, js jetstream.JetStream) jetstream.Stream {
 	t.Helper()
 	s, err := js.CreateStream(context.Background(), jetstream.StreamConfig{
-		Name: uplink.Stream, Subjects: []string{uplink.SubjectPrefix + ">"}, Storage: jetstream.FileStorage,
+		Name: wire.Stream, Subjects: []string{wire.CheckInsWildcard}, Storage: jetstream.FileStorage,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,19 +125,19 @@ func userKey(t testing.TB) ([]byte, string) {
 // publish its batches and the JetStream API calls of a KV watch, and
 // subscribe only below its own inbox prefix.
 func devicePermissions(venue, device string) *server.Permissions {
-	pub := []string{uplink.Subject(venue, device)}
-	for _, b := range []string{uplink.BucketRevoked, uplink.BucketPassKeys, uplink.BucketSealing, uplink.BucketVenues} {
+	pub := []string{wire.CheckInSubject(venue, device)}
+	for _, b := range []string{wire.BucketRevoked, wire.BucketPassKeys, wire.BucketSealing, wire.BucketVenues} {
 		stream := "KV_" + b
 		pub = append(pub, "$JS.API.STREAM.INFO."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 			"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.DIRECT.GET."+stream+".>", "$JS.FC."+stream+".>")
 	}
-	pub = append(pub, uplink.SubjectReceiptRequest, uplink.SubjectConsistencyRequest, uplink.SubjectCheckpointRequest, uplink.AlertSubject(device))
-	ws := "KV_" + uplink.BucketWitness
+	pub = append(pub, wire.SubjectReceiptRequest, wire.SubjectConsistencyRequest, wire.SubjectCheckpointRequest, wire.AlertSubject(device))
+	ws := "KV_" + wire.BucketWitness
 	pub = append(pub, "$JS.API.STREAM.INFO."+ws, "$JS.API.CONSUMER.CREATE."+ws+".>", "$JS.API.CONSUMER.DELETE."+ws+".>",
-		"$JS.FC."+ws+".>", "$KV."+uplink.BucketWitness+"."+device)
+		"$JS.FC."+ws+".>", "$KV."+wire.BucketWitness+"."+device)
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{uplink.InboxPrefix(device) + ".>", uplink.ReceiptSubject(device)}},
+		Subscribe: &server.SubjectPermission{Allow: []string{wire.InboxPrefix(device) + ".>", wire.ReceiptSubject(device)}},
 	}
 }
 
@@ -323,7 +323,7 @@ func checkStream(t testing.TB, k *testKiosk, msgs []stored, n int, exact bool) (
 	var head checkin.Hash
 	for _, m := range msgs {
 		b := m.batch
-		if m.subject != uplink.Subject(testVenue, k.dev.ID) {
+		if m.subject != wire.CheckInSubject(testVenue, k.dev.ID) {
 			t.Errorf("message %d on subject %s", m.streamSeq, m.subject)
 		}
 		if m.msgID != b.MsgID() {

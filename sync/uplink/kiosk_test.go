@@ -6,11 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/anshim/anshim/internal/atomicfile"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anshim/anshim/internal/atomicfile"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
@@ -152,7 +153,7 @@ func issue(t *testing.T, signer pass.Signer) (string, pass.Pass) {
 // enrollOnline writes what `kiosk enroll` writes for a kiosk of srv.
 func enrollOnline(t *testing.T, k *testKiosk, url string, seed []byte) {
 	t.Helper()
-	s := uplink.Settings{URLs: []string{url}, Subject: uplink.Subject(k.dev.Venue, k.dev.ID), InboxPrefix: uplink.InboxPrefix(k.dev.ID)}
+	s := uplink.Settings{URLs: []string{url}, Subject: wire.CheckInSubject(k.dev.Venue, k.dev.ID), InboxPrefix: wire.InboxPrefix(k.dev.ID)}
 	b, err := s.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +170,7 @@ func enrollOnline(t *testing.T, k *testKiosk, url string, seed []byte) {
 func centralKV(t *testing.T, js jetstream.JetStream) map[string]jetstream.KeyValue {
 	t.Helper()
 	kvs := map[string]jetstream.KeyValue{}
-	for _, b := range []string{uplink.BucketRevoked, uplink.BucketPassKeys, uplink.BucketSealing, uplink.BucketVenues} {
+	for _, b := range []string{wire.BucketRevoked, wire.BucketPassKeys, wire.BucketSealing, wire.BucketVenues} {
 		kv, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: b, History: 1, Storage: jetstream.FileStorage})
 		if err != nil {
 			t.Fatal(err)
@@ -218,7 +219,7 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 	_, js := srv.connect(adminSeed)
 	stream := createStream(t, js)
 	kvs := centralKV(t, js)
-	put(t, kvs[uplink.BucketVenues], testVenue, []byte(`{"name":"Cafe Halla"}`))
+	put(t, kvs[wire.BucketVenues], testVenue, []byte(`{"name":"Cafe Halla"}`))
 	enrollOnline(t, k, srv.URL, devSeed)
 
 	d := startDaemon(t, k)
@@ -241,22 +242,22 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if stream, err = js.Stream(context.Background(), uplink.Stream); err != nil {
+	if stream, err = js.Stream(context.Background(), wire.Stream); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the reconnect", func() bool { return strings.Contains(d.logs.String(), `"msg":"sync reconnected"`) })
 
 	// Revoked centrally: refused within 5 s.
 	t0 := time.Now()
-	put(t, kvs[uplink.BucketRevoked], passA.RevocationID(), []byte("1"))
+	put(t, kvs[wire.BucketRevoked], passA.RevocationID(), []byte("1"))
 	d.scanUntil(textA, 5*time.Second, "revoked", revoked)
 	t.Logf("a revocation reached the kiosk within %s", time.Since(t0))
 	// Un-revoked (deleted): admitted again (a duplicate within the debounce window).
-	if err := kvs[uplink.BucketRevoked].Delete(context.Background(), passA.RevocationID()); err != nil {
+	if err := kvs[wire.BucketRevoked].Delete(context.Background(), passA.RevocationID()); err != nil {
 		t.Fatal(err)
 	}
 	d.scanUntil(textA, 5*time.Second, "admitted", admitted)
-	put(t, kvs[uplink.BucketRevoked], passA.RevocationID(), []byte("1"))
+	put(t, kvs[wire.BucketRevoked], passA.RevocationID(), []byte("1"))
 	d.scanUntil(textA, 5*time.Second, "revoked", revoked)
 
 	// New pass keys: when the central lists keys, exactly those verify.
@@ -269,20 +270,20 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 		t.Fatalf("a pass of an unknown key: %+v", ev)
 	}
 	k2 := keys2.PassKeys()[0]
-	put(t, kvs[uplink.BucketPassKeys], fmt.Sprintf("%08x", k2.ID), signed(t, k.keys, province.KindPassKey, fmt.Sprintf("%08x", k2.ID), []byte(base64.StdEncoding.EncodeToString(k2.Key))))
+	put(t, kvs[wire.BucketPassKeys], fmt.Sprintf("%08x", k2.ID), signed(t, k.keys, province.KindPassKey, fmt.Sprintf("%08x", k2.ID), []byte(base64.StdEncoding.EncodeToString(k2.Key))))
 	d.scanUntil(textC, 5*time.Second, "accepted", func(ev feedback.Event) bool { return ev.Result == feedback.Accepted })
 	textB, _ := issue(t, k.keys.Signer())
 	if ev := d.scan(textB); ev.Reason != pass.ReasonUnknownKey {
 		t.Errorf("a pass of a key the central no longer lists: %+v", ev)
 	}
-	if err := kvs[uplink.BucketPassKeys].Delete(context.Background(), fmt.Sprintf("%08x", k2.ID)); err != nil {
+	if err := kvs[wire.BucketPassKeys].Delete(context.Background(), fmt.Sprintf("%08x", k2.ID)); err != nil {
 		t.Fatal(err)
 	}
 	d.scanUntil(textB, 5*time.Second, "accepted with the bundle's keys again", func(ev feedback.Event) bool { return ev.Result == feedback.Accepted })
 
 	// An unsigned sealing key (as values were before they were signed) is
 	// refused: the next record is still sealed to the bundle's key.
-	put(t, kvs[uplink.BucketSealing], "current", sealingValue(t, keys2))
+	put(t, kvs[wire.BucketSealing], "current", sealingValue(t, keys2))
 	waitFor(t, 5*time.Second, "the refusal", func() bool {
 		return strings.Contains(d.logs.String(), `"level":"ERROR","msg":"down-sync: key update refused: keeping the current keys","bucket":"anshim_sealing"`)
 	})
@@ -292,14 +293,14 @@ func TestKiosk_OnlineDownSync(t *testing.T) {
 	}
 	// A new sealing key signed by the province's root: the next records are
 	// sealed to it.
-	put(t, kvs[uplink.BucketSealing], "current", signed(t, k.keys, province.KindSealingKey, "current", sealingValue(t, keys2)))
+	put(t, kvs[wire.BucketSealing], "current", signed(t, k.keys, province.KindSealingKey, "current", sealingValue(t, keys2)))
 	waitFor(t, 5*time.Second, "the new sealing key", func() bool { return strings.Contains(d.logs.String(), `"msg":"sealing key updated"`) })
 	textD, passD := issue(t, k.keys.Signer())
 	if ev := d.scan(textD); ev.Result != feedback.Accepted {
 		t.Fatalf("scan after the key change: %+v", ev)
 	}
 	waitFor(t, 10*time.Second, "record 5 in the stream", func() bool {
-		m, err := stream.GetLastMsgForSubject(context.Background(), uplink.Subject(testVenue, k.dev.ID))
+		m, err := stream.GetLastMsgForSubject(context.Background(), wire.CheckInSubject(testVenue, k.dev.ID))
 		if err != nil {
 			return false
 		}

@@ -15,116 +15,10 @@ import (
 	"github.com/anshim/anshim/sync/wire"
 )
 
-// Ledger subjects (docs/sync.md, "Ledger receipts and witnesses").
-const (
-	// ReceiptsPrefix starts the subject anshim.receipts.<device> on which
-	// the central publishes (core NATS) the receipt of each batch of the
-	// device that a new checkpoint covers: a JSON ledger.Receipt.
-	ReceiptsPrefix = "anshim.receipts."
-	// SubjectReceiptRequest is served by the central (request-reply): a
-	// ReceiptRequest in, a LedgerReply with Receipt out.
-	SubjectReceiptRequest = "anshim.ledger.receipt"
-	// SubjectConsistencyRequest is served by the central (request-reply): a
-	// ConsistencyRequest in, a LedgerReply with Proof out.
-	SubjectConsistencyRequest = "anshim.ledger.consistency"
-	// SubjectCheckpointRequest is served by the central (request-reply):
-	// any payload in, a LedgerReply with Checkpoint (the latest signed
-	// checkpoint) out. Kiosks ask every CheckpointPoll.
-	SubjectCheckpointRequest = "anshim.ledger.checkpoint"
-	// AlertsPrefix starts anshim.alerts.<device>, where a kiosk reports
-	// the evidence of a ledger fork (request-reply: Evidence in,
-	// LedgerReply out).
-	AlertsPrefix = "anshim.alerts."
-	// BucketWitness is the KV bucket where kiosks gossip their latest
-	// signed checkpoint and fork evidence (key: device id, value: JSON
-	// Gossip). Each device may write only its own key and watches all.
-	BucketWitness = "anshim_witness"
-)
-
-// MaxGossipBytes bounds a Gossip value; larger ones are ignored.
-const MaxGossipBytes = 16 << 10
-
-// MaxEvidenceBytes bounds an Evidence report; the central refuses larger
-// ones.
-const MaxEvidenceBytes = 32 << 10
-
 // DefaultCheckpointPoll is how often, by default, a kiosk fetches the
 // central's latest checkpoint besides its receipts (plus up to a fifth of
 // it of jitter) and rewrites its gossip value.
 const DefaultCheckpointPoll = 3 * time.Minute
-
-// ReceiptSubject returns the subject of a device's receipts.
-func ReceiptSubject(device string) string { return ReceiptsPrefix + device }
-
-// AlertSubject returns the subject a device reports ledger forks on.
-func AlertSubject(device string) string { return AlertsPrefix + device }
-
-// ReceiptRequest asks for the receipt of the batch that stored a
-// device's record seq.
-type ReceiptRequest struct {
-	Device string `json:"device"`
-	Seq    uint64 `json:"seq"`
-}
-
-// ConsistencyRequest asks for the proof that the tree of size Old is a
-// prefix of the tree of size New (1 ≤ Old ≤ New).
-type ConsistencyRequest struct {
-	Old int64 `json:"old"`
-	New int64 `json:"new"`
-}
-
-// LedgerReply is the central's answer to a ledger request or an alert.
-type LedgerReply struct {
-	// Error is set when the request failed; Retry then says it may
-	// succeed later (the batch is not in a signed checkpoint yet).
-	Error   string          `json:"error,omitempty"`
-	Retry   bool            `json:"retry,omitempty"`
-	Receipt *ledger.Receipt `json:"receipt,omitempty"`
-	Proof   *ledger.Proof   `json:"proof,omitempty"`
-	// Checkpoint is the latest signed checkpoint (a note).
-	Checkpoint string `json:"checkpoint,omitempty"`
-	OK         bool   `json:"ok,omitempty"` // an alert was received
-}
-
-// Evidence kinds.
-const (
-	// KindFork: two checkpoints signed by the ledger key that cannot both
-	// be true (same size and different roots, a consistency proof that
-	// fails, or one the central refuses to give).
-	KindFork = "fork"
-	// KindReceipt: a receipt, signed and included, for a batch of this
-	// device that the device did not send (another sequence range, chain
-	// head or batch hash).
-	KindReceipt = "receipt"
-)
-
-// Evidence is what a kiosk keeps, and reports, of a ledger fork: two
-// checkpoints signed by the ledger key that cannot both be true (Kind
-// "fork", the default), or a receipt for a batch it did not send (Kind
-// "receipt").
-type Evidence struct {
-	Kind     string    `json:"kind,omitempty"`
-	Device   string    `json:"device"`
-	Detected time.Time `json:"detected"`
-	Reason   string    `json:"reason"`
-	// Old and New are the signed checkpoints (notes), Old the smaller (or
-	// the one seen first at the same size).
-	Old string `json:"old"`
-	New string `json:"new"`
-	// Proof is the consistency proof Old → New the central gave, which
-	// does not verify (none for two roots of one size).
-	Proof []tlog.Hash `json:"proof,omitempty"`
-	// Receipt is the disowned receipt (Kind "receipt").
-	Receipt *ledger.Receipt `json:"receipt,omitempty"`
-}
-
-// Gossip is a kiosk's value in BucketWitness: its latest signed
-// checkpoint and its most recent fork evidence, for every other kiosk to
-// check against its own.
-type Gossip struct {
-	Checkpoint string     `json:"checkpoint"`
-	Forks      []Evidence `json:"forks,omitempty"`
-}
 
 // SentBatch is what a witness remembers of a batch it sent, to check
 // the receipt's leaf against: its sequence range, its chain head (the
@@ -168,7 +62,7 @@ type Witness interface {
 	Receipt(ctx context.Context, r ledger.Receipt, l LedgerClient) error
 	// Observe checks a signed checkpoint against the latest one kept.
 	Observe(ctx context.Context, checkpoint []byte, l LedgerClient) error
-	// Peer checks another kiosk's Gossip value against the checkpoints
+	// Peer checks another kiosk's wire.Gossip value against the checkpoints
 	// kept; Gossip returns this kiosk's (nil: nothing to tell yet).
 	Peer(ctx context.Context, device string, value []byte, l LedgerClient) error
 	Gossip() ([]byte, error)
@@ -180,7 +74,7 @@ type Witness interface {
 	Highest() (uint64, error)
 	// Unreported returns the fork evidence not yet reported to the
 	// central, by key; Reported marks one reported.
-	Unreported() (map[string]Evidence, error)
+	Unreported() (map[string]wire.Evidence, error)
 	Reported(key string) error
 	// Alert tells whether a fork was detected.
 	Alert() bool
@@ -193,8 +87,8 @@ type natsLedger struct {
 	device string
 }
 
-func (l natsLedger) request(ctx context.Context, subject string, req any) (LedgerReply, error) {
-	var rep LedgerReply
+func (l natsLedger) request(ctx context.Context, subject string, req any) (wire.LedgerReply, error) {
+	var rep wire.LedgerReply
 	data, err := json.Marshal(req)
 	if err != nil {
 		return rep, err
@@ -223,36 +117,36 @@ func (l natsLedger) request(ctx context.Context, subject string, req any) (Ledge
 
 // Consistency implements LedgerClient.
 func (l natsLedger) Consistency(ctx context.Context, old, new int64) (tlog.TreeProof, error) {
-	rep, err := l.request(ctx, SubjectConsistencyRequest, ConsistencyRequest{Old: old, New: new})
+	rep, err := l.request(ctx, wire.SubjectConsistencyRequest, wire.ConsistencyRequest{Old: old, New: new})
 	if err != nil {
 		return nil, err
 	}
 	if rep.Proof == nil || rep.Proof.Old != old || rep.Proof.Size != new {
-		return nil, fmt.Errorf("%s: no proof %d→%d in the reply", SubjectConsistencyRequest, old, new)
+		return nil, fmt.Errorf("%s: no proof %d→%d in the reply", wire.SubjectConsistencyRequest, old, new)
 	}
 	return rep.Proof.Proof, nil
 }
 
 // Checkpoint implements LedgerClient.
 func (l natsLedger) Checkpoint(ctx context.Context) ([]byte, error) {
-	rep, err := l.request(ctx, SubjectCheckpointRequest, struct{}{})
+	rep, err := l.request(ctx, wire.SubjectCheckpointRequest, struct{}{})
 	if err != nil {
 		return nil, err
 	}
 	if rep.Checkpoint == "" {
-		return nil, fmt.Errorf("%s: no checkpoint in the reply", SubjectCheckpointRequest)
+		return nil, fmt.Errorf("%s: no checkpoint in the reply", wire.SubjectCheckpointRequest)
 	}
 	return []byte(rep.Checkpoint), nil
 }
 
 // Receipt implements LedgerClient.
 func (l natsLedger) Receipt(ctx context.Context, seq uint64) (ledger.Receipt, error) {
-	rep, err := l.request(ctx, SubjectReceiptRequest, ReceiptRequest{Device: l.device, Seq: seq})
+	rep, err := l.request(ctx, wire.SubjectReceiptRequest, wire.ReceiptRequest{Device: l.device, Seq: seq})
 	if err != nil {
 		return ledger.Receipt{}, err
 	}
 	if rep.Receipt == nil {
-		return ledger.Receipt{}, fmt.Errorf("%s: no receipt in the reply", SubjectReceiptRequest)
+		return ledger.Receipt{}, fmt.Errorf("%s: no receipt in the reply", wire.SubjectReceiptRequest)
 	}
 	return *rep.Receipt, nil
 }
@@ -311,7 +205,7 @@ func (a *receiptAsker) failed(now time.Duration) {
 func (u *Uplink) witness(ctx context.Context, nc *nats.Conn) {
 	l := natsLedger{nc: nc, device: u.cfg.Device}
 	ch := make(chan *nats.Msg, 256)
-	sub, err := nc.ChanSubscribe(ReceiptSubject(u.cfg.Device), ch)
+	sub, err := nc.ChanSubscribe(wire.ReceiptSubject(u.cfg.Device), ch)
 	if err != nil {
 		u.setErr("ledger receipts: subscribe", err)
 		return
@@ -334,7 +228,7 @@ func (u *Uplink) witness(ctx context.Context, nc *nats.Conn) {
 				continue // a rogue consumer's delivery, not the central's receipt
 			}
 			var r ledger.Receipt
-			if len(m.Data) > MaxEvidenceBytes || json.Unmarshal(m.Data, &r) != nil {
+			if len(m.Data) > wire.MaxEvidenceBytes || json.Unmarshal(m.Data, &r) != nil {
 				u.setErr("ledger receipt malformed", fmt.Errorf("%d bytes", len(m.Data)))
 				continue
 			}
@@ -444,7 +338,7 @@ func (u *Uplink) reportAlerts(ctx context.Context, l natsLedger) {
 		return
 	}
 	for key, e := range ev {
-		if _, err := l.request(ctx, AlertSubject(u.cfg.Device), e); err != nil {
+		if _, err := l.request(ctx, wire.AlertSubject(u.cfg.Device), e); err != nil {
 			if !errors.Is(err, ErrRefused) {
 				u.setErr("ledger fork: report to the central failed, will retry", err)
 				return

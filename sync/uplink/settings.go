@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nkeys"
+
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Settings is how a kiosk reaches the central's NATS servers, as the
@@ -63,27 +65,13 @@ func (s Settings) Validate() error {
 			return fmt.Errorf("NATS URL %q: want one URL such as nats://host:4222", u)
 		}
 	}
-	if s.Subject != "" && !validSubject(s.Subject) {
+	if s.Subject != "" && !wire.ValidSubject(s.Subject) {
 		return fmt.Errorf("subject %q: not a literal NATS subject", s.Subject)
 	}
-	if s.InboxPrefix != "" && !validSubject(s.InboxPrefix) {
+	if s.InboxPrefix != "" && !wire.ValidSubject(s.InboxPrefix) {
 		return fmt.Errorf("inbox prefix %q: not a literal NATS subject", s.InboxPrefix)
 	}
 	return nil
-}
-
-// validSubject reports whether s is a literal subject: non-empty tokens
-// separated by dots, no wildcards or white space.
-func validSubject(s string) bool {
-	if s == "" {
-		return false
-	}
-	for tok := range strings.SplitSeq(s, ".") {
-		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n") {
-			return false
-		}
-	}
-	return true
 }
 
 // LoadSeed reads a NATS user nkey seed file (DATA/nats.nk) and checks it.

@@ -53,26 +53,6 @@ import (
 	"github.com/anshim/anshim/sync/wire"
 )
 
-// Protocol names (docs/sync.md).
-const (
-	// Stream is the JetStream stream of check-in batches.
-	Stream = "ANSHIM_CHECKINS"
-	// SubjectPrefix starts every batch subject: anshim.checkins.<venue>.<device>.
-	SubjectPrefix = "anshim.checkins."
-
-	// Down-sync KV buckets.
-	BucketRevoked  = "anshim_revoked"  // revocation id (32 hex) → "1"
-	BucketPassKeys = "anshim_passkeys" // key id (8 hex) → base64 Ed25519 public key
-	BucketSealing  = "anshim_sealing"  // "current" → {"id":"…","key":"base64"}
-	BucketVenues   = "anshim_venues"   // venue id → venue settings JSON
-)
-
-// Subject returns the subject a device publishes its batches on.
-func Subject(venue, device string) string { return SubjectPrefix + venue + "." + device }
-
-// InboxPrefix returns the reply-subject prefix a device's permissions allow.
-func InboxPrefix(device string) string { return "_INBOX_" + device }
-
 // Outbox is the durable queue the uplink drains; *kiosk.Outbox implements it.
 type Outbox interface {
 	// ReadWireBatch returns the oldest records after sequence after: at most
@@ -115,7 +95,7 @@ type Watch struct {
 // DefaultWatches are the four down-sync buckets of docs/sync.md; of the
 // venue settings only the kiosk's own venue.
 func DefaultWatches(venue string) []Watch {
-	return []Watch{{Bucket: BucketRevoked}, {Bucket: BucketPassKeys}, {Bucket: BucketSealing}, {Bucket: BucketVenues, Keys: venue}}
+	return []Watch{{Bucket: wire.BucketRevoked}, {Bucket: wire.BucketPassKeys}, {Bucket: wire.BucketSealing}, {Bucket: wire.BucketVenues, Keys: venue}}
 }
 
 // Config configures an Uplink. Zero values mean the defaults documented per
@@ -130,12 +110,12 @@ type Config struct {
 	// Seed is the device's NATS user nkey seed ("SU..."); nil connects
 	// without authentication (development servers, tests).
 	Seed []byte
-	// Subject is where batches go (default Subject(Venue, Device)).
+	// Subject is where batches go (default wire.CheckInSubject(Venue, Device)).
 	Subject string
 	// InboxPrefix is the prefix of reply subjects (default
-	// InboxPrefix(Device)).
+	// wire.InboxPrefix(Device)).
 	InboxPrefix string
-	// Stream is the stream the subject must be bound to (default Stream):
+	// Stream is the stream the subject must be bound to (default wire.Stream):
 	// a PubAck from any other stream is an error.
 	Stream string
 	// Clock is the kiosk's clock: it stamps each batch at sending (Sent),
@@ -257,16 +237,16 @@ func New(cfg Config) (*Uplink, error) {
 	}
 	c := cfg
 	if c.Subject == "" {
-		c.Subject = Subject(c.Venue, c.Device)
+		c.Subject = wire.CheckInSubject(c.Venue, c.Device)
 	}
 	if c.InboxPrefix == "" {
-		c.InboxPrefix = InboxPrefix(c.Device)
+		c.InboxPrefix = wire.InboxPrefix(c.Device)
 	}
-	if !validSubject(c.Subject) || !validSubject(c.InboxPrefix) {
+	if !wire.ValidSubject(c.Subject) || !wire.ValidSubject(c.InboxPrefix) {
 		return nil, fmt.Errorf("uplink: subject %q or inbox prefix %q is not a literal NATS subject", c.Subject, c.InboxPrefix)
 	}
 	if c.Stream == "" {
-		c.Stream = Stream
+		c.Stream = wire.Stream
 	}
 	if c.Clock == nil {
 		start := time.Now()

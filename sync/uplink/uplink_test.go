@@ -78,7 +78,7 @@ func TestUplink_SendsEverythingOnce(t *testing.T) {
 	const n = 3000
 	k.fill(t, n)
 
-	subject := uplink.Subject(testVenue, k.dev.ID)
+	subject := wire.CheckInSubject(testVenue, k.dev.ID)
 	acks := 0
 	w := &watchedOutbox{Outbox: k.ob, onAck: func(seq uint64) {
 		acks++
@@ -191,7 +191,7 @@ func TestUplink_ServerRestart(t *testing.T) {
 	srv.restart()
 	waitFor(t, 30*time.Second, "the outbox to empty after the restart", func() bool { return pending(t, k.ob) == 0 })
 	_, js = srv.connect(nil)
-	stream, err := js.Stream(context.Background(), uplink.Stream)
+	stream, err := js.Stream(context.Background(), wire.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestUplink_NotAcknowledged_KeepsRecords(t *testing.T) {
 			k := newKiosk(t)
 			const n = 500
 			k.fill(t, n)
-			undo := tt.fault(t, nc, js, uplink.Subject(testVenue, k.dev.ID))
+			undo := tt.fault(t, nc, js, wire.CheckInSubject(testVenue, k.dev.ID))
 			cfg := k.config(srv.URL, nil)
 			cfg.AckTimeout = 300 * time.Millisecond
 			cfg.MaxBatchBytes = 8 << 10
@@ -328,7 +328,7 @@ func TestUplink_StopsPromptly(t *testing.T) {
 	nc, _ := srv.connect(nil)
 	k := newKiosk(t)
 	k.fill(t, 200)
-	sub, _ := nc.Subscribe(uplink.Subject(testVenue, k.dev.ID), func(*nats.Msg) {}) // never answers
+	sub, _ := nc.Subscribe(wire.CheckInSubject(testVenue, k.dev.ID), func(*nats.Msg) {}) // never answers
 	defer sub.Unsubscribe()
 	cfg := k.config(srv.URL, nil)
 	cfg.AckTimeout = time.Minute

@@ -49,33 +49,33 @@ func startEvilCentral(t *testing.T, srv *natsServer, k *testKiosk) *evilCentral 
 	}
 	e := &evilCentral{t: t, nc: nc, signer: signer, tree: &ledger.Tree{}}
 	ctx := context.Background()
-	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: uplink.BucketWitness, History: 1}); err != nil {
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: wire.BucketWitness, History: 1}); err != nil {
 		t.Fatal(err)
 	}
-	e.serve(uplink.SubjectCheckpointRequest, func([]byte) uplink.LedgerReply {
+	e.serve(wire.SubjectCheckpointRequest, func([]byte) wire.LedgerReply {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if e.cp == nil {
-			return uplink.LedgerReply{Error: "no checkpoint", Retry: true}
+			return wire.LedgerReply{Error: "no checkpoint", Retry: true}
 		}
-		return uplink.LedgerReply{Checkpoint: string(e.cp)}
+		return wire.LedgerReply{Checkpoint: string(e.cp)}
 	})
-	e.serve(uplink.SubjectConsistencyRequest, func(data []byte) uplink.LedgerReply {
-		var req uplink.ConsistencyRequest
+	e.serve(wire.SubjectConsistencyRequest, func(data []byte) wire.LedgerReply {
+		var req wire.ConsistencyRequest
 		json.Unmarshal(data, &req)
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if req.New > e.tree.Size() || req.Old < 1 || req.Old > req.New {
-			return uplink.LedgerReply{Error: fmt.Sprintf("size %d beyond the ledger's %d leaves", req.New, e.tree.Size())}
+			return wire.LedgerReply{Error: fmt.Sprintf("size %d beyond the ledger's %d leaves", req.New, e.tree.Size())}
 		}
 		p, err := tlog.ProveTree(req.New, req.Old, e.tree)
 		if err != nil {
-			return uplink.LedgerReply{Error: err.Error(), Retry: true}
+			return wire.LedgerReply{Error: err.Error(), Retry: true}
 		}
-		return uplink.LedgerReply{Proof: &ledger.Proof{Old: req.Old, Size: req.New, Proof: p}}
+		return wire.LedgerReply{Proof: &ledger.Proof{Old: req.Old, Size: req.New, Proof: p}}
 	})
-	e.serve(uplink.SubjectReceiptRequest, func(data []byte) uplink.LedgerReply {
-		var req uplink.ReceiptRequest
+	e.serve(wire.SubjectReceiptRequest, func(data []byte) wire.LedgerReply {
+		var req wire.ReceiptRequest
 		json.Unmarshal(data, &req)
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -83,13 +83,13 @@ func startEvilCentral(t *testing.T, srv *natsServer, k *testKiosk) *evilCentral 
 			if b, err := ledger.ParseLeaf(l); err == nil {
 				if b, ok := b.(*ledger.Batch); ok && b.Device == req.Device && b.First <= req.Seq && req.Seq <= b.Last {
 					r := e.receipt(int64(i))
-					return uplink.LedgerReply{Receipt: &r}
+					return wire.LedgerReply{Receipt: &r}
 				}
 			}
 		}
-		return uplink.LedgerReply{Error: "not yet", Retry: true}
+		return wire.LedgerReply{Error: "not yet", Retry: true}
 	})
-	cons, err := js.OrderedConsumer(ctx, uplink.Stream, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, wire.Stream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func startEvilCentral(t *testing.T, srv *natsServer, k *testKiosk) *evilCentral 
 	return e
 }
 
-func (e *evilCentral) serve(subject string, f func([]byte) uplink.LedgerReply) {
+func (e *evilCentral) serve(subject string, f func([]byte) wire.LedgerReply) {
 	_, err := e.nc.Subscribe(subject, func(m *nats.Msg) {
 		data, _ := json.Marshal(f(m.Data))
 		m.Respond(data)
@@ -162,7 +162,7 @@ func (e *evilCentral) receipt(index int64) ledger.Receipt {
 
 func (e *evilCentral) publish(device string, r ledger.Receipt) {
 	data, _ := json.Marshal(r)
-	if err := e.nc.Publish(uplink.ReceiptSubject(device), data); err != nil {
+	if err := e.nc.Publish(wire.ReceiptSubject(device), data); err != nil {
 		e.t.Error(err)
 	}
 }
@@ -252,11 +252,11 @@ func (wk *witnessKiosk) waitReceipts(t *testing.T, evil *evilCentral, seq uint64
 }
 
 // evidence returns the kiosk's evidence records.
-func (wk *witnessKiosk) evidence(t *testing.T) map[string]uplink.Evidence {
+func (wk *witnessKiosk) evidence(t *testing.T) map[string]wire.Evidence {
 	t.Helper()
-	out := map[string]uplink.Evidence{}
+	out := map[string]wire.Evidence{}
 	err := wk.ob.ForEachCache(kiosk.BucketEvidence, func(key string, v []byte) error {
-		var ev uplink.Evidence
+		var ev wire.Evidence
 		if err := json.Unmarshal(v, &ev); err != nil {
 			return err
 		}
@@ -306,7 +306,7 @@ func TestWitness_MadeUpBatchRefused(t *testing.T) {
 		t.Fatalf("highest %d, alert %v", h, wk.w.Alert())
 	}
 	for key, ev := range wk.evidence(t) {
-		if ev.Kind != uplink.KindReceipt || ev.Receipt == nil || !strings.HasPrefix(key, "receipt-") || ev.Device != k.dev.ID {
+		if ev.Kind != wire.KindReceipt || ev.Receipt == nil || !strings.HasPrefix(key, "receipt-") || ev.Device != k.dev.ID {
 			t.Errorf("evidence %s: %+v", key, ev)
 		}
 	}
@@ -343,7 +343,7 @@ func TestWitness_TailTruncationCaughtByPoll(t *testing.T) {
 
 	// The tail cut: the tree of the leaves before the event, re-signed.
 	var requests sync.Map
-	sub, err := nc.Subscribe(uplink.SubjectConsistencyRequest, func(m *nats.Msg) {
+	sub, err := nc.Subscribe(wire.SubjectConsistencyRequest, func(m *nats.Msg) {
 		n, _ := requests.LoadOrStore(string(m.Data), new(atomic.Int64))
 		n.(*atomic.Int64).Add(1)
 	})
@@ -356,7 +356,7 @@ func TestWitness_TailTruncationCaughtByPoll(t *testing.T) {
 	waitFor(t, 10*poll+5*time.Second, "the truncation caught", func() bool { return len(wk.evidence(t)) == 1 })
 	t.Logf("truncation caught %v after the re-signing (poll %v)", time.Since(start).Round(time.Millisecond), poll)
 	for _, ev := range wk.evidence(t) {
-		if ev.Kind != uplink.KindFork || !strings.Contains(ev.Reason, "refuses to prove consistency") {
+		if ev.Kind != wire.KindFork || !strings.Contains(ev.Reason, "refuses to prove consistency") {
 			t.Errorf("evidence %+v", ev)
 		}
 		if c, err := ledger.Open([]byte(ev.Old), wk.v); err != nil || c.Size != int64(keep) {
@@ -401,7 +401,7 @@ func TestWitness_PeerForkThroughGossip(t *testing.T) {
 	wk := startWitnessKiosk(t, srv, k, 200*time.Millisecond)
 	k.fill(t, 2)
 	wk.waitReceipts(t, evil, 2)
-	kv, err := js.KeyValue(context.Background(), uplink.BucketWitness)
+	kv, err := js.KeyValue(context.Background(), wire.BucketWitness)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestWitness_PeerForkThroughGossip(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		var g uplink.Gossip
+		var g wire.Gossip
 		return json.Unmarshal(e.Value(), &g) == nil && g.Checkpoint == string(wk.w.Latest())
 	})
 
@@ -426,13 +426,13 @@ func TestWitness_PeerForkThroughGossip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	value, _ := json.Marshal(uplink.Gossip{Checkpoint: string(msg)})
+	value, _ := json.Marshal(wire.Gossip{Checkpoint: string(msg)})
 	if _, err := kv.Put(context.Background(), "k-peer", value); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the peer's fork caught", func() bool { return len(wk.evidence(t)) == 1 })
 	for _, ev := range wk.evidence(t) {
-		if ev.Kind != uplink.KindFork || !strings.Contains(ev.Reason, "k-peer") || !strings.Contains(ev.Reason, "two roots") {
+		if ev.Kind != wire.KindFork || !strings.Contains(ev.Reason, "k-peer") || !strings.Contains(ev.Reason, "two roots") {
 			t.Errorf("evidence %+v", ev)
 		}
 	}
@@ -445,7 +445,7 @@ func TestWitness_PeerForkThroughGossip(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		var g uplink.Gossip
+		var g wire.Gossip
 		return json.Unmarshal(e.Value(), &g) == nil && len(g.Forks) == 1
 	})
 }
