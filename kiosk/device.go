@@ -3,19 +3,18 @@ package kiosk
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/anshim/anshim/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/province"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Files in a kiosk's data directory.
@@ -45,26 +44,6 @@ func (d *Device) PrivateKey() ed25519.PrivateKey { return d.key }
 // DebounceKey returns the device-local key of the debounce hash.
 func (d *Device) DebounceKey() []byte { return d.debounceKey }
 
-// DeviceID derives a device id from its public key: "k-" and 16 hex digits.
-func DeviceID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return "k-" + hex.EncodeToString(sum[:8])
-}
-
-// ValidVenueID reports whether id can name a venue: 1–64 characters of
-// letters, digits, '-' and '_' (a venue id is one token of a NATS subject).
-func ValidVenueID(id string) bool {
-	if len(id) == 0 || len(id) > 64 {
-		return false
-	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_", c)) {
-			return false
-		}
-	}
-	return true
-}
-
 // NewDevice makes a fresh device identity in memory: an Ed25519 key that
 // never leaves the device and a debounce key. Install writes it.
 func NewDevice(venue string, now time.Time) (*Device, error) {
@@ -76,7 +55,7 @@ func NewDevice(venue string, now time.Time) (*Device, error) {
 	if _, err := rand.Read(deb); err != nil {
 		return nil, fmt.Errorf("device key: %w", err)
 	}
-	return &Device{ID: DeviceID(pub), Venue: venue, PublicKey: pub, Created: now.UTC(), key: priv, debounceKey: deb}, nil
+	return &Device{ID: wire.DeviceID(pub), Venue: venue, PublicKey: pub, Created: now.UTC(), key: priv, debounceKey: deb}, nil
 }
 
 // Provision prepares a data directory for a kiosk with no network: a fresh
@@ -102,7 +81,7 @@ func Provision(dir, bundlePath, venue string, now time.Time) (*Device, error) {
 // written last: a directory without it is not provisioned. It refuses a
 // directory that already holds a device.
 func (d *Device) Install(dir string, bundle *province.Bundle) error {
-	if !ValidVenueID(d.Venue) {
+	if !wire.ValidVenueID(d.Venue) {
 		return fmt.Errorf("provision: venue id %q: use 1-64 letters, digits, '-' or '_'", d.Venue)
 	}
 	if _, err := os.Stat(filepath.Join(dir, FileDevice)); err == nil {
@@ -159,7 +138,7 @@ func LoadDevice(dir string) (*Device, error) {
 	}
 	d.key = ed25519.NewKeyFromSeed(seed)
 	d.debounceKey = deb
-	if !d.key.Public().(ed25519.PublicKey).Equal(d.PublicKey) || DeviceID(d.PublicKey) != d.ID {
+	if !d.key.Public().(ed25519.PublicKey).Equal(d.PublicKey) || wire.DeviceID(d.PublicKey) != d.ID {
 		return nil, fmt.Errorf("load device: %s does not match %s", FileDeviceKey, FileDevice)
 	}
 	return &d, nil

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/anshim/anshim/sync/enroll"
+	"github.com/anshim/anshim/kiosk/enroll"
 )
 
 func runEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/province"
-	"github.com/anshim/anshim/sync/enroll"
 	"github.com/anshim/anshim/sync/uplink"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Ensure that `kiosk enroll` installs an enrolled kiosk, and that a bad
@@ -30,7 +30,7 @@ func TestEnrollCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req enroll.Request
+		var req wire.EnrollRequest
 		json.NewDecoder(r.Body).Decode(&req)
 		w.Header().Set("Content-Type", "application/json")
 		if req.Token != "good" {
@@ -39,9 +39,9 @@ func TestEnrollCommand(t *testing.T) {
 			return
 		}
 		pub, _ := base64.StdEncoding.DecodeString(req.DeviceKey)
-		id := kiosk.DeviceID(ed25519.PublicKey(pub))
-		json.NewEncoder(w).Encode(enroll.Response{Device: id, Venue: "v-42", Bundle: keys.Bundle(),
-			NATSURLs: []string{"nats://127.0.0.1:4222"}, Subject: uplink.Subject("v-42", id), InboxPrefix: uplink.InboxPrefix(id)})
+		id := wire.DeviceID(ed25519.PublicKey(pub))
+		json.NewEncoder(w).Encode(wire.Enrollment{Device: id, Venue: "v-42", Bundle: keys.Bundle(),
+			NATSURLs: []string{"nats://127.0.0.1:4222"}, Subject: wire.CheckInSubject("v-42", id), InboxPrefix: wire.InboxPrefix(id)})
 	}))
 	defer srv.Close()
 	enrollRun := func(args ...string) (int, string, string) {
