@@ -1,6 +1,7 @@
 // Command anshim is the operator tool of Anshim: it makes the province's
-// keys, issues, verifies and revokes visitor passes, and prints cards' QR
-// codes.
+// keys and visitor passes, registers venues, kiosks, visitors and API
+// tokens with the central server, traces the contacts of a case, audits the
+// central's ledger, and plays the whole system in a demo.
 //
 // Every command has --help. Errors are printed as "anshim: error: ..."
 // followed by "anshim: hint: ..." lines that say what to do next. The exit
@@ -21,8 +22,9 @@ import (
 )
 
 const usage = `anshim is the operator tool of Anshim, the offline-first venue check-in
-system: it makes the province's keys and issues, verifies and revokes
-visitor passes.`
+system: the province's keys and visitor passes, the registers of the central
+server (venues, kiosks, visitors, API tokens), contact tracing, audits of the
+central's ledger, and a demo of the whole system.`
 
 // env is what commands take from the outside world, so that tests can
 // replace it.
@@ -38,14 +40,15 @@ func (e *env) commands() []cli.Command {
 	return []cli.Command{
 		{Name: "keygen", Summary: "generate the province keys, or rotate the pass-signing key", Run: e.runKeygen},
 		{Name: "pass", Summary: "issue, verify and revoke visitor passes", Run: e.runPass},
-		{Name: "venue", Summary: "register venues with the central server", Run: e.runVenue},
+		{Name: "venue", Summary: "register venues with the central, approve or suspend them, print their posters", Run: e.runVenue},
 		{Name: "device", Summary: "make kiosk enrollment tokens, list enrolled kiosks", Run: e.runDevice},
 		{Name: "person", Summary: "register visitors, issue their passes, revoke lost cards", Run: e.runPerson},
 		{Name: "visit", Summary: "check in at a venue as the visitor's app does (display or poster code)", Run: e.runVisit},
 		{Name: "trace", Summary: "find the contacts of a case (investigators)", Run: e.runTrace},
-		{Name: "token", Summary: "give administrators and investigators named API tokens", Run: e.runToken},
+		{Name: "token", Summary: "give administrators and investigators named API tokens, list and revoke them", Run: e.runToken},
+		{Name: "user", Summary: "add, list and disable the web accounts (admin, investigator, business, clerk)", Run: e.runUser},
 		{Name: "synth", Summary: "build a synthetic province in a store (load and tracing tests)", Run: e.runSynth},
-		{Name: "ledger", Summary: "audit the central's transparency log; prove a kiosk batch's inclusion", Run: e.runLedger},
+		{Name: "ledger", Summary: "verify the central's transparency log, prove a batch's inclusion, audit the stored data", Run: e.runLedger},
 		{Name: "demo", Summary: "run the whole system on embedded defaults and play a scripted day", Run: e.runDemo},
 	}
 }
