@@ -40,10 +40,10 @@ func (e *env) runDemo(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run 'anshim demo --help' for usage")
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *kiosks < 3 || *day < 5*time.Second {
-		return cli.WithHint(cli.Usagef("--kiosks must be at least 3 and --day at least 5s"), "run 'anshim demo --help' for usage")
+		return flags.Usagef("--kiosks must be at least 3 and --day at least 5s")
 	}
 	_, err = demo.Run(ctx, demo.Options{Kiosks: *kiosks, Day: *day, Dir: *dir, Store: *storeSpec, Keep: *keepRunning, Out: stdout})
 	if errors.Is(err, demo.ErrLostOrDuplicated) {

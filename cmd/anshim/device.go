@@ -58,10 +58,10 @@ func (e *env) runDeviceToken(ctx context.Context, args []string, stdout, stderr 
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *venue == "" {
-		return cli.WithHint(cli.Usagef("--venue is required"), "run '%s --help' for usage", prog)
+		return flags.Usagef("--venue is required")
 	}
 	var tok struct {
 		Token   string    `json:"token"`
@@ -109,7 +109,7 @@ func (e *env) runDeviceList(ctx context.Context, args []string, stdout, stderr i
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	var devices []struct {
 		ID          string    `json:"id"`

@@ -48,10 +48,10 @@ func (e *env) runKeygen(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run 'anshim keygen --help' for usage")
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *dir == "" {
-		return cli.WithHint(cli.Usagef("--dir is required"), "run 'anshim keygen --help' for usage")
+		return flags.Usagef("--dir is required")
 	}
 	if *rotate && *addRoot {
 		return cli.WithHint(cli.Usagef("--rotate and --add-root together"), "run keygen once with each")

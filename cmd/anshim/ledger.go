@@ -166,7 +166,7 @@ func (e *env) runLedgerProve(ctx context.Context, args []string, stdout, stderr 
 		return cli.Usagef("unexpected arguments %q", rest)
 	}
 	if *device == "" || *seq == 0 {
-		return cli.WithHint(cli.Usagef("--device and --seq are required"), "run '%s --help' for usage", prog)
+		return flags.Usagef("--device and --seq are required")
 	}
 	v, err := vf.verifier()
 	if err != nil {

@@ -33,7 +33,7 @@ func (e *env) runPass(ctx context.Context, args []string, stdout, stderr io.Writ
 func (e *env) readPassText(prog string, args []string) (string, error) {
 	if len(args) != 1 {
 		return "", cli.WithHint(cli.Usagef("want one pass text argument, got %d", len(args)),
-			"quote the pass text ('AN1:...'), or give - and pass it on standard input; run '%s --help' for usage", prog)
+			"quote the pass text ('AN1:...'), or give - and pass it on standard input; %s", cli.HelpHint(prog))
 	}
 	text := args[0]
 	if text == "-" {

@@ -44,16 +44,15 @@ func (e *env) runPassIssue(ctx context.Context, args []string, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	usageHint := fmt.Sprintf("run '%s --help' for usage", prog)
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "%s", usageHint)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *keysDir == "" {
-		return cli.WithHint(cli.Usagef("--keys is required"), "%s", usageHint)
+		return flags.Usagef("--keys is required")
 	}
 	kind, err := pass.ParseKind(*kindName)
 	if err != nil {
-		return cli.WithHint(cli.Usagef("--kind: %v", err), "%s", usageHint)
+		return flags.Usagef("--kind: %v", err)
 	}
 	if *serial > math.MaxUint32 {
 		return cli.WithHint(cli.Usagef("--serial %d is too large", *serial), "a serial is at most 4294967295")
@@ -76,7 +75,7 @@ func (e *env) runPassIssue(ctx context.Context, args []string, stdout, stderr io
 	p.Issued = e.now().UTC().Truncate(time.Second)
 	expires, err := cli.ParseExpiry(*expiresFlag, p.Issued, kst)
 	if err != nil {
-		return cli.WithHint(cli.Usagef("--expires: %v", err), "%s", usageHint)
+		return flags.Usagef("--expires: %v", err)
 	}
 	p.Expires = expires.UTC().Truncate(time.Second)
 	if !p.Expires.After(p.Issued) {

@@ -33,7 +33,7 @@ func (e *env) runPassRevoke(ctx context.Context, args []string, stdout, stderr i
 		return err
 	}
 	if *listPath == "" {
-		return cli.WithHint(cli.Usagef("--list is required"), "run '%s --help' for usage", prog)
+		return flags.Usagef("--list is required")
 	}
 	text, err := e.readPassText(prog, rest)
 	if err != nil {

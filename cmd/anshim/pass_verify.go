@@ -51,7 +51,7 @@ func (e *env) runPassVerify(ctx context.Context, args []string, stdout, stderr i
 	now := e.now()
 	if *at != "" {
 		if now, err = cli.ParseTime(*at, kst); err != nil {
-			return cli.WithHint(cli.Usagef("--at: %v", err), "run '%s --help' for usage", prog)
+			return flags.Usagef("--at: %v", err)
 		}
 	}
 
@@ -105,5 +105,5 @@ func rejectHint(reason, bundlePath string) string {
 	case pass.ReasonRevoked:
 		return "the pass was revoked (a lost card?): issue a new one with 'anshim pass issue'"
 	}
-	return "run 'anshim pass verify --help' for usage"
+	return cli.HelpHint("anshim pass verify")
 }

@@ -73,10 +73,10 @@ func (e *env) runPersonAdd(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if strings.TrimSpace(*name) == "" || strings.TrimSpace(*phone) == "" {
-		return cli.WithHint(cli.Usagef("--name and --phone are required"), "run '%s --help' for usage", prog)
+		return flags.Usagef("--name and --phone are required")
 	}
 	if _, err := vault.NormalizePhone(*phone); err != nil {
 		return cli.WithHint(cli.Usagef("--%v", err), "give a Korean mobile number, such as 010-1234-5678 or +82 10-1234-5678")
@@ -142,14 +142,13 @@ func (e *env) runPersonPass(ctx context.Context, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	usageHint := fmt.Sprintf("run '%s --help' for usage", prog)
 	switch {
 	case len(rest) > 0:
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "%s", usageHint)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	case *id == "":
-		return cli.WithHint(cli.Usagef("--id is required"), "%s", usageHint)
+		return flags.Usagef("--id is required")
 	case *kind != "app" && *kind != "card":
-		return cli.WithHint(cli.Usagef("--kind %q: want app or card", *kind), "%s", usageHint)
+		return flags.Usagef("--kind %q: want app or card", *kind)
 	case *size < 100 || *size > 10000:
 		return cli.WithHint(cli.Usagef("--size %d is out of range", *size), "give 100 to 10000 pixels")
 	}
@@ -233,12 +232,11 @@ func (e *env) runPersonRevoke(ctx context.Context, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-	usageHint := fmt.Sprintf("run '%s --help' for usage", prog)
 	switch {
 	case len(rest) > 0:
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "%s", usageHint)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	case *id == "" || *serial == 0:
-		return cli.WithHint(cli.Usagef("--id and --serial are required"), "%s", usageHint)
+		return flags.Usagef("--id and --serial are required")
 	case *serial > math.MaxUint32:
 		return cli.WithHint(cli.Usagef("--serial %d is too large", *serial), "a serial is at most 4294967295")
 	}

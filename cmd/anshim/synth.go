@@ -74,7 +74,7 @@ func (e *env) runSynth(ctx context.Context, args []string, stdout, stderr io.Wri
 		return cli.Usagef("unexpected argument %q", rest[0])
 	}
 	if *storeArg == "" || *keysDir == "" {
-		return cli.WithHint(cli.Usagef("--store and --keys are required"), "run '%s --help' for usage", prog)
+		return flags.Usagef("--store and --keys are required")
 	}
 	pg := strings.HasPrefix(*storeArg, "postgres://") || strings.HasPrefix(*storeArg, "postgresql://")
 	boltPath, isBolt := strings.CutPrefix(*storeArg, "bolt:")

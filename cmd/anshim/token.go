@@ -67,7 +67,7 @@ func (e *env) runTokenAdd(ctx context.Context, args []string, stdout, stderr io.
 	}
 	switch {
 	case len(rest) > 0:
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	case *name == "":
 		return cli.WithHint(cli.Usagef("--name is required"), "name the person, such as --name kim.jiwoo")
 	case !central.ValidAccountName(*name):

@@ -33,7 +33,7 @@ func (e *env) runTokenList(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	var list []central.APITokenInfo
 	if err := c.call(ctx, "GET", "/v1/api-tokens", nil, &list); err != nil {

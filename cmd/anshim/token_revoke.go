@@ -35,7 +35,7 @@ func (e *env) runTokenRevoke(ctx context.Context, args []string, stdout, stderr 
 	}
 	switch {
 	case len(rest) > 0:
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	case *name == "":
 		return cli.WithHint(cli.Usagef("--name is required"), "see the names with 'anshim token list %s'", c.args())
 	case !central.ValidAccountName(*name):

@@ -81,7 +81,6 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	usageHint := fmt.Sprintf("run '%s --help' for usage", prog)
 	checkDay := func(name, v string) error {
 		if v == "" {
 			return nil
@@ -93,17 +92,17 @@ func (e *env) runTrace(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	switch {
 	case len(rest) > 0:
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "%s", usageHint)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	case (*phone == "") == (*pseudonym == ""):
-		return cli.WithHint(cli.Usagef("give --phone or --pseudonym, one of them"), "%s", usageHint)
+		return flags.Usagef("give --phone or --pseudonym, one of them")
 	case *asymptomatic && *tested == "":
 		return cli.WithHint(cli.Usagef("--asymptomatic needs --tested"), "give the date the sample was taken")
 	case !*asymptomatic && *onset == "":
 		return cli.WithHint(cli.Usagef("--onset is required"), "for a case without symptoms give --tested DATE --asymptomatic")
 	case *degree < 1 || *degree > trace.MaxDegree:
-		return cli.WithHint(cli.Usagef("--degree %d: want 1 to %d", *degree, trace.MaxDegree), "%s", usageHint)
+		return flags.Usagef("--degree %d: want 1 to %d", *degree, trace.MaxDegree)
 	case *format != "table" && *format != "json" && *format != "csv":
-		return cli.WithHint(cli.Usagef("--format %q: want table, json or csv", *format), "%s", usageHint)
+		return flags.Usagef("--format %q: want table, json or csv", *format)
 	case strings.TrimSpace(*caseRef) == "":
 		return cli.WithHint(cli.Usagef("--case-ref is required"), "every trace is recorded in the audit trail with its case reference")
 	case *reveal && strings.TrimSpace(*reason) == "":

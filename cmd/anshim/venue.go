@@ -127,20 +127,10 @@ func (e *env) runVenueAdd(ctx context.Context, args []string, stdout, stderr io.
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
-	var missing []string
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"--id", id}, {"--name", name}, {"--business-number", number}, {"--address", address},
-		{"--category", category}, {"--lat", lat}, {"--lon", lon}, {"--owner-phone", phone}} {
-		if strings.TrimSpace(*f.v) == "" {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return cli.WithHint(cli.Usagef("missing %s", strings.Join(missing, ", ")), "run '%s --help' for usage", prog)
+	if err := flags.Required("id", "name", "business-number", "address", "category", "lat", "lon", "owner-phone"); err != nil {
+		return err
 	}
 	reg := registry.Registration{
 		ID: *id, Name: *name, BusinessNumber: *number, Address: *address,
@@ -184,7 +174,7 @@ type venueJSON = store.Venue
 // venuePath returns the API path of a venue, checking its id first.
 func venuePath(prog, id string, more ...string) (string, error) {
 	if id == "" {
-		return "", cli.WithHint(cli.Usagef("--id is required"), "run '%s --help' for usage", prog)
+		return "", cli.UsageErrorf(prog, "--id is required")
 	}
 	if !registry.ValidVenueID(id) {
 		return "", cli.WithHint(cli.Usagef("--id %q: not a venue id", id), "%s", venueFlags["id"].hint)

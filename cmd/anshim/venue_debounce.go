@@ -39,7 +39,7 @@ func (e *env) runVenueDebounce(ctx context.Context, args []string, stdout, stder
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id, "debounce")
 	if err != nil {

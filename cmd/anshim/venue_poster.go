@@ -38,7 +38,7 @@ func (e *env) runVenuePoster(ctx context.Context, args []string, stdout, stderr 
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id, "poster")
 	if err != nil {

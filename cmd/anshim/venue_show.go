@@ -33,7 +33,7 @@ func (e *env) runVenueShow(ctx context.Context, args []string, stdout, stderr io
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id)
 	if err != nil {

@@ -35,14 +35,14 @@ func (e *env) runVenueStatus(ctx context.Context, args []string, stdout, stderr 
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id, "status")
 	if err != nil {
 		return err
 	}
 	if *status == "" {
-		return cli.WithHint(cli.Usagef("--status is required"), "run '%s --help' for usage", prog)
+		return flags.Usagef("--status is required")
 	}
 	st, err := registry.ParseStatus(*status)
 	if err != nil {

@@ -56,7 +56,7 @@ func (e *env) runVisit(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	if len(rest) > 0 {
-		return cli.WithHint(cli.Usagef("unexpected argument %q", rest[0]), "run '%s --help' for usage", prog)
+		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	req := appcheckin.Request{Code: strings.TrimSpace(*code), Accuracy: *accuracy}
 	switch {
@@ -81,7 +81,7 @@ func (e *env) runVisit(ctx context.Context, args []string, stdout, stderr io.Wri
 		return cli.WithHint(cli.Usagef("--code is required"), "give the code scanned at the venue: the kiosk's display code or the poster's code")
 	}
 	if (*lat == "") != (*lon == "") {
-		return cli.WithHint(cli.Usagef("give both --lat and --lon, or neither"), "run '%s --help' for usage", prog)
+		return flags.Usagef("give both --lat and --lon, or neither")
 	}
 	if *lat != "" {
 		la, err1 := strconv.ParseFloat(*lat, 64)
@@ -175,5 +175,5 @@ func visitHint(reason string) string {
 	if strings.HasPrefix(reason, appcheckin.ReasonPassPrefix) {
 		return "check the pass with 'anshim pass verify --bundle public.json'"
 	}
-	return "run 'anshim visit --help' for usage"
+	return cli.HelpHint("anshim visit")
 }
