@@ -22,6 +22,7 @@ func TestHelp_ListsEveryCommand(t *testing.T) {
 		"person": e.personCommands(),
 		"token":  e.tokenCommands(),
 		"ledger": e.ledgerCommands(),
+		"user":   e.userCommands(),
 	}
 	help := func(args ...string) string {
 		t.Helper()

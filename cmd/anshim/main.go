@@ -1,7 +1,7 @@
 // Command anshim is the operator tool of Anshim: it makes the province's
-// keys and visitor passes, registers venues, kiosks, visitors and API
-// tokens with the central server, traces the contacts of a case, audits the
-// central's ledger, and plays the whole system in a demo.
+// keys and visitor passes, registers venues, kiosks, visitors, API tokens
+// and web accounts with the central server, traces the contacts of a case,
+// audits the central's ledger, and plays the whole system in a demo.
 //
 // Every command has --help. Errors are printed as "anshim: error: ..."
 // followed by "anshim: hint: ..." lines that say what to do next. The exit
@@ -23,8 +23,8 @@ import (
 
 const usage = `anshim is the operator tool of Anshim, the offline-first venue check-in
 system: the province's keys and visitor passes, the registers of the central
-server (venues, kiosks, visitors, API tokens), contact tracing, audits of the
-central's ledger, and a demo of the whole system.`
+server (venues, kiosks, visitors, API tokens, web accounts), contact tracing,
+audits of the central's ledger, and a demo of the whole system.`
 
 // env is what commands take from the outside world, so that tests can
 // replace it.
