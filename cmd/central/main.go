@@ -24,8 +24,9 @@ import (
 )
 
 const usage = `central is the province server of Anshim, the offline-first venue check-in
-system: it enrolls kiosks, receives their check-ins over NATS JetStream and
-serves the operators' HTTP API.`
+system: it enrolls kiosks, receives their check-ins over NATS JetStream,
+keeps them sealed in its store under a transparency ledger, and serves the
+operators' HTTP API.`
 
 // env is what commands take from the outside world, so that tests can
 // replace it.
@@ -37,7 +38,7 @@ type env struct {
 // commands is the table of central's subcommands, each in its own file.
 func (e *env) commands() []cli.Command {
 	return []cli.Command{
-		{Name: "serve", Summary: "run the central server", Run: e.runServe},
+		{Name: "serve", Summary: "run the central server: enrollment, NATS JetStream, ingest, ledger, HTTP API", Run: e.runServe},
 		{Name: "stats", Summary: "print each device's sync state from a stopped server's store", Run: e.runStats},
 	}
 }
