@@ -110,12 +110,17 @@ func (d *Device) Install(dir string, bundle *province.Bundle) error {
 	return nil
 }
 
+// ErrNotProvisioned is the error (wrapped) of [LoadDevice] for a data
+// directory that holds no device: neither `kiosk init` nor `kiosk enroll`
+// has made one there.
+var ErrNotProvisioned = errors.New("not provisioned")
+
 // LoadDevice reads the device identity and keys from a data directory.
 func LoadDevice(dir string) (*Device, error) {
 	js, err := os.ReadFile(filepath.Join(dir, FileDevice))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("load device: %s is not provisioned (run `kiosk init --data %s --bundle public.json --venue ID`)", dir, dir)
+			return nil, fmt.Errorf("load device: %s is %w", dir, ErrNotProvisioned)
 		}
 		return nil, fmt.Errorf("load device: %w", err)
 	}

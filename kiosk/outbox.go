@@ -141,7 +141,7 @@ type Outbox struct {
 // never deleted) and a *CorruptError is returned. key signs chain heads.
 func OpenOutbox(path string, key ed25519.PrivateKey) (*Outbox, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("open outbox: %w (run `kiosk init` to provision this kiosk)", err)
+		return nil, fmt.Errorf("open outbox: %w", err)
 	}
 	db, err := openChecked(path)
 	if err != nil {

@@ -7,56 +7,70 @@ import (
 	"io"
 	"strings"
 
+	"github.com/anshim/anshim/internal/cli"
 	"github.com/anshim/anshim/kiosk/enroll"
 )
 
-func runEnroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("enroll", "--token T --central URL --data DIR [--bundle-sha256 HEX]",
-		"Enrolls a kiosk with the province's central server: makes the device key and a\n"+
-			"NATS user key on this device (neither private key leaves it), registers their\n"+
-			"public halves with the one-time token, and installs the province bundle, an empty\n"+
-			"outbox and the central's NATS settings (nats.json, nats.nk) in DIR. `kiosk run`\n"+
-			"then syncs check-ins to the central and follows revocations and key changes.\n\n"+
-			"The central's answer must be authenticated: give an https:// URL, or pin the\n"+
-			"province bundle with --bundle-sha256 (printed by `anshim keygen`, `central serve`\n"+
-			"and `anshim device token`). With a pin, a bundle that does not match fails the\n"+
-			"enrollment before anything is written. The NATS CA the central sends must be\n"+
-			"signed by the bundle's root key; `kiosk run` then trusts only it for NATS.\n\n"+
-			"Examples:\n  kiosk enroll --token 3f9c... --central https://central.jeju.example --data /var/lib/anshim\n"+
-			"  kiosk enroll --token 3f9c... --central http://10.0.0.5:8440 --bundle-sha256 5c1e... --data /var/lib/anshim", stderr)
-	token := fs.String("token", "", "one-time enrollment `TOKEN` from the province's operator")
-	central := fs.String("central", "", "the central's `URL`, e.g. https://central.example")
-	data := fs.String("data", "", "data `DIR` to create (kept 0700)")
-	pin := fs.String("bundle-sha256", "", "SHA-256 `HEX` of the province bundle (public.json); required unless --central is https://")
-	if err := parseFlags(fs, args); err != nil {
+const enrollUsage = `Usage: kiosk enroll --token T --central URL --data DIR [--bundle-sha256 HEX]
+
+Enroll enrolls a kiosk with the province's central server: it makes the
+device key and a NATS user key on this device (neither private key leaves
+it), registers their public halves with the one-time token, and installs the
+province bundle, an empty outbox and the central's NATS settings (nats.json,
+nats.nk) in DIR. 'kiosk run' then syncs check-ins to the central and follows
+revocations and key changes.
+
+The central's answer must be authenticated: give an https:// URL, or pin the
+province bundle with --bundle-sha256 (printed by 'anshim keygen', 'central
+serve' and 'anshim device token'). With a pin, a bundle that does not match
+fails the enrollment before anything is written. The NATS CA the central
+sends must be signed by the bundle's root key; 'kiosk run' then trusts only
+it for NATS.
+
+Examples:
+
+	kiosk enroll --token 3f9c... --central https://central.jeju.example --data /var/lib/anshim
+	kiosk enroll --token 3f9c... --central http://10.0.0.5:8440 --bundle-sha256 5c1e... --data /var/lib/anshim`
+
+// runEnroll runs "kiosk enroll".
+func (e *env) runEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := cli.NewFlagSet("kiosk enroll", enrollUsage)
+	token := flags.String("token", "", "one-time enrollment `TOKEN` from the province's operator (required)")
+	central := flags.String("central", "", "the central's `URL`, such as https://central.example (required)")
+	data := flags.String("data", "", "data `DIR` to create (kept 0700) (required)")
+	pin := flags.String("bundle-sha256", "", "SHA-256 `HEX` of the province bundle (public.json); required unless --central is https://")
+	rest, err := flags.ParseArgs(args, stdout)
+	if err != nil {
 		return err
 	}
-	if *token == "" || *central == "" || *data == "" {
-		fs.Usage()
-		return errUsage
+	if len(rest) > 0 {
+		return flags.Usagef("unexpected argument %q", rest[0])
+	}
+	if err := flags.Required("token", "central", "data"); err != nil {
+		return err
 	}
 	res, err := enroll.Enroll(ctx, enroll.Options{Central: *central, Token: strings.TrimSpace(*token), Dir: *data, BundleSHA256: *pin})
 	var refused *enroll.RefusedError
 	var unreachable *enroll.UnreachableError
 	switch {
 	case errors.Is(err, enroll.ErrUnauthenticated):
-		return withHint(err, "give the central's https:// URL, or pin the province bundle with --bundle-sha256 HEX (ask the province's operator: `anshim keygen` and `central serve` print it)")
+		return cli.WithHint(err, "give the central's https:// URL, or pin the province bundle with --bundle-sha256 HEX (ask the province's operator: 'anshim keygen' and 'central serve' print it)")
 	case errors.Is(err, enroll.ErrBundleMismatch):
-		return withHint(err, "the central answered with another province's keys: check --central and --bundle-sha256 with the province's operator; the token was used up, ask for a new one")
+		return cli.WithHint(err, "the central answered with another province's keys: check --central and --bundle-sha256 with the province's operator; the token was used up, ask for a new one")
 	case errors.As(err, &refused) && refused.BadToken():
-		return withHint(err, "the token is unknown, already used or expired: ask the province's operator for a new one")
+		return cli.WithHint(err, "the token is unknown, already used or expired: ask the province's operator for a new one")
 	case errors.As(err, &refused):
-		return withHint(err, "check the token and the central URL; tell the province's operator what the central said")
+		return cli.WithHint(err, "check the token and the central URL; tell the province's operator what the central said")
 	case errors.As(err, &unreachable):
-		return withHint(err, "check the --central URL (scheme, host, port) and the kiosk's network; the same token can be used again")
+		return cli.WithHint(err, "check the --central URL (scheme, host, port) and the kiosk's network; the same token can be used again")
 	case err != nil:
-		return withHint(err, "nothing was installed unless the error says so; see `kiosk enroll --help`")
+		return cli.WithHint(err, "nothing was installed unless the error says so")
 	}
 	fmt.Fprintf(stdout, "device %s enrolled for venue %s in %s; syncs with %s\n",
 		res.Device.ID, res.Device.Venue, *data, strings.Join(res.Settings.URLs, ","))
 	fmt.Fprintf(stdout, "province bundle sha256 %s\n", res.BundleSHA256)
 	if res.NATSCA == nil {
-		fmt.Fprintf(stderr, "kiosk: note: the central sent no NATS CA: `kiosk run` syncs only over tls:// URLs that the system trusts, or with nats_insecure (plaintext)\n")
+		fmt.Fprintf(stderr, "kiosk: note: the central sent no NATS CA: 'kiosk run' syncs only over tls:// URLs that the system trusts, or with nats_insecure (plaintext)\n")
 	}
 	return nil
 }

@@ -4,29 +4,54 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/anshim/anshim/internal/cli"
 	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/sync/wire"
 )
 
-func runInit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("init", "--data DIR --bundle FILE --venue ID",
-		"Provisions a kiosk with no network: makes the device key (it never leaves the\n"+
-			"device), copies the province's public bundle and creates the empty outbox.\n\n"+
-			"Example:\n  kiosk init --data /var/lib/anshim --bundle public.json --venue v-1234567891", stderr)
-	data := fs.String("data", "", "data `DIR` to create (kept 0700)")
-	bundle := fs.String("bundle", "", "the province's public bundle `FILE` (public.json from `anshim keygen`)")
-	venue := fs.String("venue", "", "venue `ID` this kiosk stands at")
-	if err := parseFlags(fs, args); err != nil {
+const initUsage = `Usage: kiosk init --data DIR --bundle FILE --venue ID
+
+Init provisions a kiosk with no network: it makes the device key (it never
+leaves the device), copies the province's public bundle and creates the
+empty outbox. A directory can be provisioned once. A kiosk that syncs with
+the central is enrolled instead ('kiosk enroll').
+
+Example:
+
+	kiosk init --data /var/lib/anshim --bundle public.json --venue v-1234567891`
+
+// runInit runs "kiosk init".
+func (e *env) runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := cli.NewFlagSet("kiosk init", initUsage)
+	data := flags.String("data", "", "data `DIR` to create (kept 0700) (required)")
+	bundle := flags.String("bundle", "", "the province's public bundle `FILE`, public.json from 'anshim keygen' (required)")
+	venue := flags.String("venue", "", "venue `ID` this kiosk stands at (required)")
+	rest, err := flags.ParseArgs(args, stdout)
+	if err != nil {
 		return err
 	}
-	if *data == "" || *bundle == "" || *venue == "" {
-		fs.Usage()
-		return errUsage
+	if len(rest) > 0 {
+		return flags.Usagef("unexpected argument %q", rest[0])
+	}
+	if err := flags.Required("data", "bundle", "venue"); err != nil {
+		return err
+	}
+	if !wire.ValidVenueID(*venue) {
+		return cli.WithHint(cli.Usagef("--venue %q: not a venue id", *venue), "give 1 to 64 letters, digits, '-' or '_', such as v-1234567891")
+	}
+	if _, err := os.Stat(filepath.Join(*data, kiosk.FileDevice)); err == nil {
+		return cli.WithHint(fmt.Errorf("%s is provisioned already", *data), "a directory is provisioned once: give a new --data directory, or run the kiosk on this one ('kiosk run --data %s')", *data)
+	}
+	if _, err := os.Stat(*bundle); err != nil {
+		return cli.WithHint(fmt.Errorf("bundle: %w", err), "give the province's public.json, made by 'anshim keygen'")
 	}
 	d, err := kiosk.Provision(*data, *bundle, *venue, time.Now())
 	if err != nil {
-		return withHint(err, "check the paths; a directory can be provisioned once")
+		return cli.WithHint(err, "check --data (a new directory) and --bundle (the province's public.json)")
 	}
 	fmt.Fprintf(stdout, "device %s provisioned for venue %s in %s\n", d.ID, d.Venue, *data)
 	return nil

@@ -5,112 +5,71 @@
 // Usage:
 //
 //	kiosk init    --data DIR --bundle public.json --venue ID
+//	kiosk enroll  --token T --central URL --data DIR [--bundle-sha256 HEX]
 //	kiosk run     --data DIR [--config FILE] [--scanner serial:PATH[,BAUD][,exit]]...
 //	kiosk outbox  --data DIR
 //	kiosk decode  FILE...
+//
+// Every command has --help. Errors are printed as "kiosk: error: ..."
+// followed by "kiosk: hint: ..." lines that say what to do next. The exit
+// code is 0 on success, 1 on an error and 2 on a mistake in the command
+// line.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/anshim/anshim/internal/cli"
 )
 
-type command struct {
-	name, summary string
-	run           func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+const usage = `kiosk is the venue appliance of Anshim, the offline-first venue check-in
+system: it reads visitors' passes from scanners, verifies them offline,
+commits each check-in to a sealed, hash-chained outbox before the green
+light, and syncs the outbox to the province's central server when it can.`
+
+// env is what commands take from the outside world, so that tests can
+// replace it.
+type env struct {
+	stdin io.Reader // for `kiosk run --scanner stdin`
 }
 
-var commands = []command{
-	{"init", "provision a data directory: device key, province bundle, empty outbox", runInit},
-	{"enroll", "enroll with the central: device and NATS keys, bundle, sync settings", runEnroll},
-	{"run", "run the kiosk daemon", runRun},
-	{"outbox", "verify the outbox's chain and print a JSON summary", runOutbox},
-	{"decode", "decode QR codes in image files (camera test)", runDecode},
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "kiosk: the Anshim venue check-in appliance\n\nUsage:\n  kiosk COMMAND [flags]\n\nCommands:\n")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+// commands is the table of kiosk's subcommands. Each lives in its own file
+// as an env method with the signature of cli.Command.Run.
+func (e *env) commands() []cli.Command {
+	return []cli.Command{
+		{Name: "init", Summary: "provision a data directory: device key, province bundle, empty outbox", Run: e.runInit},
+		{Name: "enroll", Summary: "enroll with the central: device and NATS keys, bundle, sync settings", Run: e.runEnroll},
+		{Name: "run", Summary: "run the kiosk daemon", Run: e.runRun},
+		{Name: "outbox", Summary: "verify the outbox's chain and print a JSON summary", Run: e.runOutbox},
+		{Name: "decode", Summary: "decode QR codes in image files (camera test)", Run: e.runDecode},
 	}
-	fmt.Fprintf(w, "\nRun `kiosk COMMAND --help` for a command's flags.\n")
 }
 
-// errUsage marks errors after which the usage was already printed.
-var errUsage = errors.New("usage")
+// mainRun runs the command line args (without the program name) with the
+// given standard streams and returns the exit code.
+func mainRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin}
+	return cli.Main(ctx, "kiosk", usage, e.commands(), args, stdout, stderr)
+}
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	os.Exit(runMain())
+}
+
+// runMain runs kiosk with the process's arguments and standard streams; it
+// stops on SIGTERM or an interrupt.
+func runMain() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(mainRun(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	return mainRun(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
-func mainRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			err := c.run(ctx, args[1:], stdin, stdout, stderr)
-			switch {
-			case err == nil:
-				return 0
-			case errors.Is(err, flag.ErrHelp):
-				return 0
-			case errors.Is(err, errUsage):
-				return 2
-			}
-			fmt.Fprintf(stderr, "kiosk: error: %v\n", err)
-			var h hinted
-			if errors.As(err, &h) {
-				fmt.Fprintf(stderr, "kiosk: hint: %s\n", h.hint)
-			}
-			return 1
-		}
-	}
-	fmt.Fprintf(stderr, "kiosk: error: unknown command %q\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-// hinted is an error with a hint on what to do next.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h hinted) Error() string { return h.err.Error() }
-func (h hinted) Unwrap() error { return h.err }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }
-
-// newFlags returns a flag set whose usage prints the summary and examples.
-func newFlags(name, synopsis, help string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("kiosk "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: kiosk %s %s\n\n%s\n\nFlags:\n", name, synopsis, help)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
-	return nil
+// notProvisionedHint adds what to do to an error about a data directory
+// that neither `kiosk init` nor `kiosk enroll` made.
+func notProvisionedHint(err error, data string) error {
+	return cli.WithHint(err, "provision it first: 'kiosk enroll --token T --central URL --data %s', or offline 'kiosk init --data %s --bundle public.json --venue ID'", data, data)
 }

@@ -3,121 +3,127 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"crypto/rand"
 	"image"
-	"image/color"
 	"image/png"
 	"os"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/internal/cli/clitest"
+	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/province"
 )
 
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code = mainRun(context.Background(), args, strings.NewReader(""), &o, &e)
-	return code, o.String(), e.String()
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kiosk": func() { os.Exit(runMain()) },
+	})
 }
 
-// Ensure that every command answers --help and that mistakes exit 2 with
-// the usage.
-func TestCLI_Help(t *testing.T) {
-	for _, c := range commands {
-		code, _, stderr := run(t, c.name, "--help")
-		if code != 0 || !strings.Contains(stderr, "Usage: kiosk "+c.name) {
-			t.Errorf("%s --help: exit %d, %q", c.name, code, stderr)
+// TestScript runs the command lines in testdata/script/*.txtar against the
+// real kiosk binary.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":    clitest.Exits,
+			"keygen":   cmdKeygen,
+			"issue":    cmdIssue,
+			"png":      cmdPNG,
+			"waitfile": cmdWaitFile,
+		},
+	})
+}
+
+// Ensure that "kiosk --help" lists every command of the table, one line
+// each, with its summary.
+func TestHelp_ListsEveryCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := mainRun(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("kiosk --help: exit %d\n%s", code, stderr.String())
+	}
+	if err := clitest.CheckCommandList(stdout.String(), new(env).commands()); err != nil {
+		t.Errorf("kiosk --help: %v\n%s", err, stdout.String())
+	}
+}
+
+// cmdKeygen is "keygen DIR": a province's keys in DIR, as 'anshim keygen'
+// makes them, with DIR/public.json.
+func cmdKeygen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: keygen DIR")
+	}
+	k, err := province.Generate(rand.Reader, "jeju")
+	ts.Check(err)
+	ts.Check(k.Save(ts.MkAbs(args[0])))
+}
+
+// cmdIssue is "issue KEYDIR FILE": FILE holds a line with a new app pass,
+// valid from an hour ago for a day, signed with the keys in KEYDIR.
+func cmdIssue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: issue KEYDIR FILE")
+	}
+	k, err := province.Load(ts.MkAbs(args[0]))
+	ts.Check(err)
+	now := time.Now().Truncate(time.Second)
+	p := pass.Pass{Kind: pass.KindApp, Issued: now.Add(-time.Hour), Expires: now.Add(24 * time.Hour)}
+	rand.Read(p.Pseudonym[:])
+	text, err := k.Signer().Issue(p)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text+"\n"), 0o644))
+}
+
+// cmdPNG is "png FILE [TEXTFILE]": FILE is a PNG image of a QR code holding
+// the text in TEXTFILE (less surrounding white space), or a blank grey image
+// without TEXTFILE.
+func cmdPNG(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: png FILE [TEXTFILE]")
+	}
+	var img image.Image
+	if len(args) == 2 {
+		bm, err := qrcode.NewQRCodeWriter().Encode(strings.TrimSpace(ts.ReadFile(args[1])), gozxing.BarcodeFormat_QR_CODE, 400, 400, nil)
+		ts.Check(err)
+		img = bm
+	} else {
+		g := image.NewGray(image.Rect(0, 0, 200, 200))
+		for i := range g.Pix {
+			g.Pix[i] = 200
 		}
+		img = g
 	}
-	if code, out, _ := run(t, "--help"); code != 0 || !strings.Contains(out, "Commands:") {
-		t.Errorf("kiosk --help: %d %q", code, out)
-	}
-	if code, _, stderr := run(t, "frobnicate"); code != 2 || !strings.Contains(stderr, "unknown command") {
-		t.Errorf("unknown command: %d %q", code, stderr)
-	}
-	if code, _, _ := run(t, "init"); code != 2 {
-		t.Errorf("init without flags: exit %d, want 2", code)
-	}
+	f, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(png.Encode(f, img))
+	ts.Check(f.Close())
 }
 
-// Ensure that init provisions once, outbox reports an empty verified chain,
-// and a second init refuses with a hint.
-func TestCLI_InitOutbox(t *testing.T) {
-	keys, data := provisionKiosk(t)
-	_ = keys
-	code, out, stderr := run(t, "outbox", "--data", data)
-	if code != 0 {
-		t.Fatalf("outbox: %d %s", code, stderr)
+// cmdWaitFile is "waitfile FILE REGEXP": it waits up to 30 s until FILE,
+// which a background command writes, has a line that matches REGEXP.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfile FILE REGEXP")
 	}
-	var st kiosk.OutboxStats
-	if err := json.Unmarshal([]byte(out), &st); err != nil || !st.ChainOK || st.Records != 0 {
-		t.Fatalf("outbox output %q: %v", out, err)
-	}
-	for _, key := range []string{`"records":0`, `"first_seq":0`, `"last_seq":0`, `"chain_ok":true`} {
-		if !strings.Contains(out, key) {
-			t.Errorf("outbox output lacks %s: %s", key, out)
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(ts.MkAbs(args[0]))
+		if re.Match(b) {
+			return
 		}
-	}
-	code, _, stderr = run(t, "init", "--data", data, "--bundle", filepath.Join(data, kiosk.FileBundle), "--venue", "v-1")
-	if code != 1 || !strings.Contains(stderr, "kiosk: error:") || !strings.Contains(stderr, "kiosk: hint:") {
-		t.Fatalf("second init: %d %q", code, stderr)
-	}
-	fresh := filepath.Join(t.TempDir(), "k2")
-	code, out, stderr = run(t, "init", "--data", fresh, "--bundle", filepath.Join(data, kiosk.FileBundle), "--venue", "v-2")
-	if code != 0 || !strings.Contains(out, "provisioned") {
-		t.Fatalf("init: %d %s %s", code, out, stderr)
-	}
-	fi, err := os.Stat(filepath.Join(fresh, kiosk.FileDeviceKey))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("device key mode: %v %v", fi.Mode(), err)
-	}
-	if code, _, stderr := run(t, "outbox", "--data", t.TempDir()); code != 1 || !strings.Contains(stderr, "kiosk init") {
-		t.Fatalf("outbox of an empty dir: %d %q", code, stderr)
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s has no line matching %q after 30s:\n%s", args[0], args[1], b)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-// Ensure that decode prints FILE<TAB>TEXT for a code and FILE<TAB>error: for
-// an image without one, and exits 1 when any failed.
-func TestCLI_Decode(t *testing.T) {
-	dir := t.TempDir()
-	text := "AN1:TEST CODE 12345"
-	bm, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 300, 300, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withCode := filepath.Join(dir, "code.png")
-	writePNG(t, withCode, bm)
-	blank := filepath.Join(dir, "blank.png")
-	img := image.NewGray(image.Rect(0, 0, 200, 200))
-	for i := range img.Pix {
-		img.Pix[i] = 200
-	}
-	writePNG(t, blank, img)
-	code, out, _ := run(t, "decode", withCode, blank)
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != 1 || len(lines) != 2 || lines[0] != withCode+"\t"+text || !strings.HasPrefix(lines[1], blank+"\terror: ") {
-		t.Fatalf("decode: exit %d, output %q", code, out)
-	}
-	if code, _, _ := run(t, "decode", withCode); code != 0 {
-		t.Fatalf("decode of a good image: exit %d", code)
-	}
-}
-
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-}
-
-var _ color.Color = color.Gray{}
