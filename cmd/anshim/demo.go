@@ -35,12 +35,9 @@ func (e *env) runDemo(ctx context.Context, args []string, stdout, stderr io.Writ
 	dir := flags.String("dir", "", "working `directory` (default: a new temporary directory)")
 	storeSpec := flags.String("store", "", "the central's `store`: bbolt in the working directory (default) or postgres://USER@HOST:PORT/DB")
 	keepRunning := flags.Bool("keep", false, "leave the central and the kiosks running after the check, and print where to look")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *kiosks < 3 || *day < 5*time.Second {
 		return flags.Usagef("--kiosks must be at least 3 and --day at least 5s")

@@ -53,12 +53,9 @@ func (e *env) runDeviceToken(ctx context.Context, args []string, stdout, stderr 
 	flags := cli.NewFlagSet(prog, deviceTokenUsage)
 	c := addCentralFlags(flags)
 	venue := flags.String("venue", "", "venue `id` (required)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *venue == "" {
 		return flags.Usagef("--venue is required")
@@ -104,12 +101,9 @@ func (e *env) runDeviceList(ctx context.Context, args []string, stdout, stderr i
 	flags := cli.NewFlagSet(prog, deviceListUsage)
 	c := addCentralFlags(flags)
 	asJSON := flags.Bool("json", false, "print the central's JSON")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	var devices []struct {
 		ID          string    `json:"id"`

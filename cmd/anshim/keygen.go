@@ -43,12 +43,9 @@ func (e *env) runKeygen(ctx context.Context, args []string, stdout, stderr io.Wr
 	name := flags.String("province", "", "province `name`, also the ledger key's name: A-Z a-z 0-9 . - _ (default jeju)")
 	rotate := flags.Bool("rotate", false, "add a new current pass-signing key to the keys in --dir")
 	addRoot := flags.Bool("add-root", false, "add a root signing key to keys in --dir made before it existed")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *dir == "" {
 		return flags.Usagef("--dir is required")

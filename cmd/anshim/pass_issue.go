@@ -40,12 +40,9 @@ func (e *env) runPassIssue(ctx context.Context, args []string, stdout, stderr io
 	expiresFlag := flags.String("expires", "1y", "`expiry`: YYYY-MM-DD (end of that day, KST), a time, or a duration (1y, 6mo, 90d, 36h)")
 	pngPath := flags.String("png", "", "also write the pass as a QR code PNG `file`")
 	size := flags.Int("size", 400, "width and height of the PNG in `pixels`")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *keysDir == "" {
 		return flags.Usagef("--keys is required")

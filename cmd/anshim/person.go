@@ -68,12 +68,9 @@ func (e *env) runPersonAdd(ctx context.Context, args []string, stdout, stderr io
 	c := addCentralFlags(flags)
 	name := flags.String("name", "", "the visitor's `name` (required)")
 	phone := flags.String("phone", "", "the visitor's mobile `number` (required)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if strings.TrimSpace(*name) == "" || strings.TrimSpace(*phone) == "" {
 		return flags.Usagef("--name and --phone are required")

@@ -28,12 +28,9 @@ func (e *env) runTokenList(ctx context.Context, args []string, stdout, stderr io
 	flags := cli.NewFlagSet(prog, tokenListUsage)
 	c := addCentralFlags(flags)
 	asJSON := flags.Bool("json", false, "print the central's JSON")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	var list []central.APITokenInfo
 	if err := c.call(ctx, "GET", "/v1/api-tokens", nil, &list); err != nil {

@@ -122,12 +122,9 @@ func (e *env) runVenueAdd(ctx context.Context, args []string, stdout, stderr io.
 	phone := flags.String("owner-phone", "", "the owner's `phone` number (required)")
 	stay := flags.Int("default-stay", 0, "default stay in `minutes` (default: the category's)")
 	status := flags.String("status", string(registry.StatusApplied), "`status` to register with: applied or approved")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if err := flags.Required("id", "name", "business-number", "address", "category", "lat", "lon", "owner-phone"); err != nil {
 		return err

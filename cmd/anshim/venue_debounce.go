@@ -34,12 +34,9 @@ func (e *env) runVenueDebounce(ctx context.Context, args []string, stdout, stder
 	c := addCentralFlags(flags)
 	id := flags.String("id", "", "venue `id` (required)")
 	window := flags.String("window", "", "the `window`: a duration such as 30s, off or default (required)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id, "debounce")
 	if err != nil {

@@ -33,12 +33,9 @@ func (e *env) runVenuePoster(ctx context.Context, args []string, stdout, stderr 
 	id := flags.String("id", "", "venue `id` (required)")
 	pngPath := flags.String("png", "", "also write the code as a QR code PNG `file`")
 	size := flags.Int("size", 600, "width and height of the PNG in `pixels`")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id, "poster")
 	if err != nil {

@@ -28,12 +28,9 @@ func (e *env) runVenueShow(ctx context.Context, args []string, stdout, stderr io
 	c := addCentralFlags(flags)
 	id := flags.String("id", "", "venue `id` (required)")
 	asJSON := flags.Bool("json", false, "print the central's JSON")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id)
 	if err != nil {

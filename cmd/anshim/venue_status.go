@@ -30,12 +30,9 @@ func (e *env) runVenueStatus(ctx context.Context, args []string, stdout, stderr 
 	c := addCentralFlags(flags)
 	id := flags.String("id", "", "venue `id` (required)")
 	status := flags.String("status", "", "new `status`: approved or suspended (or applied) (required)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	path, err := venuePath(prog, *id, "status")
 	if err != nil {

@@ -51,12 +51,9 @@ func (e *env) runVisit(ctx context.Context, args []string, stdout, stderr io.Wri
 	lat := flags.String("lat", "", "the phone's latitude in `degrees` north")
 	lon := flags.String("lon", "", "the phone's longitude in `degrees` east")
 	accuracy := flags.Float64("accuracy", 0, "the fix's accuracy radius in `metres` (0: unknown)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	req := appcheckin.Request{Code: strings.TrimSpace(*code), Accuracy: *accuracy}
 	switch {

@@ -39,12 +39,9 @@ func (e *env) runEnroll(ctx context.Context, args []string, stdout, stderr io.Wr
 	central := flags.String("central", "", "the central's `URL`, such as https://central.example (required)")
 	data := flags.String("data", "", "data `DIR` to create (kept 0700) (required)")
 	pin := flags.String("bundle-sha256", "", "SHA-256 `HEX` of the province bundle (public.json); required unless --central is https://")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if err := flags.Required("token", "central", "data"); err != nil {
 		return err

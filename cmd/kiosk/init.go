@@ -30,12 +30,9 @@ func (e *env) runInit(ctx context.Context, args []string, stdout, stderr io.Writ
 	data := flags.String("data", "", "data `DIR` to create (kept 0700) (required)")
 	bundle := flags.String("bundle", "", "the province's public bundle `FILE`, public.json from 'anshim keygen' (required)")
 	venue := flags.String("venue", "", "venue `ID` this kiosk stands at (required)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if err := flags.Required("data", "bundle", "venue"); err != nil {
 		return err

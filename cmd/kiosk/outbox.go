@@ -32,12 +32,9 @@ Example:
 func (e *env) runOutbox(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := cli.NewFlagSet("kiosk outbox", outboxUsage)
 	data := flags.String("data", "", "kiosk data `DIR` (required)")
-	rest, err := flags.ParseArgs(args, stdout)
+	err := flags.ParseOnlyFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if err := flags.Required("data"); err != nil {
 		return err

@@ -55,12 +55,8 @@ func (e *env) runRun(ctx context.Context, args []string, stdout, stderr io.Write
 	trust := flags.Bool("trust-clock", false, "trust the wall clock without timesyncd or an RTC")
 	statusListen := flags.String("status-listen", "", "status page `ADDRESS` (default 127.0.0.1:8081; off disables)")
 	natsInsecure := flags.Bool("nats-insecure", false, "allow NATS without TLS when the enrollment gave no CA (logs a WARN at every start)")
-	rest, err := flags.ParseArgs(args, stdout)
-	if err != nil {
+	if err := flags.ParseOnlyFlags(args, stdout); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return flags.Usagef("unexpected argument %q", rest[0])
 	}
 	if *configPath != "" {
 		c, err := kiosk.LoadConfig(*configPath)
@@ -102,7 +98,7 @@ func (e *env) runRun(ctx context.Context, args []string, stdout, stderr io.Write
 		return flags.Usagef("%v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	err = kiosk.Run(ctx, cfg, kiosk.Env{Log: log, Stdin: e.stdin, Stderr: stderr})
+	err := kiosk.Run(ctx, cfg, kiosk.Env{Log: log, Stdin: e.stdin, Stderr: stderr})
 	switch {
 	case errors.Is(err, kiosk.ErrLocked):
 		return cli.WithHint(err, "a kiosk is already running on %s: stop it first ('systemctl stop anshim-kiosk'), or give this one its own --data directory; the outbox itself is fine", cfg.Data)

@@ -196,6 +196,20 @@ func (fs *FlagSet) ParseArgs(args []string, stdout io.Writer) ([]string, error) 
 	}
 }
 
+// ParseOnlyFlags parses args as [FlagSet.ParseArgs] does, for a command
+// that takes no positional arguments: the first one is a usage error
+// ("unexpected argument ...").
+func (fs *FlagSet) ParseOnlyFlags(args []string, stdout io.Writer) error {
+	rest, err := fs.ParseArgs(args, stdout)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fs.Usagef("unexpected argument %q", rest[0])
+	}
+	return nil
+}
+
 // Usagef returns a usage error of the flag set's command with the hint to
 // read its --help, as [UsageErrorf] does.
 func (fs *FlagSet) Usagef(format string, args ...any) error {

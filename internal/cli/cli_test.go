@@ -220,3 +220,27 @@ func TestUsageErrors(t *testing.T) {
 	}()
 	newFS().Required("nope")
 }
+
+// Ensure that ParseOnlyFlags parses flags anywhere and refuses the first
+// positional argument as a usage error that points at --help.
+func TestFlagSet_ParseOnlyFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		n      int
+		stderr string
+	}{
+		{[]string{"--n", "3"}, 3, ""},
+		{nil, 0, ""},
+		{[]string{"--n", "3", "extra", "more"}, 3, "p: error: unexpected argument \"extra\"\np: hint: run 'prog sub --help' for usage\n"},
+		{[]string{"--", "--n"}, 0, "p: error: unexpected argument \"--n\"\np: hint: run 'prog sub --help' for usage\n"},
+		{[]string{"-"}, 0, "p: error: unexpected argument \"-\"\np: hint: run 'prog sub --help' for usage\n"},
+	} {
+		fs := NewFlagSet("prog sub", "Usage: prog sub")
+		n := fs.Int("n", 0, "a number")
+		var stderr bytes.Buffer
+		code := Report(&stderr, "p", fs.ParseOnlyFlags(tt.args, io.Discard))
+		if stderr.String() != tt.stderr || *n != tt.n || (code == 2) != (tt.stderr != "") {
+			t.Errorf("%q: exit %d, n %d, stderr %q; want n %d, stderr %q", tt.args, code, *n, stderr.String(), tt.n, tt.stderr)
+		}
+	}
+}
