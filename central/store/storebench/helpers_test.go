@@ -136,7 +136,7 @@ type fleetDevice struct {
 // device's times to ascend, only its sequence numbers).
 const recordStep = 24 * time.Hour / 1500
 
-// newFleet makes n devices: ids as central.DeviceID makes them ("k-" and
+// newFleet makes n devices: ids as wire.DeviceID makes them ("k-" and
 // 16 hex digits), one venue each.
 func newFleet(tb testing.TB, n int, seed uint64) *fleet {
 	tb.Helper()
