@@ -3,7 +3,10 @@
 // operator, a kiosk makes its device key and NATS user key — neither
 // private key ever leaves the device — registers their public halves with
 // the central, and installs what the central answers: the province bundle
-// and how to reach the central's NATS servers.
+// and how to reach the central's NATS servers. The messages are the
+// protocol's, [wire.EnrollRequest] and [wire.Enrollment]. The package sits
+// with the kiosk because it installs a kiosk data directory
+// ([kiosk.Device], kiosk.File…): no sync/ package imports the kiosk.
 //
 // # Files
 //
