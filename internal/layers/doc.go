@@ -9,7 +9,7 @@
 //   - the ground floor, the formats and helpers both sides share:
 //     checkin, pass, province, sync/wire, venuecode, ledger and
 //     internal/... (but internal/demo);
-//   - the kiosk side: kiosk/..., hardware/..., sync/uplink, sync/enroll,
+//   - the kiosk side: kiosk/... (kiosk/enroll among them), hardware/..., sync/uplink,
 //     cmd/kiosk;
 //   - the central side: central/..., sync/ingest, cmd/central;
 //   - the top, which wires both sides together: cmd/anshim,

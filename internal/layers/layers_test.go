@@ -35,7 +35,6 @@ var floors = map[string]string{
 	"kiosk":       kiosk,
 	"hardware":    kiosk,
 	"sync/uplink": kiosk,
-	"sync/enroll": kiosk,
 	"cmd/kiosk":   kiosk,
 
 	"central":     central,
