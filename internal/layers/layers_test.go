@@ -204,7 +204,8 @@ func TestViolations(t *testing.T) {
 	}{
 		{"kiosk imports central", pkg{ImportPath: m("kiosk"), Imports: []string{m("central/store"), m("checkin"), "fmt"}},
 			[]string{"kiosk side kiosk imports central side central/store"}, nil},
-		{"sync/enroll imports kiosk", pkg{ImportPath: m("sync/enroll"), Imports: []string{m("kiosk")}}, nil, nil},
+		{"kiosk/enroll imports kiosk", pkg{ImportPath: m("kiosk/enroll"), Imports: []string{m("kiosk")}}, nil, nil},
+		{"an unplaced sync package", pkg{ImportPath: m("sync/enroll"), Imports: []string{m("kiosk")}}, nil, []string{"sync/enroll"}},
 		{"central imports kiosk", pkg{ImportPath: m("central/appcheckin"), Imports: []string{m("kiosk/display"), m("venuecode")}},
 			[]string{"central side central/appcheckin imports kiosk side kiosk/display"}, nil},
 		{"ingest imports uplink", pkg{ImportPath: m("sync/ingest"), Imports: []string{m("sync/uplink")}},
