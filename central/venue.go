@@ -127,27 +127,10 @@ func (s *Server) Venue(ctx context.Context, id string) (store.Venue, error) {
 	return s.store.Venue(ctx, id)
 }
 
-// SetVenueStatus moves a venue to status: applied → approved → suspended →
-// approved (a [*registry.TransitionError] otherwise). Asking for the status
-// it has changes nothing.
+// SetVenueStatus moves a venue to status without a reason: see
+// [Server.ReviewVenue] (web_admin.go), which it calls.
 func (s *Server) SetVenueStatus(ctx context.Context, id string, status registry.Status) (store.Venue, error) {
-	if !status.Valid() {
-		_, err := registry.ParseStatus(string(status))
-		return store.Venue{}, fmt.Errorf("%w: status: %v", ErrInvalid, err)
-	}
-	before, err := s.store.Venue(ctx, id)
-	if err != nil {
-		return store.Venue{}, err
-	}
-	v, err := s.store.UpdateVenueStatus(ctx, id, status, s.now().UTC())
-	if err != nil {
-		return store.Venue{}, err
-	}
-	if before.Status != v.Status {
-		s.log.Info("venue status changed", "venue", id, "from", before.Status, "to", v.Status)
-		s.auditRegistry(ctx, store.AuditVenueStatus, map[string]any{"venue": id, "from": before.Status, "to": v.Status})
-	}
-	return v, nil
+	return s.ReviewVenue(ctx, id, status, "")
 }
 
 // MaxDebounce is the longest debounce window a venue may set.

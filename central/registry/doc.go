@@ -40,7 +40,7 @@
 //
 // # Status
 //
-// A venue is applied, approved or suspended; see [CheckTransition] for the
+// A venue is applied, approved, suspended or rejected; see [CheckTransition] for the
 // moves allowed. Kiosk enrollment tokens and posters are issued to approved
 // venues only. A suspended venue's kiosks keep working: their check-ins are
 // still ingested (never silently dropped), since a visitor who checked in

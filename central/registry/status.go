@@ -17,15 +17,20 @@ const (
 	// StatusSuspended: no new kiosks or posters; the kiosks it has keep
 	// working and their check-ins are still ingested.
 	StatusSuspended Status = "suspended"
+	// StatusRejected: the province refused the application, with a reason
+	// the owner sees (store.Venue.StatusReason). The owner may correct it
+	// and submit it again, which moves it back to [StatusApplied]; it never
+	// becomes approved without that second review.
+	StatusRejected Status = "rejected"
 )
 
 // StatusNone is the status of a venue stored before the registry existed,
 // without registration details. It moves like [StatusApplied].
 const StatusNone Status = ""
 
-// Valid reports whether s is applied, approved or suspended.
+// Valid reports whether s is applied, approved, suspended or rejected.
 func (s Status) Valid() bool {
-	return s == StatusApplied || s == StatusApproved || s == StatusSuspended
+	return s == StatusApplied || s == StatusApproved || s == StatusSuspended || s == StatusRejected
 }
 
 // String returns the status, or "none" for StatusNone.
@@ -36,11 +41,11 @@ func (s Status) String() string {
 	return string(s)
 }
 
-// ParseStatus parses "applied", "approved" or "suspended".
+// ParseStatus parses "applied", "approved", "suspended" or "rejected".
 func ParseStatus(s string) (Status, error) {
 	st := Status(strings.ToLower(strings.TrimSpace(s)))
 	if !st.Valid() {
-		return "", fmt.Errorf("unknown status %q (want applied, approved or suspended)", s)
+		return "", fmt.Errorf("unknown status %q (want applied, approved, suspended or rejected)", s)
 	}
 	return st, nil
 }
@@ -48,10 +53,14 @@ func ParseStatus(s string) (Status, error) {
 // next returns the statuses a venue of status s may move to.
 func (s Status) next() []Status {
 	switch s {
-	case StatusNone, StatusApplied, StatusSuspended:
+	case StatusNone, StatusApplied:
+		return []Status{StatusApproved, StatusRejected}
+	case StatusSuspended:
 		return []Status{StatusApproved}
 	case StatusApproved:
 		return []Status{StatusSuspended}
+	case StatusRejected:
+		return []Status{StatusApplied}
 	}
 	return nil
 }
@@ -63,20 +72,25 @@ type TransitionError struct {
 
 func (e *TransitionError) Error() string {
 	if !e.To.Valid() {
-		return fmt.Sprintf("status: unknown status %q (want applied, approved or suspended)", string(e.To))
+		return fmt.Sprintf("status: unknown status %q (want applied, approved, suspended or rejected)", string(e.To))
 	}
-	next := e.From.next()
 	allowed := "nothing"
-	if len(next) > 0 {
-		allowed = string(next[0])
+	if next := e.From.next(); len(next) > 0 {
+		names := make([]string, len(next))
+		for i, n := range next {
+			names[i] = string(n)
+		}
+		allowed = strings.Join(names, " or ")
 	}
 	return fmt.Sprintf("status: a venue cannot go from %s to %s (%s venues can become %s)", e.From, e.To, e.From, allowed)
 }
 
 // CheckTransition checks that a venue may move from status from to status
-// to: applied → approved → suspended → approved. Staying where it is is
+// to: applied → approved → suspended → approved, and applied → rejected →
+// applied (the owner resubmits a corrected application, which is reviewed
+// again: a rejected venue is never approved directly). Staying where it is is
 // allowed (a repeated request changes nothing). A venue stored before the
-// registry ([StatusNone]) may be approved. Its error is a
+// registry ([StatusNone]) may be approved or rejected. Its error is a
 // [*TransitionError].
 func CheckTransition(from, to Status) error {
 	if to.Valid() && from == to {

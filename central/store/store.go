@@ -62,7 +62,11 @@ type Venue struct {
 	// OwnerPhone is the owner's contact number, E.164.
 	OwnerPhone string          `json:"owner_phone"`
 	Status     registry.Status `json:"status"`
-	Created    time.Time       `json:"created"`
+	// StatusReason is why the venue has its status, as the reviewer wrote
+	// it for the owner: required when it is rejected, optional when
+	// suspended, empty otherwise. Every change of status replaces it.
+	StatusReason string    `json:"status_reason,omitempty"`
+	Created      time.Time `json:"created"`
 	// Updated is when the venue last changed (its status or debounce);
 	// Created at first.
 	Updated time.Time `json:"updated"`
@@ -179,13 +183,14 @@ type Store interface {
 	AddVenue(ctx context.Context, v Venue) error
 	Venue(ctx context.Context, id string) (Venue, error) // ErrNotFound
 	Venues(ctx context.Context) ([]Venue, error)         // in id order
-	// UpdateVenueStatus moves a venue to status and sets its Updated to
-	// now, in one transaction with the check that registry.CheckTransition
-	// allows the move from its current status (a *registry.TransitionError
-	// otherwise, and nothing changes). Asking for the status the venue has
-	// changes nothing, Updated included. It returns the venue as it is
-	// after; ErrNotFound for an unknown venue.
-	UpdateVenueStatus(ctx context.Context, id string, status registry.Status, now time.Time) (Venue, error)
+	// UpdateVenueStatus moves a venue to status, sets its StatusReason to
+	// reason and its Updated to now, in one transaction with the check
+	// that registry.CheckTransition allows the move from its current
+	// status (a *registry.TransitionError otherwise, and nothing changes).
+	// Asking for the status the venue has changes nothing, Updated and
+	// StatusReason included. It returns the venue as it is after;
+	// ErrNotFound for an unknown venue.
+	UpdateVenueStatus(ctx context.Context, id string, status registry.Status, reason string, now time.Time) (Venue, error)
 	// UpdateVenueDebounce sets a venue's DebounceSeconds and, if that
 	// changes it, its Updated to now, in one transaction. It returns the
 	// venue as it is after; ErrNotFound for an unknown venue.

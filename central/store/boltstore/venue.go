@@ -111,7 +111,7 @@ func (s *Store) UpdateVenueDebounce(ctx context.Context, id string, seconds int,
 }
 
 // UpdateVenueStatus implements store.Store.
-func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registry.Status, now time.Time) (store.Venue, error) {
+func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registry.Status, reason string, now time.Time) (store.Venue, error) {
 	var v store.Venue
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketVenues)
@@ -127,7 +127,7 @@ func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registr
 		if v.Status == status {
 			return nil
 		}
-		v.Status, v.Updated = status, now
+		v.Status, v.StatusReason, v.Updated = status, reason, now
 		return putJSON(b, []byte(id), v)
 	})
 	if err != nil {

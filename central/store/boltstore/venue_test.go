@@ -28,7 +28,7 @@ func TestVenue_BeforeRegistry(t *testing.T) {
 		t.Fatalf("old venue = %+v, %v", v, err)
 	}
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	if v, err = s.UpdateVenueStatus(ctx, "v-old", registry.StatusApproved, now); err != nil || v.Status != registry.StatusApproved || v.Name != "Old" {
+	if v, err = s.UpdateVenueStatus(ctx, "v-old", registry.StatusApproved, "", now); err != nil || v.Status != registry.StatusApproved || v.Name != "Old" {
 		t.Fatalf("approve old venue = %+v, %v", v, err)
 	}
 }

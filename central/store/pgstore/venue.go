@@ -15,7 +15,7 @@ import (
 
 // venueColumns are the columns of venues in the order of scanVenue.
 const venueColumns = `id, name, business_number, address, category, default_stay, lat, lon,
-	owner_phone, status, created, updated, debounce_seconds`
+	owner_phone, status, created, updated, debounce_seconds, status_reason`
 
 // AddVenue implements store.Store in one INSERT: the primary key and the
 // unique index venues_business_number (business numbers other than ”)
@@ -28,9 +28,9 @@ func (s *Store) AddVenue(ctx context.Context, v store.Venue) error {
 		return fmt.Errorf("pgstore: add venue %q: %w", v.ID, err)
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO venues (`+venueColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		[]byte(v.ID), v.Name, v.BusinessNumber, v.Address, string(v.Category), v.DefaultStay,
-		v.Location.Lat, v.Location.Lon, v.OwnerPhone, string(v.Status), v.Created, v.Updated, v.DebounceSeconds)
+		v.Location.Lat, v.Location.Lon, v.OwnerPhone, string(v.Status), v.Created, v.Updated, v.DebounceSeconds, v.StatusReason)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		switch pe.ConstraintName {
@@ -87,7 +87,7 @@ func scanVenue(row pgx.Row) (store.Venue, error) {
 	var category, status string
 	var v store.Venue
 	err := row.Scan(&id, &v.Name, &v.BusinessNumber, &v.Address, &category, &v.DefaultStay,
-		&v.Location.Lat, &v.Location.Lon, &v.OwnerPhone, &status, &v.Created, &v.Updated, &v.DebounceSeconds)
+		&v.Location.Lat, &v.Location.Lon, &v.OwnerPhone, &status, &v.Created, &v.Updated, &v.DebounceSeconds, &v.StatusReason)
 	v.ID, v.Category, v.Status = string(id), registry.Category(category), registry.Status(status)
 	v.Created, v.Updated = v.Created.UTC(), v.Updated.UTC()
 	return v, err
@@ -120,7 +120,7 @@ func (s *Store) UpdateVenueDebounce(ctx context.Context, id string, seconds int,
 
 // UpdateVenueStatus implements store.Store: the venue's row is locked
 // (SELECT … FOR UPDATE) while the move is checked and made.
-func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registry.Status, now time.Time) (store.Venue, error) {
+func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registry.Status, reason string, now time.Time) (store.Venue, error) {
 	var v store.Venue
 	err := s.update(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -136,8 +136,8 @@ func (s *Store) UpdateVenueStatus(ctx context.Context, id string, status registr
 		if v.Status == status {
 			return nil
 		}
-		v.Status, v.Updated = status, now.Truncate(time.Microsecond).UTC()
-		_, err = tx.Exec(ctx, "UPDATE venues SET status = $2, updated = $3 WHERE id = $1", []byte(id), string(status), now)
+		v.Status, v.StatusReason, v.Updated = status, reason, now.Truncate(time.Microsecond).UTC()
+		_, err = tx.Exec(ctx, "UPDATE venues SET status = $2, updated = $3, status_reason = $4 WHERE id = $1", []byte(id), string(status), now, reason)
 		return err
 	})
 	if err != nil {

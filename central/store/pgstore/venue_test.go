@@ -33,7 +33,7 @@ func TestMigrate_Registry(t *testing.T) {
 		t.Fatalf("old venue = %+v, %v", v, err)
 	}
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	if v, err = s.UpdateVenueStatus(ctx, "v-old", registry.StatusApproved, now); err != nil || v.Status != registry.StatusApproved || !v.Updated.Equal(now) {
+	if v, err = s.UpdateVenueStatus(ctx, "v-old", registry.StatusApproved, "", now); err != nil || v.Status != registry.StatusApproved || !v.Updated.Equal(now) {
 		t.Fatalf("approve old venue = %+v, %v", v, err)
 	}
 }

@@ -212,35 +212,36 @@ func testRegistryBusinessNumberConcurrent(t *testing.T, h *harness) {
 	}
 }
 
-// Ensure that statuses move applied → approved → suspended → approved,
-// that a refused move changes nothing, and that asking for the current
-// status changes nothing either.
+// Ensure that statuses move applied → approved → suspended → approved and
+// applied → rejected → applied, that each move replaces the reason, that a
+// refused move changes nothing, and that asking for the current status
+// changes nothing either, the reason included.
 func testRegistryStatus(t *testing.T, h *harness) {
 	s := h.store("status")
 	v := registeredVenue(t, 1)
 	if err := s.AddVenue(h.ctx, v); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateVenueStatus(h.ctx, "v-none", registry.StatusApproved, base); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UpdateVenueStatus(h.ctx, "v-none", registry.StatusApproved, "", base); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("UpdateVenueStatus of an unknown venue: %v, want ErrNotFound", err)
 	}
 	refuse := func(to registry.Status) {
 		t.Helper()
-		_, err := s.UpdateVenueStatus(h.ctx, v.ID, to, base.Add(time.Hour))
+		_, err := s.UpdateVenueStatus(h.ctx, v.ID, to, "refused", base.Add(time.Hour))
 		var te *registry.TransitionError
 		if !errors.As(err, &te) || te.From != v.Status || te.To != to {
 			t.Fatalf("UpdateVenueStatus %s → %q: %v, want a TransitionError", v.Status, to, err)
 		}
 		checkVenue(t, s, v)
 	}
-	move := func(to registry.Status, at time.Time) {
+	move := func(to registry.Status, reason string, at time.Time) {
 		t.Helper()
-		got, err := s.UpdateVenueStatus(h.ctx, v.ID, to, at)
+		got, err := s.UpdateVenueStatus(h.ctx, v.ID, to, reason, at)
 		if err != nil {
 			t.Fatalf("UpdateVenueStatus %s → %s: %v", v.Status, to, err)
 		}
 		if to != v.Status {
-			v.Updated = at
+			v.Updated, v.StatusReason = at, reason
 		}
 		v.Status = to
 		if d := diffVenue(got, v); d != "" {
@@ -251,13 +252,19 @@ func testRegistryStatus(t *testing.T, h *harness) {
 	refuse(registry.StatusSuspended)
 	refuse("bogus")
 	refuse(registry.StatusNone)
-	move(registry.StatusApplied, base.Add(time.Minute)) // no change, Updated kept
-	move(registry.StatusApproved, base.Add(2*time.Hour+123456*time.Microsecond))
+	move(registry.StatusApplied, "", base.Add(time.Minute)) // no change, Updated kept
+	move(registry.StatusRejected, "사업자등록번호가 상호와 맞지 않습니다", base.Add(90*time.Minute))
+	refuse(registry.StatusApproved)
+	refuse(registry.StatusSuspended)
+	move(registry.StatusRejected, "another reason", base.Add(100*time.Minute)) // no change, reason kept
+	move(registry.StatusApplied, "", base.Add(110*time.Minute))                // resubmitted: reason cleared
+	move(registry.StatusApproved, "", base.Add(2*time.Hour+123456*time.Microsecond))
 	refuse(registry.StatusApplied)
-	move(registry.StatusApproved, base.Add(3*time.Hour)) // no change
-	move(registry.StatusSuspended, base.Add(4*time.Hour))
+	refuse(registry.StatusRejected)
+	move(registry.StatusApproved, "", base.Add(3*time.Hour)) // no change
+	move(registry.StatusSuspended, "complaints", base.Add(4*time.Hour))
 	refuse(registry.StatusApplied)
-	move(registry.StatusApproved, base.Add(5*time.Hour))
+	move(registry.StatusApproved, "", base.Add(5*time.Hour))
 	if err := s.close(); err != nil {
 		t.Fatal(err)
 	}
@@ -273,10 +280,10 @@ func testRegistryStatusLegacy(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	var te *registry.TransitionError
-	if _, err := s.UpdateVenueStatus(h.ctx, v.ID, registry.StatusSuspended, base); !errors.As(err, &te) {
+	if _, err := s.UpdateVenueStatus(h.ctx, v.ID, registry.StatusSuspended, "", base); !errors.As(err, &te) {
 		t.Fatalf("suspend a venue without status: %v, want a TransitionError", err)
 	}
-	got, err := s.UpdateVenueStatus(h.ctx, v.ID, registry.StatusApproved, base.Add(time.Hour))
+	got, err := s.UpdateVenueStatus(h.ctx, v.ID, registry.StatusApproved, "", base.Add(time.Hour))
 	if err != nil || got.Status != registry.StatusApproved || !got.Updated.Equal(base.Add(time.Hour)) {
 		t.Fatalf("approve a venue without status: %+v, %v", got, err)
 	}
