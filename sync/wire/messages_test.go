@@ -77,6 +77,41 @@ var goldens = []struct {
 	{"gossip", &Gossip{Checkpoint: "checkpoint B\n", Forks: []Evidence{testEvidence}}},
 	{"venue-settings", &VenueSettings{Name: "Cafe Halla", Category: "cafe", DefaultStay: "45m", Debounce: "5m0s"}},
 	{"venue-settings-default", &VenueSettings{Name: "Cafe Halla", Category: "cafe", DefaultStay: "45m"}},
+	{"device-status", &DeviceStatus{V: StatusVersion, Sent: testTime, Clock: "ntp-synced", Backlog: 1234,
+		OldestUnsynced: testTime.Add(-26 * time.Hour), LedgerAlert: true, Version: "0.9.0"}},
+	{"device-status-idle", &DeviceStatus{V: StatusVersion, Sent: testTime, Clock: "unsynced", Version: "0.9.0"}},
+}
+
+// Ensure that ParseDeviceStatus reads what Marshal writes, ignores fields
+// it does not know, and refuses another version, an unknown clock, a
+// negative backlog and what is not JSON; Marshal refuses what Parse would.
+func TestDeviceStatus_RoundTrip(t *testing.T) {
+	good := DeviceStatus{V: StatusVersion, Sent: testTime, Clock: "rtc", Backlog: 3, OldestUnsynced: testTime.Add(-time.Hour), Version: "dev"}
+	data, err := good.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ParseDeviceStatus(data); err != nil || got != good {
+		t.Errorf("ParseDeviceStatus(%s) = %+v, %v", data, got, err)
+	}
+	if got, err := ParseDeviceStatus([]byte(`{"v":1,"sent":"2026-11-26T10:00:00Z","clock":"rtc","backlog":0,"version":"x","battery":80}`)); err != nil || got.Clock != "rtc" {
+		t.Errorf("with an unknown field: %+v, %v", got, err)
+	}
+	for name, bad := range map[string]string{
+		"empty":    ``,
+		"not json": `not json`,
+		"v2":       `{"v":2,"clock":"rtc","backlog":0}`,
+		"clock":    `{"v":1,"clock":"gps","backlog":0}`,
+		"backlog":  `{"v":1,"clock":"rtc","backlog":-1}`,
+		"type":     `{"v":1,"clock":"rtc","backlog":"many"}`,
+	} {
+		if _, err := ParseDeviceStatus([]byte(bad)); err == nil {
+			t.Errorf("%s: ParseDeviceStatus(%q) accepted", name, bad)
+		}
+	}
+	if _, err := (DeviceStatus{V: StatusVersion, Clock: "sundial"}).Marshal(); err == nil {
+		t.Error("Marshal of an unknown clock succeeded")
+	}
 }
 
 // Ensure that each JSON message of the protocol encodes to its golden

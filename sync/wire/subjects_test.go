@@ -38,11 +38,13 @@ func TestDeviceSubjects_RoundTrip(t *testing.T) {
 	}{
 		{"receipt", ReceiptSubject, ParseReceiptSubject},
 		{"alert", AlertSubject, ParseAlertSubject},
+		{"status", StatusSubject, ParseStatusSubject},
 		{"inbox", InboxPrefix, ParseInboxPrefix},
 	}
 	golden := map[string]string{
 		"receipt": "anshim.receipts.k-0123456789abcdef",
 		"alert":   "anshim.alerts.k-0123456789abcdef",
+		"status":  "anshim.status.k-0123456789abcdef",
 		"inbox":   "_INBOX_k-0123456789abcdef",
 	}
 	const dev = "k-0123456789abcdef"
@@ -89,6 +91,7 @@ func TestNames_Golden(t *testing.T) {
 		{SubjectConsistencyRequest, "anshim.ledger.consistency"},
 		{SubjectCheckpointRequest, "anshim.ledger.checkpoint"},
 		{AlertsWildcard, "anshim.alerts.*"},
+		{StatusWildcard, "anshim.status.*"},
 		{BucketRevoked, "anshim_revoked"},
 		{BucketPassKeys, "anshim_passkeys"},
 		{BucketSealing, "anshim_sealing"},
