@@ -15,10 +15,11 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/kiosk ./cmd/anshim ./cmd/central
 
-## deps: system packages the tests use (zbarimg: the decode baseline; chromium: the display page's browser test)
+## deps: system packages the tests use (zbarimg: the decode baseline; chromium: the display page's browser test; pdftoppm: the poster test)
 deps:
 	@missing=""; command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	  if [ -n "$$missing" ]; then echo "installing$$missing (Debian packages the tests use)"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; fi
 
