@@ -10,6 +10,7 @@ import (
 
 	"github.com/anshim/anshim/internal/base45"
 	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // PosterPrefix starts every poster code. Like a pass's "AN1:" it is in the
@@ -30,7 +31,7 @@ const PosterVersion = 1
 //	     1    4 key id of the pass-signing key (see pass.KeyIDOf), big-endian
 //	     5    5 issued: Unix seconds, big-endian
 //	    10    1 n: length of the venue id, 1 to 64
-//	    11    n venue id (see ValidVenueID)
+//	    11    n venue id (see wire.ValidVenueID)
 //	  11+n   64 Ed25519 signature of "anshim-poster-v1\x00" || bytes 0..11+n
 //
 // The signature context differs from a pass's ("anshim-pass-v1\x00"), so
@@ -93,7 +94,7 @@ func IssuePoster(signer pass.Signer, venue string, now time.Time) (string, error
 	if len(signer.Private) != ed25519.PrivateKeySize {
 		return "", errors.New("issue poster: no pass-signing key")
 	}
-	if !ValidVenueID(venue) {
+	if !wire.ValidVenueID(venue) {
 		return "", fmt.Errorf("issue poster: venue id %q: want 1 to 64 letters, digits, '-' or '_'", venue)
 	}
 	issued := now.Unix()
@@ -184,7 +185,7 @@ func parsePoster(text string) (Poster, []byte, error) {
 		return Poster{}, nil, posterError(PosterMalformed, "%d bytes after the code", len(b)-want)
 	}
 	venue := string(b[posterOffVenue : posterOffVenue+n])
-	if !ValidVenueID(venue) {
+	if !wire.ValidVenueID(venue) {
 		return Poster{}, nil, posterError(PosterMalformed, "venue id is not 1 to 64 letters, digits, '-' or '_'")
 	}
 	var issued uint64

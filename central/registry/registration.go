@@ -7,13 +7,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/anshim/anshim/internal/text"
-	"github.com/anshim/anshim/venuecode"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Registration is what a venue registers with: the body of the central's
 // POST /v1/venues. The JSON field names are the names its errors use.
 type Registration struct {
-	// ID names the venue in NATS subjects and codes: see [ValidVenueID].
+	// ID names the venue in NATS subjects and codes: see [wire.ValidVenueID].
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// BusinessNumber is the 사업자등록번호 (see [ParseBusinessNumber]).
@@ -54,7 +54,7 @@ func (r Registration) Normalize() (Registration, error) {
 	bad := func(field string, err error) {
 		errs = append(errs, &FieldError{Field: field, Err: err})
 	}
-	if !ValidVenueID(r.ID) {
+	if !wire.ValidVenueID(r.ID) {
 		bad("id", fmt.Errorf("%q: want 1 to 64 letters, digits, '-' or '_'", r.ID))
 	}
 	var err error
@@ -121,12 +121,6 @@ func checkText(s string, max int) (string, error) {
 	}
 	return s, nil
 }
-
-// ValidVenueID reports whether id can name a venue: 1 to 64 letters,
-// digits, '-' and '_' (see [venuecode.ValidVenueID], the definition). A
-// venue id is one token of a NATS subject, so it holds no '.', '*', '>'
-// or space.
-func ValidVenueID(id string) bool { return venuecode.ValidVenueID(id) }
 
 // FieldError is a problem with one field of a registration.
 type FieldError struct {

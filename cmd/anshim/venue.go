@@ -17,6 +17,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/internal/cli"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 const venueUsage = `anshim venue registers venues with a running central server, approves
@@ -173,7 +174,7 @@ func venuePath(prog, id string, more ...string) (string, error) {
 	if id == "" {
 		return "", cli.UsageErrorf(prog, "--id is required")
 	}
-	if !registry.ValidVenueID(id) {
+	if !wire.ValidVenueID(id) {
 		return "", cli.WithHint(cli.Usagef("--id %q: not a venue id", id), "%s", venueFlags["id"].hint)
 	}
 	return "/v1/venues/" + strings.Join(append([]string{id}, more...), "/"), nil
