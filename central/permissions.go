@@ -72,7 +72,7 @@ func DevicePermissions(venue, device string) *server.Permissions {
 			"$JS.FC."+stream+".>",
 		)
 	}
-	pub = append(pub, wire.SubjectReceiptRequest, wire.SubjectConsistencyRequest, wire.SubjectCheckpointRequest, wire.AlertSubject(device))
+	pub = append(pub, wire.SubjectReceiptRequest, wire.SubjectConsistencyRequest, wire.SubjectCheckpointRequest, wire.AlertSubject(device), wire.StatusSubject(device))
 	// The witness gossip bucket: watch all of it, write only its own key.
 	ws := "KV_" + wire.BucketWitness
 	pub = append(pub,

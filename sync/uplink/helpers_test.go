@@ -131,7 +131,7 @@ func devicePermissions(venue, device string) *server.Permissions {
 		pub = append(pub, "$JS.API.STREAM.INFO."+stream, "$JS.API.CONSUMER.CREATE."+stream+".>",
 			"$JS.API.CONSUMER.DELETE."+stream+".>", "$JS.API.DIRECT.GET."+stream+".>", "$JS.FC."+stream+".>")
 	}
-	pub = append(pub, wire.SubjectReceiptRequest, wire.SubjectConsistencyRequest, wire.SubjectCheckpointRequest, wire.AlertSubject(device))
+	pub = append(pub, wire.SubjectReceiptRequest, wire.SubjectConsistencyRequest, wire.SubjectCheckpointRequest, wire.AlertSubject(device), wire.StatusSubject(device))
 	ws := "KV_" + wire.BucketWitness
 	pub = append(pub, "$JS.API.STREAM.INFO."+ws, "$JS.API.CONSUMER.CREATE."+ws+".>", "$JS.API.CONSUMER.DELETE."+ws+".>",
 		"$JS.FC."+ws+".>", "$KV."+wire.BucketWitness+"."+device)

@@ -357,6 +357,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 	if u.cfg.Witness != nil {
 		wg.Go(func() { u.witness(ctx, nc) })
 	}
+	wg.Go(func() { u.reportStatus(ctx, nc) }) // status.go
 	wg.Wait()
 	return nil
 }
