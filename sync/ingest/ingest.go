@@ -79,8 +79,8 @@ import (
 type Config struct {
 	// JS is the JetStream context Run consumes from.
 	JS jetstream.JetStream
-	// Store is where batches go.
-	Store store.Store
+	// Store is where batches go: a store.Store (see Store).
+	Store Store
 	// SealPub and SealPriv are the province's record-sealing key pair
 	// (province.Keys.SealingPublicKey / SealingPrivateKey).
 	SealPub, SealPriv *[32]byte
@@ -399,104 +399,221 @@ func (in *Ingester) endGap(res Result) *gap {
 	return g
 }
 
-func (in *Ingester) handle(ctx context.Context, subject string, data []byte, received time.Time) (Result, error) {
-	st := in.cfg.Store
+// job is one message being handled: what it came as, what it decoded to,
+// and what the steps of handle learnt of it so far.
+type job struct {
+	subject  string
+	data     []byte
+	received time.Time
+	b        *wire.Batch
+	recs     []*checkin.Record
+	res      Result
 
-	// 1. Decode. The device is the subject's: NATS lets only that device
-	// publish on it, whatever the payload claims.
-	venue, device, subjectOK := wire.ParseCheckInSubject(subject)
+	hashes  []checkin.Hash          // hashes[i]: chain hash after recs[i]
+	state   store.DeviceState       // the device's stored chain state
+	stored  map[uint64]checkin.Hash // stored chain hashes from the batch's prev to its head
+	fresh   []int                   // indexes of records not yet stored
+	persons []checkin.Personal      // persons[i]: the opened part of recs[i], for i in fresh
+	kept    []int                   // indexes of the records in the store.Batch
+	refused []uint64                // records of destroyed or dropped days
+	days    []daykeys.Day           // their days
+}
+
+// rejection is a check's verdict that a message goes to quarantine.
+type rejection struct{ reason, detail string }
+
+func (r *rejection) Error() string { return r.reason + ": " + r.detail }
+
+// reject returns the rejection of reason, its detail formatted.
+func reject(reason, format string, args ...any) error {
+	return &rejection{reason, fmt.Sprintf(format, args...)}
+}
+
+// wrap gives a store error the batch's message id.
+func (j *job) wrap(err error) error { return fmt.Errorf("batch %s: %w", j.b.MsgID(), err) }
+
+// handle runs the checks of the package doc on one message, in order:
+// decode, authorize, verify, continuity, open; then builds the store batch
+// and stores it.
+func (in *Ingester) handle(ctx context.Context, subject string, data []byte, received time.Time) (Result, error) {
+	j, err := decode(subject, data, received)
+	if err != nil {
+		return in.quarantine(ctx, j.res, nil, nil, subject, data, received, ReasonMalformed, err.Error())
+	}
+	if err := in.check(ctx, j); err != nil {
+		var rej *rejection
+		if errors.As(err, &rej) {
+			return in.quarantine(ctx, j.res, j.b, j.recs, subject, data, received, rej.reason, rej.detail)
+		}
+		return j.res, err
+	}
+	if len(j.fresh) == 0 {
+		return j.res, nil // every record stored already
+	}
+	sb, err := in.buildBatch(ctx, j)
+	if err != nil {
+		return j.res, err
+	}
+	n, err := in.commit(ctx, j, sb)
+	if err != nil {
+		return j.res, err
+	}
+	return in.finish(ctx, j, n)
+}
+
+// decode is check 1. The device is the subject's: NATS lets only that
+// device publish on it, whatever the payload claims. On error the job
+// holds only the Result of the subject's device.
+func decode(subject string, data []byte, received time.Time) (*job, error) {
+	_, device, _ := wire.ParseCheckInSubject(subject)
+	j := &job{subject: subject, data: data, received: received, res: Result{Device: device}}
 	b, recs, err := wire.Decode(data)
 	if err != nil {
-		return in.quarantine(ctx, Result{Device: device}, nil, nil, subject, data, received, ReasonMalformed, err.Error())
+		return j, err
 	}
-	res := Result{Device: device}
+	j.b, j.recs = b, recs
 	if b.Device == device {
-		res.FirstSeq, res.LastSeq = b.FirstSeq(), b.Head.Seq
+		j.res.FirstSeq, j.res.LastSeq = b.FirstSeq(), b.Head.Seq
 	}
-	q := func(reason, format string, args ...any) (Result, error) {
-		return in.quarantine(ctx, res, b, recs, subject, data, received, reason, fmt.Sprintf(format, args...))
-	}
+	return j, nil
+}
 
-	// 2. Subject, device and venue.
+// check runs checks 2 to 5: a *rejection, or a store error, or nil with
+// j.fresh the records to store (none: all duplicates) and j.persons their
+// opened parts.
+func (in *Ingester) check(ctx context.Context, j *job) error {
+	dev, err := in.authorize(ctx, j)
+	if err != nil {
+		return err
+	}
+	if err := verify(j.b, dev); err != nil {
+		return err
+	}
+	if err := in.continuity(ctx, j); err != nil || len(j.fresh) == 0 {
+		return err
+	}
+	return in.open(j)
+}
+
+// authorize is check 2: subject, device and venue agree, and the device
+// is enrolled. It returns the enrolled device.
+func (in *Ingester) authorize(ctx context.Context, j *job) (store.Device, error) {
+	b := j.b
+	venue, device, subjectOK := wire.ParseCheckInSubject(j.subject)
 	switch {
 	case !subjectOK:
-		return q(ReasonWrongSubject, "subject is not %s.<venue>.<device>; the batch names device %s at venue %s", wire.CheckInsPrefix, b.Device, b.Venue)
+		return store.Device{}, reject(ReasonWrongSubject, "subject is not %s.<venue>.<device>; the batch names device %s at venue %s", wire.CheckInsPrefix, b.Device, b.Venue)
 	case device != b.Device || venue != b.Venue:
-		return q(ReasonWrongSubject, "batch of %s at venue %s on the subject of %s at venue %s", b.Device, b.Venue, device, venue)
+		return store.Device{}, reject(ReasonWrongSubject, "batch of %s at venue %s on the subject of %s at venue %s", b.Device, b.Venue, device, venue)
 	}
-	dev, err := st.Device(ctx, b.Device)
+	dev, err := in.cfg.Store.Device(ctx, b.Device)
 	if errors.Is(err, store.ErrNotFound) {
-		return q(ReasonUnknownDevice, "device %q is not enrolled", b.Device)
+		return dev, reject(ReasonUnknownDevice, "device %q is not enrolled", b.Device)
 	} else if err != nil {
-		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+		return dev, j.wrap(err)
 	}
 	if dev.Venue != b.Venue {
-		return q(ReasonWrongSubject, "device %s is enrolled at venue %s, not %s", b.Device, dev.Venue, b.Venue)
+		return dev, reject(ReasonWrongSubject, "device %s is enrolled at venue %s, not %s", b.Device, dev.Venue, b.Venue)
 	}
-	for _, r := range recs {
+	for _, r := range j.recs {
 		if r.Venue != b.Venue {
-			return q(ReasonWrongSubject, "record %d is for venue %s, not %s", r.Seq, r.Venue, b.Venue)
+			return dev, reject(ReasonWrongSubject, "record %d is for venue %s, not %s", r.Seq, r.Venue, b.Venue)
 		}
 	}
+	return dev, nil
+}
 
-	// 3. Signature and chain up to the signed head.
+// verify is check 3: the signature and the chain up to the signed head.
+func verify(b *wire.Batch, dev store.Device) error {
 	if err := b.Verify(dev.PublicKey); err != nil {
 		if errors.Is(err, checkin.ErrBadHead) {
-			return q(ReasonBadSignature, "%v", err)
+			return reject(ReasonBadSignature, "%v", err)
 		}
-		return q(ReasonBrokenChain, "%v", err)
+		return reject(ReasonBrokenChain, "%v", err)
 	}
+	return nil
+}
 
-	// 4. Continuity with what is stored.
-	state, err := st.State(ctx, b.Device)
-	if err != nil {
-		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+// continuity is check 4: it finds the records not yet stored (j.fresh;
+// a stored record that differs is a conflict) and, when there are some,
+// whether the batch continues the device's chain (j.res.Break) or is to
+// be held back after a gap (a *heldError).
+func (in *Ingester) continuity(ctx context.Context, j *job) error {
+	var err error
+	if j.state, err = in.cfg.Store.State(ctx, j.b.Device); err != nil {
+		return j.wrap(err)
 	}
-	hashes := make([]checkin.Hash, len(recs)) // hashes[i]: chain hash after recs[i]
-	h := b.Prev
-	for i, raw := range b.Records {
+	j.hashes = make([]checkin.Hash, len(j.recs))
+	h := j.b.Prev
+	for i, raw := range j.b.Records {
 		h = checkin.Next(h, raw)
-		hashes[i] = h
+		j.hashes[i] = h
 	}
-	first, prev := res.FirstSeq, res.FirstSeq-1
-	var stored map[uint64]checkin.Hash // stored chain hashes from prev to the head
-	if prev < state.LastSeq {
-		stored = make(map[uint64]checkin.Hash)
-		err := st.CheckIns(ctx, b.Device, max(prev, 1), func(c store.CheckIn) bool {
-			if c.Seq > b.Head.Seq {
-				return false
-			}
-			stored[c.Seq] = c.Hash
-			return true
-		})
-		if err != nil {
-			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+	if err := in.readStored(ctx, j); err != nil {
+		return err
+	}
+	if err := in.findFresh(ctx, j); err != nil {
+		return err
+	}
+	j.res.Duplicates = len(j.recs) - len(j.fresh)
+	if len(j.fresh) == 0 {
+		return nil
+	}
+	return in.findBreak(j)
+}
+
+// readStored reads the stored chain hashes from the batch's prev to its
+// head, when the device's chain reaches past prev.
+func (in *Ingester) readStored(ctx context.Context, j *job) error {
+	prev := j.res.FirstSeq - 1
+	if prev >= j.state.LastSeq {
+		return nil
+	}
+	j.stored = make(map[uint64]checkin.Hash)
+	err := in.cfg.Store.CheckIns(ctx, j.b.Device, max(prev, 1), func(c store.CheckIn) bool {
+		if c.Seq > j.b.Head.Seq {
+			return false
 		}
+		j.stored[c.Seq] = c.Hash
+		return true
+	})
+	if err != nil {
+		return j.wrap(err)
 	}
-	var fresh []int // indexes of records not yet stored
-	for i, r := range recs {
-		sh, ok := stored[r.Seq]
+	return nil
+}
+
+// findFresh sets j.fresh to the records not yet stored; a record stored
+// with another hash is a conflict.
+func (in *Ingester) findFresh(ctx context.Context, j *job) error {
+	for i, r := range j.recs {
+		sh, ok := j.stored[r.Seq]
 		switch {
-		case !ok && r.Seq <= state.LastSeq:
+		case !ok && r.Seq <= j.state.LastSeq:
 			// Not stored, below the device's last: a hole being filled, or
 			// a record stored under an earlier leaf whose day was dropped
 			// since (a duplicate, provably).
-			_, err := st.BatchLeaf(ctx, b.Device, r.Seq)
+			_, err := in.cfg.Store.BatchLeaf(ctx, j.b.Device, r.Seq)
 			if errors.Is(err, store.ErrNotFound) {
-				fresh = append(fresh, i)
+				j.fresh = append(j.fresh, i)
 			} else if err != nil {
-				return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+				return j.wrap(err)
 			}
 		case !ok:
-			fresh = append(fresh, i)
-		case sh != hashes[i]:
-			return q(ReasonConflict, "record %d differs from the stored record %s/%d", r.Seq, b.Device, r.Seq)
+			j.fresh = append(j.fresh, i)
+		case sh != j.hashes[i]:
+			return reject(ReasonConflict, "record %d differs from the stored record %s/%d", r.Seq, j.b.Device, r.Seq)
 		}
 	}
-	res.Duplicates = len(recs) - len(fresh)
-	if len(fresh) == 0 {
-		return res, nil
-	}
+	return nil
+}
+
+// findBreak sets j.res.Break when the batch does not continue the stored
+// chain, or returns a *heldError when it is to wait for the records
+// before it (Config.GapWait).
+func (in *Ingester) findBreak(j *job) error {
+	b, state, res := j.b, j.state, &j.res
+	first, prev := res.FirstSeq, res.FirstSeq-1
 	switch {
 	case prev == state.LastSeq:
 		if b.Prev != state.LastHash {
@@ -507,7 +624,7 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 			res.Break, res.Detail = ReasonChainBreak, fmt.Sprintf("batch %d-%d: prev hash is not the device's genesis hash", first, b.Head.Seq)
 		}
 	case prev < state.LastSeq:
-		if sh, ok := stored[prev]; !ok {
+		if sh, ok := j.stored[prev]; !ok {
 			res.Break, res.Detail = ReasonSequenceGap, fmt.Sprintf("batch %d-%d: record %d is missing (last stored %d)", first, b.Head.Seq, prev, state.LastSeq)
 		} else if sh != b.Prev {
 			res.Break, res.Detail = ReasonChainBreak, fmt.Sprintf("batch %d-%d: prev hash differs from the stored hash of record %d", first, b.Head.Seq, prev)
@@ -523,144 +640,185 @@ func (in *Ingester) handle(ctx context.Context, subject string, data []byte, rec
 				// already, or being resent (a batch that failed while the
 				// next one went through, a redelivery after a central
 				// restart): wait for them rather than raise a false alarm.
-				return res, &heldError{batch: b.MsgID(), retry: d}
+				return &heldError{batch: b.MsgID(), retry: d}
 			}
 		}
 	}
+	return nil
+}
 
-	// 5. Every new sealed part opens.
-	persons := make([]checkin.Personal, len(recs))
-	if i, err := in.openAll(recs, fresh, persons); err != nil {
-		return q(ReasonCannotOpen, "record %d: %v", recs[i].Seq, err)
+// open is check 5: every new sealed part opens.
+func (in *Ingester) open(j *job) error {
+	j.persons = make([]checkin.Personal, len(j.recs))
+	if i, err := in.openAll(j.recs, j.fresh, j.persons); err != nil {
+		return reject(ReasonCannotOpen, "record %d: %v", j.recs[i].Seq, err)
 	}
+	return nil
+}
 
-	// 6. Clock correction and the one transaction.
-	clk, err := in.newClock(ctx, b, received)
+// buildBatch is step 6 up to the store: the clock correction, the break
+// entry and the store's records, each re-sealed under its day's key.
+// Records of a day destroyed (its key) are refused (j.refused), never
+// taken for duplicates: see refuse.
+func (in *Ingester) buildBatch(ctx context.Context, j *job) (store.Batch, error) {
+	b := j.b
+	sb := store.Batch{Device: b.Device, LastSeq: b.Head.Seq, LastHash: b.Head.Hash, Records: make([]store.CheckIn, 0, len(j.fresh))}
+	clk, err := in.newClock(ctx, b, j.received)
 	if err != nil {
-		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+		return sb, j.wrap(err)
 	}
-	sb := store.Batch{Device: b.Device, LastSeq: b.Head.Seq, LastHash: b.Head.Hash, Records: make([]store.CheckIn, 0, len(fresh))}
 	if start, ok := clk.sentStart(); ok {
 		sb.Boots = map[[16]byte]time.Time{b.Sent.Boot: start}
 	}
 	var flags uint32
-	if res.Break != "" {
+	if j.res.Break != "" {
 		flags = store.FlagAfterBreak
-		e := store.Quarantine{Device: b.Device, Subject: subject, Reason: res.Break, Detail: res.Detail, Received: received,
-			First: first, Last: b.Head.Seq}
-		in.sealPayload(&e, data, recs)
-		if e, _, err = in.quota(ctx, e, true); err != nil {
-			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+		if sb.Break, err = in.breakEntry(ctx, j); err != nil {
+			return sb, j.wrap(err)
 		}
-		sb.Break = &e
 	}
-	// Records of a day destroyed (its key) or dropped from the store
-	// (DropDay) are refused, never taken for duplicates: see refuse.
-	var refused []uint64
-	var refusedDays []daykeys.Day
-	kept := make([]int, 0, len(fresh)) // indexes of the records in sb
-	for _, i := range fresh {
-		r := recs[i]
-		t, ok, err := clk.correct(ctx, r)
+	j.kept = make([]int, 0, len(j.fresh))
+	for _, i := range j.fresh {
+		c, ok, err := in.checkIn(ctx, j, clk, i, flags)
 		if err != nil {
-			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+			return sb, j.wrap(err)
 		}
-		f := flags
-		if !ok {
-			f |= store.FlagUncorrected
-			res.Uncorrected++
+		if ok {
+			j.kept = append(j.kept, i)
+			sb.Records = append(sb.Records, c)
 		}
-		sealed, tag := r.Sealed, [16]byte{}
-		if in.cfg.DayKeys != nil {
-			// Re-seal under the day key: once the day is destroyed no copy
-			// of the store can be read, also with the province's key.
-			sealed, tag, err = in.daySeal(r, t, &persons[i])
-			if errors.Is(err, daykeys.ErrDestroyed) {
-				refused, refusedDays = append(refused, r.Seq), append(refusedDays, daykeys.DayOf(t))
-				continue // past the 28-day retention on arrival: not kept
-			}
-			if err != nil {
-				return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
-			}
-		}
-		kept = append(kept, i)
-		sb.Records = append(sb.Records, store.CheckIn{
-			Device:   r.Device,
-			Seq:      r.Seq,
-			Venue:    r.Venue,
-			Kind:     r.Kind,
-			RawWall:  r.Wall,
-			Quality:  r.Quality,
-			Boot:     r.Boot,
-			Mono:     r.Mono,
-			Time:     t,
-			Sealed:   sealed,
-			Tag:      tag,
-			Flags:    f,
-			Received: received,
-			Hash:     hashes[i],
-		})
 	}
-	var n int
+	return sb, nil
+}
+
+// breakEntry returns the quarantine entry that records the batch's break,
+// within the device's quota.
+func (in *Ingester) breakEntry(ctx context.Context, j *job) (*store.Quarantine, error) {
+	e := store.Quarantine{Device: j.b.Device, Subject: j.subject, Reason: j.res.Break, Detail: j.res.Detail, Received: j.received,
+		First: j.res.FirstSeq, Last: j.b.Head.Seq}
+	in.sealPayload(&e, j.data, j.recs)
+	e, _, err := in.quota(ctx, e, true)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// checkIn returns the stored form of the record j.recs[i], its time
+// corrected and its personal part re-sealed under its day's key; ok false
+// when its day is destroyed (the record is then in j.refused).
+func (in *Ingester) checkIn(ctx context.Context, j *job, clk *batchClock, i int, flags uint32) (_ store.CheckIn, ok bool, _ error) {
+	r := j.recs[i]
+	t, ok, err := clk.correct(ctx, r)
+	if err != nil {
+		return store.CheckIn{}, false, err
+	}
+	if !ok {
+		flags |= store.FlagUncorrected
+		j.res.Uncorrected++
+	}
+	sealed, tag := r.Sealed, [16]byte{}
+	if in.cfg.DayKeys != nil {
+		// Re-seal under the day key: once the day is destroyed no copy
+		// of the store can be read, also with the province's key.
+		sealed, tag, err = in.daySeal(r, t, &j.persons[i])
+		if errors.Is(err, daykeys.ErrDestroyed) {
+			j.refused, j.days = append(j.refused, r.Seq), append(j.days, daykeys.DayOf(t))
+			return store.CheckIn{}, false, nil // past the 28-day retention on arrival: not kept
+		}
+		if err != nil {
+			return store.CheckIn{}, false, err
+		}
+	}
+	return store.CheckIn{
+		Device:   r.Device,
+		Seq:      r.Seq,
+		Venue:    r.Venue,
+		Kind:     r.Kind,
+		RawWall:  r.Wall,
+		Quality:  r.Quality,
+		Boot:     r.Boot,
+		Mono:     r.Mono,
+		Time:     t,
+		Sealed:   sealed,
+		Tag:      tag,
+		Flags:    flags,
+		Received: j.received,
+		Hash:     j.hashes[i],
+	}, true, nil
+}
+
+// commit stores sb in one transaction, with the batch's ledger leaf, and
+// returns how many records were new. Records of days the store dropped
+// (out of band, or by retention meanwhile) are refused like destroyed
+// ones (j.refused) and the rest stored.
+func (in *Ingester) commit(ctx context.Context, j *job, sb store.Batch) (int, error) {
+	b := j.b
 	for {
 		// The batch's ledger leaf, appended in Ingest's transaction.
-		leaf := ledgerstore.NewBatch(b.Device, first, b.Head.Seq, b.Head.Hash, sha256.Sum256(data), sb.Records) // stored lines: the data audit
+		leaf := ledgerstore.NewBatch(b.Device, j.res.FirstSeq, b.Head.Seq, b.Head.Hash, sha256.Sum256(j.data), sb.Records) // stored lines: the data audit
+		var err error
 		if sb.Leaf, err = leaf.MarshalText(); err != nil {
-			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
+			return 0, j.wrap(err)
 		}
-		n, err = st.Ingest(ctx, sb)
+		n, err := in.cfg.Store.Ingest(ctx, sb)
 		seqs, dropped := errDayDropped(err)
 		if !dropped {
-			break
+			if err != nil {
+				return 0, j.wrap(err)
+			}
+			return n, nil
 		}
-		// Days dropped from the store, out of band or by retention
-		// meanwhile: refused like destroyed ones, the rest stored.
 		gone := make(map[uint64]bool, len(seqs))
 		for _, seq := range seqs {
 			gone[seq] = true
 		}
 		keep := 0
-		for j, c := range sb.Records {
+		for k, c := range sb.Records {
 			if gone[c.Seq] {
-				refused, refusedDays = append(refused, c.Seq), append(refusedDays, daykeys.DayOf(c.Time))
+				j.refused, j.days = append(j.refused, c.Seq), append(j.days, daykeys.DayOf(c.Time))
 				continue
 			}
-			sb.Records[keep], kept[keep] = c, kept[j]
+			sb.Records[keep], j.kept[keep] = c, j.kept[k]
 			keep++
 		}
 		if keep == len(sb.Records) {
-			return res, fmt.Errorf("batch %s: %w", b.MsgID(), err) // names none of the batch's records
+			return 0, j.wrap(err) // names none of the batch's records
 		}
-		sb.Records, kept = sb.Records[:keep], kept[:keep]
+		sb.Records, j.kept = sb.Records[:keep], j.kept[:keep]
 	}
-	if err != nil {
-		return res, fmt.Errorf("batch %s: %w", b.MsgID(), err)
-	}
-	if len(refused) > 0 {
-		slices.Sort(refused)
-		if err := in.refuse(ctx, &res, b, subject, data, received, refused, refusedDays); err != nil {
-			return res, err
+}
+
+// finish records the refused records, tells Config.Seen who checked in,
+// clears the opened parts and completes the Result of a stored batch of
+// n new records.
+func (in *Ingester) finish(ctx context.Context, j *job, n int) (Result, error) {
+	res := &j.res
+	if len(j.refused) > 0 {
+		slices.Sort(j.refused)
+		if err := in.refuse(ctx, res, j.b, j.subject, j.data, j.received, j.refused, j.days); err != nil {
+			return *res, err
 		}
 	}
 	if in.cfg.Seen != nil && n > 0 {
-		seen := make([][16]byte, 0, len(kept))
-		for _, i := range kept {
-			seen = append(seen, persons[i].Pseudonym)
+		seen := make([][16]byte, 0, len(j.kept))
+		for _, i := range j.kept {
+			seen = append(seen, j.persons[i].Pseudonym)
 		}
 		in.cfg.Seen(seen)
 	}
-	for i := range persons {
-		clear(persons[i].Pseudonym[:])
+	for i := range j.persons {
+		clear(j.persons[i].Pseudonym[:])
 	}
-	res.Stored, res.Duplicates = n, len(recs)-n-res.Expired
-	if n < len(fresh) {
+	res.Stored, res.Duplicates = n, len(j.recs)-n-res.Expired
+	if n < len(j.fresh) {
 		// Another worker stored some of them meanwhile: count only ours.
 		res.Uncorrected = min(res.Uncorrected, n)
 	}
 	if n == 0 {
 		res.Break, res.Detail = "", "" // the store kept no break entry either
 	}
-	return res, nil
+	return *res, nil
 }
 
 // minPerWorker is the fewest sealed parts worth a goroutine of their own.
