@@ -49,131 +49,190 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 	if err := cfg.Validate(); err != nil && env.Scanners == nil {
 		return err
 	}
-	log := env.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	dev, err := LoadDevice(cfg.Data)
+	d, err := load(cfg, env)
 	if err != nil {
 		return err
 	}
-	bundle, err := province.LoadBundle(filepath.Join(cfg.Data, FileBundle))
-	if err != nil {
-		return fmt.Errorf("kiosk: %w", err)
-	}
-	revPath := filepath.Join(cfg.Data, FileRevoked)
-	rev, err := pass.LoadRevocationList(revPath)
-	if err != nil {
-		return fmt.Errorf("kiosk: %w", err)
-	}
-	clock := env.Clock
-	if clock == nil {
-		sc := NewSystemClock()
-		sc.Offset = time.Duration(cfg.ClockOffset)
-		if cfg.TrustClock && sc.Offset == 0 {
-			sc.SyncedFlag = "/"
-		}
-		clock = sc
-	}
-	scanners := env.Scanners
-	if scanners == nil {
-		if scanners, err = buildScanners(cfg, env, log); err != nil {
-			return err
-		}
-	}
-
 	// The outbox before the lights: a kiosk already running holds both.
-	ob, obErr := OpenOutbox(filepath.Join(cfg.Data, FileOutbox), dev.PrivateKey())
+	obErr := d.openOutbox()
 	if errors.Is(obErr, ErrLocked) {
 		// Not out of order: this kiosk is already running. Stop at once,
 		// without touching the scanners or the lights the other one uses.
-		log.Error("outbox held by another kiosk process: not starting", "err", obErr)
+		d.log.Error("outbox held by another kiosk process: not starting", "err", obErr)
 		return fmt.Errorf("kiosk: %w", obErr)
 	}
 	if obErr == nil {
-		defer ob.Close()
+		defer d.ob.Close()
 	}
 	ind, closeInd, err := indicatorFor(cfg, env)
 	if err != nil {
 		return err
 	}
 	defer closeInd()
+	d.ind = ind
 	if obErr != nil {
-		log.Error("outbox unusable: out of order", "err", obErr,
+		d.log.Error("outbox unusable: out of order", "err", obErr,
 			"hint", "restore the outbox from the corrupt copy with `kiosk outbox --data DIR` on a workstation, or re-provision with `kiosk init` in a new directory and tell the province (the sequence restarts)")
-		return outOfOrder(ctx, scanners, ind, log, obErr)
+		return outOfOrder(ctx, d.scanners, ind, d.log, obErr)
 	}
-	_, _, online, _ := onlineSettings(cfg)
-	ds := newDownSync(ob, bundle, rev, online, cfg.Debounce != 0, log)
+	if err := d.newKiosk(); err != nil {
+		return err
+	}
+	defer d.k.Close()
+	if err := d.newDisplay(); err != nil {
+		return err
+	}
+	d.start(ctx)
+	d.wg.Wait()
+	d.log.Info("kiosk stopped")
+	return nil
+}
+
+// daemon is one run of the kiosk: its configuration, the outside world,
+// and what Run's steps open, in the order they open it.
+type daemon struct {
+	cfg      Config
+	env      Env
+	log      *slog.Logger
+	dev      *Device
+	bundle   *province.Bundle
+	rev      *pass.RevocationList // the revocation list file, reloaded by maintain
+	revPath  string
+	clock    Clock
+	scanners []scanner.Scanner
+
+	ob   *Outbox
+	ind  feedback.Indicator
+	ds   *downSync
+	k    *Kiosk
+	disp *display.Display // display mode: the venue's rotating code on a local page
+	up   *uplink.Uplink   // nil while offline
+
+	wg sync.WaitGroup // every goroutine start starts
+}
+
+// load reads the device, the bundle and the revocation list from the data
+// directory, and picks the clock and the scanners.
+func load(cfg Config, env Env) (*daemon, error) {
+	d := &daemon{cfg: cfg, env: env, log: env.Log, clock: env.Clock, scanners: env.Scanners,
+		revPath: filepath.Join(cfg.Data, FileRevoked)}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	var err error
+	if d.dev, err = LoadDevice(cfg.Data); err != nil {
+		return nil, err
+	}
+	if d.bundle, err = province.LoadBundle(filepath.Join(cfg.Data, FileBundle)); err != nil {
+		return nil, fmt.Errorf("kiosk: %w", err)
+	}
+	if d.rev, err = pass.LoadRevocationList(d.revPath); err != nil {
+		return nil, fmt.Errorf("kiosk: %w", err)
+	}
+	if d.clock == nil {
+		sc := NewSystemClock()
+		sc.Offset = time.Duration(cfg.ClockOffset)
+		if cfg.TrustClock && sc.Offset == 0 {
+			sc.SyncedFlag = "/"
+		}
+		d.clock = sc
+	}
+	if d.scanners == nil {
+		if d.scanners, err = buildScanners(cfg, env, d.log); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// openOutbox opens the outbox; on error d.ob is nil.
+func (d *daemon) openOutbox() error {
+	ob, err := OpenOutbox(filepath.Join(d.cfg.Data, FileOutbox), d.dev.PrivateKey())
+	if err != nil {
+		return err
+	}
+	d.ob = ob
+	return nil
+}
+
+// newKiosk makes the Kiosk that records scans, with the down-sync's last
+// known values applied, and logs the start.
+func (d *daemon) newKiosk() error {
+	_, _, online, _ := onlineSettings(d.cfg)
+	d.ds = newDownSync(d.ob, d.bundle, d.rev, online, d.cfg.Debounce != 0, d.log)
 	k, err := New(Options{
-		Outbox: ob, Verifier: ds.verifier(), SealTo: ds.sealTo(),
-		DebounceKey: dev.DebounceKey(), Debounce: ds.debounceWindow(cfg), ExitMode: cfg.Mode == "exit",
-		Clock: clock, Indicator: ind, Logger: log,
+		Outbox: d.ob, Verifier: d.ds.verifier(), SealTo: d.ds.sealTo(),
+		DebounceKey: d.dev.DebounceKey(), Debounce: d.ds.debounceWindow(d.cfg), ExitMode: d.cfg.Mode == "exit",
+		Clock: d.clock, Indicator: d.ind, Logger: d.log,
 	})
 	if err != nil {
 		return err
 	}
-	defer k.Close()
-	ds.attach(k)
-	pending, _ := ob.Pending()
-	log.Info("kiosk started", "device", dev.ID, "venue", dev.Venue, "pending", pending,
-		"scanners", len(scanners), "mode", modeName(cfg.Mode), "clock", clock.Now().Quality.String())
+	d.k = k
+	d.ds.attach(k)
+	pending, _ := d.ob.Pending()
+	d.log.Info("kiosk started", "device", d.dev.ID, "venue", d.dev.Venue, "pending", pending,
+		"scanners", len(d.scanners), "mode", modeName(d.cfg.Mode), "clock", d.clock.Now().Quality.String())
+	return nil
+}
 
-	var disp *display.Display // display mode: the venue's rotating code on a local page
-	if cfg.Display {
-		disp, err = display.New(display.Config{Device: dev.ID, Venue: dev.Venue, Key: dev.PrivateKey(), Period: time.Duration(cfg.DisplayPeriod), Log: log,
-			Clock: func() (time.Time, bool) { s := clock.Now(); return s.Wall, s.Trusted() }})
-		if err != nil {
-			return err
-		}
+// newDisplay makes the display of display mode (Config.Display).
+func (d *daemon) newDisplay() error {
+	if !d.cfg.Display {
+		return nil
 	}
-	var wg sync.WaitGroup
-	for _, s := range scanners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.Run(ctx, func(sc scanner.Scan) { k.HandleScan(ctx, sc) })
+	clock := d.clock
+	disp, err := display.New(display.Config{Device: d.dev.ID, Venue: d.dev.Venue, Key: d.dev.PrivateKey(), Period: time.Duration(d.cfg.DisplayPeriod), Log: d.log,
+		Clock: func() (time.Time, bool) { s := clock.Now(); return s.Wall, s.Trusted() }})
+	if err != nil {
+		return err
+	}
+	d.disp = disp
+	return nil
+}
+
+// start starts in d.wg the scanners, the maintenance, the sync, the
+// status page and the display, each until ctx is done.
+func (d *daemon) start(ctx context.Context) {
+	for _, s := range d.scanners {
+		d.wg.Go(func() {
+			err := s.Run(ctx, func(sc scanner.Scan) { d.k.HandleScan(ctx, sc) })
 			if err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("scanner stopped", "err", err)
+				d.log.Error("scanner stopped", "err", err)
 			}
-		}()
+		})
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		maintain(ctx, cfg, ob, rev, revPath, clock, log)
-	}()
-	up := startOnline(ctx, &wg, cfg, env, dev, ob, k, ds, clock, log)
-	if cfg.StatusListen != "off" {
-		addr := cfg.StatusListen
+	d.wg.Go(func() { maintain(ctx, d.cfg, d.ob, d.rev, d.revPath, d.clock, d.log) })
+	d.up = d.startOnline(ctx)
+	if d.cfg.StatusListen != "off" {
+		addr := d.cfg.StatusListen
 		if addr == "" {
 			addr = DefaultStatusListen
 		}
-		status := func() Status {
-			st := Status{Device: dev.ID, Venue: dev.Venue, OutOfOrder: k.OutOfOrder()}
-			st.Pending, _ = ob.Pending()
-			if up != nil {
-				s := up.Status()
-				st.Sync = &s
-			}
-			return st
-		}
-		wg.Go(func() {
-			if err := serveStatus(ctx, addr, status, log); err != nil {
-				log.Warn("no status page", "err", err) // the kiosk works without it
+		d.wg.Go(func() {
+			if err := serveStatus(ctx, addr, d.status, d.log); err != nil {
+				d.log.Warn("no status page", "err", err) // the kiosk works without it
 			}
 		})
 	}
-	if disp != nil {
-		wg.Go(func() {
-			if err := disp.Serve(ctx, cfg.DisplayListen); err != nil {
-				log.Error("display mode stopped", "err", err)
+	if d.disp != nil {
+		d.wg.Go(func() {
+			if err := d.disp.Serve(ctx, d.cfg.DisplayListen); err != nil {
+				d.log.Error("display mode stopped", "err", err)
 			}
 		})
 	}
-	wg.Wait()
-	log.Info("kiosk stopped")
-	return nil
+}
+
+// status is what the status page shows.
+func (d *daemon) status() Status {
+	st := Status{Device: d.dev.ID, Venue: d.dev.Venue, OutOfOrder: d.k.OutOfOrder()}
+	st.Pending, _ = d.ob.Pending()
+	if d.up != nil {
+		s := d.up.Status()
+		st.Sync = &s
+	}
+	return st
 }
 
 func modeName(m string) string {

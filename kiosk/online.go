@@ -451,9 +451,10 @@ func onlineSettings(cfg Config) (s uplink.Settings, seed []byte, ok bool, err er
 }
 
 // startOnline starts the uplink and down-sync of an enrolled kiosk in
-// wg; without nats.json it only says that the kiosk runs offline. A broken
+// d.wg; without nats.json it only says that the kiosk runs offline. A broken
 // sync configuration is logged and never stops the kiosk from recording.
-func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, dev *Device, ob *Outbox, k *Kiosk, ds *downSync, clock Clock, log *slog.Logger) *uplink.Uplink {
+func (d *daemon) startOnline(ctx context.Context) *uplink.Uplink {
+	cfg, clock, log := d.cfg, d.clock, d.log
 	s, seed, ok, err := onlineSettings(cfg)
 	switch {
 	case err != nil:
@@ -471,30 +472,30 @@ func startOnline(ctx context.Context, wg *sync.WaitGroup, cfg Config, env Env, d
 		return nil
 	}
 	ucfg := uplink.Config{
-		Outbox: ob, Device: dev.ID, Venue: dev.Venue, URLs: s.URLs, Seed: seed,
+		Outbox: d.ob, Device: d.dev.ID, Venue: d.dev.Venue, URLs: s.URLs, Seed: seed,
 		Subject: s.Subject, InboxPrefix: s.InboxPrefix,
 		Clock: func() wire.Stamp { return wire.Stamp(clock.Now()) },
-		Log:   log, Wake: k.Committed(), Sink: ds,
+		Log:   log, Wake: d.k.Committed(), Sink: d.ds,
 		Options: secure,
 	}
-	if w := newWitness(ob, ds.bundle, clock, log); w != nil {
+	if w := newWitness(d.ob, d.ds.bundle, d.clock, log); w != nil {
 		w.Poll = time.Duration(cfg.CheckpointPoll)
 		ucfg.Witness = w
 	}
-	if env.Uplink != nil {
-		env.Uplink(&ucfg)
+	if d.env.Uplink != nil {
+		d.env.Uplink(&ucfg)
 	}
 	up, err := uplink.New(ucfg)
 	if err != nil {
 		log.Error("sync disabled: running offline", "err", err)
 		return nil
 	}
-	wg.Go(func() {
+	d.wg.Go(func() {
 		if err := up.Run(ctx); err != nil {
 			log.Error("sync stopped: running offline", "err", err)
 		}
 	})
-	wg.Go(func() { logStatus(ctx, up, cfg.MaintenanceOrDefault(), log) })
+	d.wg.Go(func() { logStatus(ctx, up, cfg.MaintenanceOrDefault(), log) })
 	return up
 }
 
