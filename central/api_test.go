@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -90,16 +91,7 @@ func TestAPI_HealthMetrics(t *testing.T) {
 	}
 	ts.waitStored(t, k.enr.Device, 3)
 
-	resp, err := http.Get(ts.HTTPURL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-		t.Errorf("content type %q", ct)
-	}
-	for _, want := range []string{
+	wants := []string{
 		"\nanshim_central_devices_enrolled 1\n",
 		"\nanshim_central_checkins_stored 3\n",
 		"\nanshim_central_quarantined 0\n",
@@ -107,10 +99,33 @@ func TestAPI_HealthMetrics(t *testing.T) {
 		"\nanshim_central_nats_connected 1\n",
 		"\nanshim_ingest_batches_total 1\n",
 		"\nanshim_ingest_records_stored_total 3\n",
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("metrics lack %q:\n%s", strings.TrimSpace(want), body)
+	}
+	// Ingest counts a batch just after its commit, which waitStored
+	// already sees: read the metrics until they caught up (5 s at most).
+	var body []byte
+	var missing []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(ts.HTTPURL() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+			t.Fatalf("content type %q", ct)
+		}
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, strings.TrimSpace(want))
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("metrics lack %q:\n%s", missing, body)
 	}
 	var stats []DeviceStats
 	ts.do(t, "GET", "/v1/devices", nil, true, &stats)
