@@ -65,6 +65,7 @@ func (s *Server) receiptsLoop(ctx context.Context) error {
 		wire.SubjectReceiptRequest:     func(m *nats.Msg) { s.reply(ctx, m, s.serveReceipt) },
 		wire.SubjectConsistencyRequest: func(m *nats.Msg) { s.reply(ctx, m, s.serveConsistency) },
 		wire.SubjectCheckpointRequest:  func(m *nats.Msg) { s.reply(ctx, m, s.serveCheckpoint) },
+		wire.StatusWildcard:            s.fleetReport, // fleet.go
 		wire.AlertsWildcard: func(m *nats.Msg) {
 			s.reply(ctx, m, func(ctx context.Context, m *nats.Msg) wire.LedgerReply { return s.serveAlert(ctx, m, limit) })
 		},

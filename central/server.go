@@ -35,6 +35,7 @@ import (
 type Server struct {
 	dayKeys    *daykeys.Keys // the day-key ratchet (crypto-shredding)
 	seen       seenSet       // pseudonyms of ingested check-ins, for the vault's last use
+	fleet      fleetReports  // the kiosks' latest status reports (fleet.go)
 	vault      *vault.Vault  // the identity vault (nil when vaultErr says why)
 	vaultErr   error
 	cfg        Config
@@ -195,9 +196,15 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start: list devices: %w", err)
 	}
+	gone, err := s.decommissioned(ctx) // fleet.go
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 	s.usersMu.Lock()
 	for _, d := range devices {
-		s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
+		if !gone[d.ID] {
+			s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
+		}
 	}
 	s.usersMu.Unlock()
 	if err := s.applyUsers(); err != nil {

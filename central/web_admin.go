@@ -3,11 +3,13 @@ package central
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/web"
 )
 
 // ReviewVenue moves a venue to status with the reason the owner is shown
@@ -52,4 +54,50 @@ func (s *Server) auditRegistryReason(ctx context.Context, kind string, detail ma
 	if _, err := s.store.AddAudit(ctx, e); err != nil {
 		s.log.Error("registry change not in the audit trail or the ledger", "kind", kind, "err", err)
 	}
+}
+
+// webAdmin is the central's side of the administration (web.Admin).
+type webAdmin struct{ s *Server }
+
+var _ web.Admin = webAdmin{}
+
+// asAdmin returns ctx acting as the admin account who.
+func asAdmin(ctx context.Context, who string) context.Context {
+	return withAccount(ctx, Account{Name: who, Role: web.RoleAdmin})
+}
+
+func (a webAdmin) ReviewVenue(ctx context.Context, who, venue string, status registry.Status, reason string) (store.Venue, error) {
+	v, err := a.s.ReviewVenue(asAdmin(ctx, who), venue, status, reason)
+	if errors.Is(err, ErrInvalid) {
+		return v, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
+	return v, err
+}
+
+func (a webAdmin) Decommission(ctx context.Context, who, device, reason string) error {
+	return a.s.Decommission(asAdmin(ctx, who), device, reason)
+}
+
+// Fleet joins the enrolled devices, their sync state, the audit trail's
+// decommissionings and the latest status reports.
+func (a webAdmin) Fleet(ctx context.Context) ([]web.FleetDevice, error) {
+	stats, err := a.s.Devices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gone, err := a.s.decommissionedAt(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.FleetDevice, 0, len(stats))
+	for _, d := range stats {
+		f := web.FleetDevice{ID: d.ID, Venue: d.Venue, Enrolled: d.Enrolled, Records: d.Records,
+			Quarantined: d.Quarantined, Breaks: d.Breaks, Decommissioned: gone[d.ID]}
+		if r, ok := a.s.fleet.get(d.ID); ok {
+			f.LastSeen, f.Backlog, f.OldestUnsynced, f.Clock, f.LedgerAlert, f.Version =
+				r.Received, r.Backlog, r.OldestUnsynced, r.Clock, r.LedgerAlert, r.Version
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

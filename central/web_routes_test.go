@@ -135,18 +135,26 @@ type routeCase struct {
 
 // webCases are the web's routes: pages by their session cookie.
 var webCases = map[string]routeCase{
-	"GET /{$}":                  {"/", [4]int{200, 200, 200, 200}},
-	"GET /static/":              {"/static/css/base.css", [4]int{200, 200, 200, 200}},
-	"GET /signin":               {"", [4]int{303, 303, 303, 200}},
-	"POST /signin":              {"", [4]int{400, 400, 400, 400}}, // an empty form with its CSRF token
-	"GET /signup":               {"", [4]int{303, 303, 303, 200}},
-	"POST /signup":              {"", [4]int{400, 400, 400, 400}},
-	"GET /business":             {"", [4]int{403, 403, 200, 303}},
-	"GET /business/venues/{id}": {"/business/venues/v-cafe-1", [4]int{403, 403, 200, 303}},
-	"GET /admin":                {"", [4]int{200, 403, 403, 303}},
-	"GET /console":              {"", [4]int{403, 200, 403, 303}},
-	"GET /app":                  {"", [4]int{200, 200, 200, 200}},
-	"POST /signout":             {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
+	"GET /{$}":                            {"/", [4]int{200, 200, 200, 200}},
+	"GET /static/":                        {"/static/css/base.css", [4]int{200, 200, 200, 200}},
+	"GET /signin":                         {"", [4]int{303, 303, 303, 200}},
+	"POST /signin":                        {"", [4]int{400, 400, 400, 400}}, // an empty form with its CSRF token
+	"GET /signup":                         {"", [4]int{303, 303, 303, 200}},
+	"POST /signup":                        {"", [4]int{400, 400, 400, 400}},
+	"GET /business":                       {"", [4]int{403, 403, 200, 303}},
+	"GET /business/venues/{id}":           {"/business/venues/v-cafe-1", [4]int{403, 403, 200, 303}},
+	"GET /admin":                          {"", [4]int{200, 403, 403, 303}},
+	"GET /admin/venues":                   {"", [4]int{200, 403, 403, 303}},
+	"GET /admin/venues/{id}":              {"/admin/venues/v-cafe-1", [4]int{200, 403, 403, 303}},
+	"POST /admin/venues/{id}/status":      {"/admin/venues/v-cafe-1/status", [4]int{400, 403, 403, 401}}, // an empty form
+	"GET /admin/fleet":                    {"", [4]int{200, 403, 403, 303}},
+	"POST /admin/fleet/{id}/decommission": {"", [4]int{400, 403, 403, 401}}, // no confirmation
+	"GET /admin/accounts":                 {"", [4]int{200, 403, 403, 303}},
+	"POST /admin/accounts/{name}/disable": {"", [4]int{404, 403, 403, 401}}, // nobody.here
+	"GET /admin/audit":                    {"", [4]int{200, 403, 403, 303}},
+	"GET /console":                        {"", [4]int{403, 200, 403, 303}},
+	"GET /app":                            {"", [4]int{200, 200, 200, 200}},
+	"POST /signout":                       {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
 }
 
 // apiCases are the API's routes: bearer tokens.

@@ -43,7 +43,16 @@ var routes = []Route{
 	// Placeholders of the four systems, which replace them.
 	{Method: "GET", Pattern: "/business", Roles: []string{RoleBusiness}, handler: placeholder("business")},
 	{Method: "GET", Pattern: "/business/venues/{id}", Roles: []string{RoleBusiness}, handler: (*Web).businessVenue},
-	{Method: "GET", Pattern: "/admin", Roles: []string{RoleAdmin}, handler: placeholder("admin")},
+	// The administration: admin_*.go.
+	{Method: "GET", Pattern: "/admin", Roles: []string{RoleAdmin}, handler: (*Web).adminShow},
+	{Method: "GET", Pattern: "/admin/venues", Roles: []string{RoleAdmin}, handler: (*Web).adminVenues},
+	{Method: "GET", Pattern: "/admin/venues/{id}", Roles: []string{RoleAdmin}, handler: (*Web).adminVenue},
+	{Method: "POST", Pattern: "/admin/venues/{id}/status", Roles: []string{RoleAdmin}, handler: (*Web).adminVenueStatus},
+	{Method: "GET", Pattern: "/admin/fleet", Roles: []string{RoleAdmin}, handler: (*Web).adminFleet},
+	{Method: "POST", Pattern: "/admin/fleet/{id}/decommission", Roles: []string{RoleAdmin}, handler: (*Web).adminFleetDecommission},
+	{Method: "GET", Pattern: "/admin/accounts", Roles: []string{RoleAdmin}, handler: (*Web).adminAccounts},
+	{Method: "POST", Pattern: "/admin/accounts/{name}/disable", Roles: []string{RoleAdmin}, handler: (*Web).adminAccountDisable},
+	{Method: "GET", Pattern: "/admin/audit", Roles: []string{RoleAdmin}, handler: (*Web).adminAudit},
 	{Method: "GET", Pattern: "/console", Roles: []string{RoleInvestigator}, handler: placeholder("console")},
 	{Method: "GET", Pattern: "/app", handler: placeholder("app")},
 }

@@ -87,6 +87,9 @@ type Options struct {
 	AddressEvery time.Duration
 	// MaxFormBytes bounds a posted form (default 16 KiB).
 	MaxFormBytes int64
+	// Admin is the central's side of the administration (/admin); nil
+	// leaves the pages that need it answering 500.
+	Admin Admin
 }
 
 // Web serves the pages. Make one with New and add its routes to a mux
