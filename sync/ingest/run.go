@@ -114,10 +114,16 @@ func (in *Ingester) Run(ctx context.Context) error {
 		return errors.New("ingest: no JetStream")
 	}
 	if err := EnsureStream(ctx, cfg.JS, cfg.Stream); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return err
 	}
 	cons, err := cfg.JS.CreateOrUpdateConsumer(ctx, wire.Stream, cfg.consumerConfig())
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("ensure consumer %s: %w", cfg.Durable, err)
 	}
 	cfg.Log.Info("ingest: consuming", "stream", wire.Stream, "consumer", cfg.Durable)
