@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/internal/logtest"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/wire"
 )
@@ -40,22 +40,8 @@ type fixture struct {
 	logs    *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a concurrency-safe log destination.
+type syncBuffer = logtest.Buffer
 
 // newKeys returns province keys made from a fixed seed.
 func newKeys(t testing.TB, name string) *province.Keys {

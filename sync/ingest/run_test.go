@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/internal/natstest"
 	"github.com/anshim/anshim/sync/wire"
 )
 
@@ -25,42 +26,14 @@ func startNATS(t *testing.T) jetstream.JetStream {
 // connect connects to a NATS server until the test ends.
 func connect(t *testing.T, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
+	return natstest.Connect(t, url)
 }
 
 // startNATSServer starts an embedded NATS server with JetStream in a
 // temporary directory on a random port.
 func startNATSServer(t *testing.T) *server.Server {
 	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host:      "127.0.0.1",
-		Port:      -1,
-		JetStream: true,
-		StoreDir:  t.TempDir(),
-		NoLog:     true,
-		NoSigs:    true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return srv
+	return natstest.StartJetStream(t).Server()
 }
 
 // publish publishes a batch as the kiosk's uplink does, with its

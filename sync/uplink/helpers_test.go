@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,6 +16,8 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/internal/logtest"
+	"github.com/anshim/anshim/internal/natstest"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/uplink"
@@ -26,52 +27,26 @@ import (
 const testVenue = "v-1234567891"
 
 // natsServer is a real embedded nats-server with JetStream on a file store
-// in a temporary directory, on a random port that survives restarts.
+// in a temporary directory, on a random port that survives restarts
+// (natstest).
 type natsServer struct {
-	t    testing.TB
-	opts server.Options
-	srv  *server.Server
-	URL  string
+	*natstest.Server
+	t testing.TB
 }
 
 // startNATS starts a server; users nil means no authentication.
 func startNATS(t testing.TB, users []*server.NkeyUser) *natsServer {
 	t.Helper()
-	n := &natsServer{t: t, opts: server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		NoLog: true, NoSigs: true, Nkeys: users,
-	}}
-	n.start()
-	n.opts.Port = n.srv.Addr().(*net.TCPAddr).Port
-	t.Cleanup(n.stop)
-	return n
+	return &natsServer{Server: natstest.StartJetStream(t, users...), t: t}
 }
 
-func (n *natsServer) start() {
-	n.t.Helper()
-	opts := n.opts // the server keeps and changes what it is given
-	srv, err := server.NewServer(&opts)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats-server did not start")
-	}
-	n.srv, n.URL = srv, srv.ClientURL()
-}
+func (n *natsServer) start() { n.t.Helper(); n.Start() }
 
 // stop shuts the server down (a no-op when stopped).
-func (n *natsServer) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
+func (n *natsServer) stop() { n.Stop() }
 
 // restart starts a new server on the same port and store.
-func (n *natsServer) restart() { n.stop(); n.start() }
+func (n *natsServer) restart() { n.t.Helper(); n.Restart() }
 
 // connect returns a client connection (with seed when not nil).
 func (n *natsServer) connect(seed []byte) (*nats.Conn, jetstream.JetStream) {
@@ -85,16 +60,7 @@ func (n *natsServer) connect(seed []byte) (*nats.Conn, jetstream.JetStream) {
 		pub, _ := kp.PublicKey()
 		opts = append(opts, nats.Nkey(pub, kp.Sign))
 	}
-	nc, err := nats.Connect(n.URL, opts...)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	n.t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return nc, js
+	return natstest.Connect(n.t, n.URL, opts...)
 }
 
 // createStream makes the check-in stream as docs/sync.md describes it.
@@ -363,21 +329,6 @@ func checkStream(t testing.TB, k *testKiosk, msgs []stored, n int, exact bool) (
 }
 
 // logBuffer is a concurrency-safe log destination.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuffer struct{ logtest.Buffer }
 
 func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
