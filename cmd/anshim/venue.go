@@ -78,6 +78,7 @@ var venueFlags = map[string]struct{ flag, hint string }{
 	"default_stay":    {"--default-stay", "give 15 to 1425 minutes, or leave it out for the category's default stay"},
 	"location.lat":    {"--lat", "give decimal degrees north within South Korea, such as --lat 33.4996 (Jeju City)"},
 	"location.lon":    {"--lon", "give decimal degrees east within South Korea, such as --lon 126.5312 (Jeju City)"},
+	"location":        {"--lat/--lon", "give a point on land in South Korea (or within 500 m of its coast), such as --lat 33.4996 --lon 126.5312 (Jeju City)"},
 	"owner_phone":     {"--owner-phone", "give a Korean mobile or landline number, such as 010-1234-5678 or 064-710-1234"},
 	"status":          {"--status", "a new venue is applied (the default) or approved"},
 }

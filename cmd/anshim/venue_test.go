@@ -125,6 +125,8 @@ func TestVenueAdd_BadFlags(t *testing.T) {
 		{"swapped", venueAddArgs("cafe-1", "--lat", "126.5312", "--lon", "33.4996"),
 			"anshim: error: --lat: 126.5312 is outside South Korea (33 to 38.7 N); --lon: 33.4996 is outside South Korea (124.5 to 131.9 E)\n",
 			"anshim: hint: --lat: give decimal degrees north within South Korea, such as --lat 33.4996 (Jeju City)\nanshim: hint: --lon: "},
+		{"at sea or abroad", venueAddArgs("cafe-1", "--lat", "33.5902", "--lon", "130.4017"),
+			"anshim: error: --lat/--lon: 33.5902 N 130.4017 E is not on South Korea's land", "anshim: hint: --lat/--lon: give a point on land in South Korea"},
 		{"NaN", venueAddArgs("cafe-1", "--lon", "NaN"), "anshim: error: --lon: not a number\n", "anshim: hint: --lon: "},
 		{"not a number", venueAddArgs("cafe-1", "--lat", "33°30'N"), `anshim: error: --lat "33°30'N": not a number`, "anshim: hint: give decimal degrees"},
 		{"category", venueAddArgs("cafe-1", "--category", "disco"), `anshim: error: --category: unknown category "disco" (want one of restaurant, cafe, bar, bathhouse, gym, karaoke, pc-room, church, academy, other)`, ""},
