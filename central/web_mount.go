@@ -22,7 +22,8 @@ import (
 // not of another role's; disabling it revokes that token too.
 func (s *Server) webRoutes(mux *http.ServeMux) {
 	wb, err := web.New(s.store, web.Options{Now: s.now, Log: s.log, TLS: s.cfg.TLSCert != "",
-		Admin: webAdmin{s}, // web_admin.go
+		Admin:    webAdmin{s},    // web_admin.go
+		Business: businessOps{s}, // web_business.go
 	})
 	if err != nil { // the templates are embedded: a broken build
 		panic(err)

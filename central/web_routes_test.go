@@ -135,14 +135,23 @@ type routeCase struct {
 
 // webCases are the web's routes: pages by their session cookie.
 var webCases = map[string]routeCase{
-	"GET /{$}":                            {"/", [4]int{200, 200, 200, 200}},
-	"GET /static/":                        {"/static/css/base.css", [4]int{200, 200, 200, 200}},
-	"GET /signin":                         {"", [4]int{303, 303, 303, 200}},
-	"POST /signin":                        {"", [4]int{400, 400, 400, 400}}, // an empty form with its CSRF token
-	"GET /signup":                         {"", [4]int{303, 303, 303, 200}},
-	"POST /signup":                        {"", [4]int{400, 400, 400, 400}},
-	"GET /business":                       {"", [4]int{403, 403, 200, 303}},
-	"GET /business/venues/{id}":           {"/business/venues/v-cafe-1", [4]int{403, 403, 200, 303}},
+	"GET /{$}":                  {"/", [4]int{200, 200, 200, 200}},
+	"GET /static/":              {"/static/css/base.css", [4]int{200, 200, 200, 200}},
+	"GET /signin":               {"", [4]int{303, 303, 303, 200}},
+	"POST /signin":              {"", [4]int{400, 400, 400, 400}}, // an empty form with its CSRF token
+	"GET /signup":               {"", [4]int{303, 303, 303, 200}},
+	"POST /signup":              {"", [4]int{400, 400, 400, 400}},
+	"GET /business":             {"", [4]int{403, 403, 200, 303}},
+	"GET /business/venues/{id}": {"/business/venues/v-cafe-1", [4]int{403, 403, 200, 303}},
+	// The business portal: park.cafe owns v-cafe-1, which is not approved.
+	"GET /business/apply":                              {"", [4]int{403, 403, 200, 303}},
+	"POST /business/apply":                             {"", [4]int{403, 403, 400, 401}},
+	"GET /business/venues/{id}/edit":                   {"/business/venues/v-cafe-1/edit", [4]int{403, 403, 200, 303}},
+	"POST /business/venues/{id}/edit":                  {"/business/venues/v-cafe-1/edit", [4]int{403, 403, 400, 401}},
+	"GET /business/venues/{id}/poster.pdf":             {"/business/venues/v-cafe-1/poster.pdf", [4]int{403, 403, 409, 303}},
+	"GET /business/venues/{id}/poster.png":             {"/business/venues/v-cafe-1/poster.png", [4]int{403, 403, 409, 303}},
+	"POST /business/venues/{id}/tokens":                {"/business/venues/v-cafe-1/tokens", [4]int{403, 403, 409, 401}},
+	"POST /business/venues/{id}/tokens/{token}/revoke": {"/business/venues/v-cafe-1/tokens/00/revoke", [4]int{403, 403, 404, 401}},
 	"GET /admin":                          {"", [4]int{200, 403, 403, 303}},
 	"GET /admin/venues":                   {"", [4]int{200, 403, 403, 303}},
 	"GET /admin/venues/{id}":              {"/admin/venues/v-cafe-1", [4]int{200, 403, 403, 303}},

@@ -40,9 +40,17 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/signup", handler: (*Web).signUpShow},
 	{Method: "POST", Pattern: "/signup", Limited: true, handler: (*Web).signUpSubmit},
 
-	// Placeholders of the four systems, which replace them.
-	{Method: "GET", Pattern: "/business", Roles: []string{RoleBusiness}, handler: placeholder("business")},
-	{Method: "GET", Pattern: "/business/venues/{id}", Roles: []string{RoleBusiness}, handler: (*Web).businessVenue},
+	// The business portal: business_*.go.
+	{Method: "GET", Pattern: "/business", Roles: []string{RoleBusiness}, handler: (*Web).businessHome},
+	{Method: "GET", Pattern: "/business/apply", Roles: []string{RoleBusiness}, handler: (*Web).businessApplyShow},
+	{Method: "POST", Pattern: "/business/apply", Roles: []string{RoleBusiness}, handler: (*Web).businessApplySubmit},
+	{Method: "GET", Pattern: "/business/venues/{id}", Roles: []string{RoleBusiness}, handler: (*Web).businessVenueShow},
+	{Method: "GET", Pattern: "/business/venues/{id}/edit", Roles: []string{RoleBusiness}, handler: (*Web).businessEditShow},
+	{Method: "POST", Pattern: "/business/venues/{id}/edit", Roles: []string{RoleBusiness}, handler: (*Web).businessEditSubmit},
+	{Method: "GET", Pattern: "/business/venues/{id}/poster.pdf", Roles: []string{RoleBusiness}, handler: (*Web).businessPosterPDF},
+	{Method: "GET", Pattern: "/business/venues/{id}/poster.png", Roles: []string{RoleBusiness}, handler: (*Web).businessPosterPNG},
+	{Method: "POST", Pattern: "/business/venues/{id}/tokens", Roles: []string{RoleBusiness}, handler: (*Web).businessTokenCreate},
+	{Method: "POST", Pattern: "/business/venues/{id}/tokens/{token}/revoke", Roles: []string{RoleBusiness}, handler: (*Web).businessTokenRevoke},
 	// The administration: admin_*.go.
 	{Method: "GET", Pattern: "/admin", Roles: []string{RoleAdmin}, handler: (*Web).adminShow},
 	{Method: "GET", Pattern: "/admin/venues", Roles: []string{RoleAdmin}, handler: (*Web).adminVenues},

@@ -90,6 +90,9 @@ type Options struct {
 	// Admin is the central's side of the administration (/admin); nil
 	// leaves the pages that need it answering 500.
 	Admin Admin
+	// Business is the central's side of the business portal (nil: its
+	// pages that need it answer 503).
+	Business Business
 }
 
 // Web serves the pages. Make one with New and add its routes to a mux
