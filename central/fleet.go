@@ -129,7 +129,7 @@ func (s *Server) Decommission(ctx context.Context, id, reason string) error {
 		return fmt.Errorf("decommission %s: %w", id, err)
 	}
 	if s.nats != nil {
-		s.nats.disconnect(id)
+		s.nats.disconnect(d.NKey)
 	}
 	b, _ := json.Marshal(map[string]any{"device": id, "venue": d.Venue})
 	e := store.AuditEvent{Time: s.now().UTC(), Kind: AuditDeviceDecommissioned, Who: accountOf(ctx).Name, Detail: string(b), Reason: reason}
@@ -140,20 +140,25 @@ func (s *Server) Decommission(ctx context.Context, id, reason string) error {
 	return nil
 }
 
-// disconnect closes the open connections of a device's NATS user, which
-// removing the user alone leaves open.
-func (e *embeddedNATS) disconnect(device string) {
+// disconnect closes the open connections of the NATS user nkey (a
+// device's), which removing the user alone leaves open.
+func (e *embeddedNATS) disconnect(nkey string) {
 	e.mu.Lock()
 	ns := e.ns
 	e.mu.Unlock()
 	if ns == nil {
 		return
 	}
-	cz, err := ns.Connz(&server.ConnzOptions{Username: true, User: device, Limit: 1024})
-	if err != nil {
-		return
-	}
-	for _, c := range cz.Conns {
-		ns.DisconnectClientByID(c.Cid)
+	for offset := 0; ; {
+		cz, err := ns.Connz(&server.ConnzOptions{Username: true, Offset: offset, Limit: 1024})
+		if err != nil || len(cz.Conns) == 0 {
+			return
+		}
+		for _, c := range cz.Conns {
+			if c.AuthorizedUser == nkey {
+				ns.DisconnectClientByID(c.Cid)
+			}
+		}
+		offset += len(cz.Conns)
 	}
 }
