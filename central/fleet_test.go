@@ -116,4 +116,6 @@ func TestFleet_Report_Decommission(t *testing.T) {
 	}
 }
 
-func isNotFound(err error) bool { return err != nil && strings.Contains(err.Error(), store.ErrNotFound.Error()) }
+func isNotFound(err error) bool {
+	return err != nil && strings.Contains(err.Error(), store.ErrNotFound.Error())
+}
