@@ -6,11 +6,12 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/anshim/anshim/internal/logtest"
 )
 
 // Ensure that a central whose NATS or HTTP port is taken fails at once
@@ -90,19 +91,4 @@ func TestWaitReady_PortInUse(t *testing.T) {
 }
 
 // lockedBuffer is a buffer that goroutines may write at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = logtest.Buffer

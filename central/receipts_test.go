@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/anshim/anshim/internal/logtest"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/province"
@@ -27,22 +27,7 @@ import (
 )
 
 // syncBuf is a log buffer safe for concurrent use.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuf = logtest.Buffer
 
 // Ensure that the receipt of an ingested batch reaches the kiosk's witness
 // over NATS and verifies, that a checkpoint signed by the real ledger key

@@ -1,7 +1,6 @@
 package central
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,44 +19,17 @@ import (
 
 	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/central/vault"
+	"github.com/anshim/anshim/internal/logtest"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/sync/wire"
 )
 
 // logBuffer collects a server's whole log, for searches.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ logtest.Buffer }
 
 // count returns how many lines of the log hold every one of substrs.
-func (b *logBuffer) count(substrs ...string) int {
-	n := 0
-	for line := range strings.Lines(b.String()) {
-		ok := true
-		for _, s := range substrs {
-			ok = ok && strings.Contains(line, s)
-		}
-		if ok {
-			n++
-		}
-	}
-	return n
-}
+func (b *logBuffer) count(substrs ...string) int { return b.Count(substrs...) }
 
-// waitFor waits until n lines of the log hold every one of substrs.
 func (b *logBuffer) waitFor(t *testing.T, n int, substrs ...string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -1,39 +1,23 @@
 package kiosk
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 
 	"github.com/anshim/anshim/hardware/feedback"
 	"github.com/anshim/anshim/hardware/scanner"
+	"github.com/anshim/anshim/internal/logtest"
 )
 
 // lockedBuffer is a log destination safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = logtest.Buffer
 
 // Ensure that the stdin scanner cuts lines as the serial framer does and
 // discards over-long lines, reporting each one's length, without stopping:

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/internal/logtest"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/wire"
 )
@@ -54,22 +54,7 @@ func cmdKeygen(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logtest.Buffer
 
 // Ensure that "central serve" starts, serves the API, enrolls a kiosk,
 // stops on a cancelled context (SIGTERM), and that "central stats" then

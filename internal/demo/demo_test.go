@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
+	"github.com/anshim/anshim/internal/logtest"
 	"github.com/anshim/anshim/province"
 )
 
@@ -124,22 +124,7 @@ func TestPinAddrs_Bad(t *testing.T) {
 }
 
 // lockedBuffer is a buffer that the demo writes while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = logtest.Buffer
 
 // Ensure that with Keep the central left running serves on the HTTP and
 // NATS addresses printed when it first started.

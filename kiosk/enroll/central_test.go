@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,28 +25,14 @@ import (
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
+	"github.com/anshim/anshim/internal/logtest"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/province"
 )
 
 // syncBuf is a log buffer safe for concurrent writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuf = logtest.Buffer
 
 // waitLog waits up to 15 s for a line of log containing substr.
 func waitLog(t *testing.T, log *syncBuf, substr string) {
