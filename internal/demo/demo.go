@@ -228,6 +228,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := d.enrollKiosks(ctx); err != nil {
 		return nil, err
 	}
+	if err := webAccounts(ctx, d.srv); err != nil { // web.go
+		return nil, err
+	}
+	d.webURL = d.srv.HTTPURL()
 	if err := d.issuePasses(); err != nil {
 		return nil, err
 	}
@@ -241,6 +245,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	printWeb(d.o.Out, d.webURL, o.Keep) // web.go
 	if o.Keep {
 		return rep, keep(ctx, d.ccfg, d.sims, d.o.Out)
 	}
@@ -259,6 +264,7 @@ type demo struct {
 	visitors     []visitor
 	bad          []string   // codes no kiosk accepts: not a pass, expired, forged
 	files        []*os.File // logs, closed when Run returns
+	webURL       string     // the central's HTTP address, the web's
 }
 
 // visitor is a person with a pass.
