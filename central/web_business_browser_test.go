@@ -1,0 +1,389 @@
+package central
+
+import (
+	"context"
+	"crypto/rand"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/anshim/anshim/central/poster"
+	"github.com/anshim/anshim/central/registry"
+	"github.com/anshim/anshim/central/web"
+	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/hardware/feedback"
+	"github.com/anshim/anshim/hardware/feedback/feedbacktest"
+	"github.com/anshim/anshim/hardware/scanner"
+	"github.com/anshim/anshim/hardware/scanner/scannertest"
+	"github.com/anshim/anshim/kiosk"
+	"github.com/anshim/anshim/kiosk/enroll"
+	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/venuecode"
+)
+
+// browserExe returns Debian's Chromium: the test is skipped without it on
+// a developer's machine and fails under CI (CI or ANSHIM_REQUIRE_BROWSER
+// set), where 'make deps' installs it — as central/web's TestBrowser.
+func browserExe(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" || os.Getenv("ANSHIM_REQUIRE_BROWSER") != "" {
+		t.Fatal("chromium is not installed (make deps installs it)")
+	}
+	t.Skip("chromium is not installed (make deps); set ANSHIM_REQUIRE_BROWSER=1 to make this a failure")
+	return ""
+}
+
+// Ensure, in a real headless Chromium against a real central, the
+// business owner's whole way: sign up → apply with a wrong business
+// number (the error shows beside the field) → correct it → an admin
+// approves in /admin → the owner downloads the poster (its PDF, rendered
+// back by pdftoppm, decodes to a valid poster code of the venue) →
+// creates an enrollment token → a real kiosk enrolls with it → a scan at
+// that kiosk shows in the venue's count. No page breaks the
+// Content-Security-Policy, and the pages do not scroll sideways at
+// 360 px. Screenshots go to $ANSHIM_SCREENSHOTS when it is set.
+func TestBusinessPortal_Browser(t *testing.T) {
+	if testing.Short() && os.Getenv("ANSHIM_REQUIRE_BROWSER") == "" {
+		t.Skip("the browser test starts Chromium (-short)")
+	}
+	exe := browserExe(t)
+	pdftoppm, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		t.Fatal("pdftoppm is not installed (make deps installs poppler-utils)")
+	}
+	ts := startServer(t)
+	base := ts.HTTPURL()
+	shots := os.Getenv("ANSHIM_SCREENSHOTS")
+	wb, err := web.New(ts.store, web.Options{Now: ts.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const adminPW, ownerPW = "admin web password", "owner web password"
+	if _, err := wb.AddAccount(context.Background(), web.NewAccount{Name: "lee.admin", Role: web.RoleAdmin, Phone: "010-2222-3333", Password: adminPW}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true))
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var browserErrors []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *cdplog.EventEntryAdded:
+			if strings.Contains(ev.Entry.Text, "Content Security Policy") {
+				browserErrors = append(browserErrors, ev.Entry.Text)
+			}
+		case *runtime.EventExceptionThrown:
+			browserErrors = append(browserErrors, ev.ExceptionDetails.Text)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
+		return err
+	}), chromedp.EmulateViewport(360, 740)); err != nil {
+		t.Fatal(err)
+	}
+
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	narrow := func(page string) {
+		t.Helper()
+		w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w > 360 {
+			t.Errorf("%s at 360 px is %d px wide: it scrolls sideways", page, w)
+		}
+	}
+	shot := func(name string, w, h int64) {
+		t.Helper()
+		if shots == "" {
+			return
+		}
+		do("viewport", chromedp.EmulateViewport(w, h), chromedp.Sleep(200*time.Millisecond))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		do("viewport", chromedp.EmulateViewport(360, 740))
+	}
+	signIn := func(name, pw, home string) {
+		t.Helper()
+		do("sign in as "+name,
+			chromedp.Navigate(base+"/signin"),
+			chromedp.WaitVisible(chromedp.ID("name")),
+			chromedp.SendKeys(chromedp.ID("name"), name),
+			chromedp.SendKeys(chromedp.ID("password"), pw),
+			chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.CSS("form.signout")))
+		if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, home) {
+			t.Fatalf("after signing in as %s: at %s, want %s", name, loc, home)
+		}
+	}
+	signOut := func() {
+		t.Helper()
+		do("sign out", chromedp.Click(chromedp.CSS("form.signout button")), chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)))
+	}
+
+	// Sign up, sign in.
+	do("sign up",
+		chromedp.Navigate(base+"/signup"),
+		chromedp.WaitVisible(chromedp.ID("name")),
+		chromedp.SendKeys(chromedp.ID("name"), "park.owner"),
+		chromedp.SendKeys(chromedp.ID("phone"), "010-1234-5678"),
+		chromedp.SendKeys(chromedp.ID("password"), ownerPW),
+		chromedp.SendKeys(chromedp.ID("confirm"), ownerPW),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("password")))
+	signIn("park.owner", ownerPW, "/business")
+
+	// Apply with a wrong check digit: the error shows beside the field,
+	// and what was typed stays.
+	do("apply, wrong number",
+		chromedp.Click(chromedp.CSS(`a[href="/business/apply"]`)),
+		chromedp.WaitVisible(chromedp.ID("business_number")),
+		chromedp.SendKeys(chromedp.ID("name"), "카페 한라"),
+		chromedp.SendKeys(chromedp.ID("business_number"), "123-45-67890"),
+		chromedp.SetValue(chromedp.ID("category"), "cafe"),
+		chromedp.SendKeys(chromedp.ID("address"), "제주특별자치도 제주시 중앙로 1"),
+		chromedp.SendKeys(chromedp.ID("lat"), "33.4996"),
+		chromedp.SendKeys(chromedp.ID("lon"), "126.5312"),
+		chromedp.SendKeys(chromedp.ID("owner_phone"), "064-700-1234"),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("business_number-error")))
+	if e := text("#business_number-error"); !strings.Contains(e, "검증번호") {
+		t.Errorf("the business number's error %q does not say the check digit is wrong", e)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.field-error').length`)); err != nil || n != 1 {
+		t.Errorf("%d field errors (%v), want the business number's alone", n, err)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('name').value + '|' + document.getElementById('category').value`)); err != nil || v != "카페 한라|cafe" {
+		t.Errorf("the form kept %q (%v), want what was typed", v, err)
+	}
+	narrow("the application with an error")
+	shot("business-apply-error-ko-360.png", 360, 740)
+
+	// Correct it.
+	do("apply, right number",
+		chromedp.Clear(chromedp.ID("business_number")),
+		chromedp.SendKeys(chromedp.ID("business_number"), "123-45-67891"),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".status-applied")))
+	const id = "b1234567891"
+	v, err := ts.store.Venue(context.Background(), id)
+	if err != nil || v.Status != registry.StatusApplied || v.BusinessNumber != "123-45-67891" || v.Category != registry.Cafe {
+		t.Fatalf("venue after the application: %+v, %v", v, err)
+	}
+	signOut()
+
+	// An admin approves it in /admin.
+	signIn("lee.admin", adminPW, "/admin")
+	do("approve",
+		chromedp.Navigate(base+"/admin/venues/"+id),
+		chromedp.WaitVisible(chromedp.ID("do-approved")),
+		chromedp.Click(chromedp.ID("do-approved")),
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if v, _ := ts.store.Venue(context.Background(), id); v.Status != registry.StatusApproved {
+		t.Fatalf("after the admin's approval the venue is %s", v.Status)
+	}
+	signOut()
+
+	// The owner downloads the poster: its PDF decodes to the code.
+	signIn("park.owner", ownerPW, "/business")
+	do("venue page", chromedp.Navigate(base+"/business/venues/"+id), chromedp.WaitVisible(chromedp.ID("poster")))
+	var cookies []*network.Cookie
+	do("cookies", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{base}})
+		cookies = res.Cookies
+		return err
+	}))
+	req, _ := http.NewRequest("GET", base+"/business/venues/"+id+"/poster.pdf", nil)
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("poster.pdf: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	code := decodePosterPDF(t, pdftoppm, pdf)
+	if got, err := venuecode.VerifyPoster(ts.keys.PassKeys(), code); err != nil || got != id {
+		t.Fatalf("the poster's code is of venue %q (%v), want %s", got, err, id)
+	}
+
+	// A token, and a real kiosk enrolled with it.
+	do("new token",
+		chromedp.Click(chromedp.CSS(`form[action$="/tokens"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(".token-text code")))
+	token := strings.TrimSpace(text(".token-text code"))
+	if len(token) != 32 {
+		t.Fatalf("token %q, want 32 hex digits", token)
+	}
+	narrow("the venue page with a token")
+	shot("business-token-ko-360.png", 360, 740)
+
+	dir := filepath.Join(t.TempDir(), "kiosk")
+	if _, err := enroll.Enroll(context.Background(), enroll.Options{Central: base, Token: token, Dir: dir, BundleSHA256: ts.BundleSHA256()}); err != nil {
+		t.Fatalf("kiosk enroll with the portal's token: %v", err)
+	}
+	clock := &kioskClock{s: kiosk.Stamp{Wall: ts.clock.Now(), Quality: checkin.NTPSynced, Boot: [16]byte{7}, Mono: time.Hour}}
+	scans := scannertest.New("test")
+	events := &feedbacktest.Recorder{C: make(chan feedback.Event)}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- kiosk.Run(runCtx, kiosk.Config{Data: dir, StatusListen: "off", Feedback: "none", NATSInsecure: true}, kiosk.Env{
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: clock, Indicator: events, Scanners: []scanner.Scanner{scans},
+		})
+	}()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("kiosk.Run: %v", err)
+		}
+	}()
+	select {
+	case <-scans.Started:
+	case err := <-done:
+		t.Fatalf("kiosk.Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kiosk did not start")
+	}
+	now := clock.Now().Wall.Truncate(time.Second)
+	p := pass.Pass{Kind: pass.KindApp, Issued: now.Add(-time.Hour), Expires: now.Add(24 * time.Hour)}
+	rand.Read(p.Pseudonym[:])
+	passText, err := ts.keys.Signer().Issue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans.Scans <- scanner.Scan{Text: passText}
+	select {
+	case ev := <-events.C:
+		if ev.Result != feedback.Accepted {
+			t.Fatalf("the scan: %v, want accepted", ev.Result)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no feedback for the scan")
+	}
+	devices, err := ts.store.Devices(context.Background())
+	if err != nil || len(devices) != 1 || devices[0].Venue != id {
+		t.Fatalf("devices %+v, %v; want the kiosk of %s", devices, err, id)
+	}
+	ts.waitStored(t, devices[0].ID, 1)
+
+	// The scan shows in the venue's count, the kiosk in its list.
+	do("venue page again", chromedp.Navigate(base+"/business/venues/"+id), chromedp.WaitVisible(chromedp.ID("count-total")))
+	if n := text("#count-total"); n != "1" {
+		t.Errorf("the venue's count is %q, want 1", n)
+	}
+	if k := text("#kiosks"); !strings.Contains(k, devices[0].ID) {
+		t.Errorf("the kiosks section lacks the kiosk %s:\n%s", devices[0].ID, k)
+	}
+	narrow("the venue page")
+	shot("business-venue-ko-1280.png", 1280, 800)
+	do("English", chromedp.Navigate(base+"/business/venues/"+id+"?lang=en"), chromedp.WaitVisible(chromedp.ID("count-total")))
+	if h := text("#counts h2"); !strings.Contains(h, "Daily check-ins") {
+		t.Errorf("in English the chart's heading is %q", h)
+	}
+	shot("business-venue-en-360.png", 360, 740)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range browserErrors {
+		t.Errorf("browser: %s", e)
+	}
+}
+
+// decodePosterPDF renders a poster PDF at 100 dpi with pdftoppm and
+// decodes the QR code in its poster.QRBox.
+func decodePosterPDF(t *testing.T, pdftoppm string, pdf []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	in := filepath.Join(dir, "poster.pdf")
+	if err := os.WriteFile(in, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(pdftoppm, "-r", "100", "-gray", "-png", "-singlefile", in, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v: %s", err, out)
+	}
+	f, err := os.Open(filepath.Join(dir, "page.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm := func(v float64) int { return int(v / 25.4 * 100) }
+	box := image.Rect(mm(poster.QRBox[0])+2, mm(poster.QRBox[1])+2, mm(poster.QRBox[0]+poster.QRBox[2])-2, mm(poster.QRBox[1]+poster.QRBox[2])-2)
+	crop := image.NewGray(image.Rect(0, 0, box.Dx(), box.Dy()))
+	for y := range box.Dy() {
+		for x := range box.Dx() {
+			crop.Set(x, y, img.At(box.Min.X+x, box.Min.Y+y))
+		}
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(crop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("decode the poster's QR code: %v", err)
+	}
+	return res.GetText()
+}
