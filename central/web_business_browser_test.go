@@ -273,6 +273,12 @@ func TestBusinessPortal_Browser(t *testing.T) {
 	if len(token) != 32 {
 		t.Fatalf("token %q, want 32 hex digits", token)
 	}
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('img.qr').naturalWidth`)); err != nil || w < 100 {
+		t.Errorf("the token's QR code is %d px wide (%v): not shown", w, err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('button.revoke').length`)); err != nil || n != 1 {
+		t.Errorf("%d revoke buttons (%v), want one for the new token", n, err)
+	}
 	narrow("the venue page with a token")
 	shot("business-token-ko-360.png", 360, 740)
 

@@ -31,7 +31,8 @@ type dayRow struct {
 // The chart's viewBox.
 const (
 	chartW, chartH = 560.0, 200.0
-	chartLeft      = 36.0 // room for the scale
+	chartLeft      = 40.0 // room for the scale
+	chartRight     = 20.0 // room for the last day's label
 	chartBottom    = 22.0 // room for the day labels
 )
 
@@ -44,7 +45,7 @@ func drawChart(counts []DayCount) chart {
 	}
 	top := niceMax(c.Max)
 	plotH := chartH - chartBottom - 8
-	slot := (chartW - chartLeft) / float64(max(len(counts), 1))
+	slot := (chartW - chartLeft - chartRight) / float64(max(len(counts), 1))
 	for i, d := range counts {
 		h := plotH * float64(d.Count) / float64(top)
 		x := chartLeft + float64(i)*slot

@@ -66,7 +66,7 @@ func TestDrawChart(t *testing.T) {
 				t.Errorf("scale top %s, want %d", got, tt.top)
 			}
 			for i, b := range c.Bars {
-				if b.H < 0 || b.Y+b.H > chartH-chartBottom+0.001 || b.X < chartLeft || b.X+b.W > chartW {
+				if b.H < 0 || b.Y+b.H > chartH-chartBottom+0.001 || b.X < chartLeft || b.X+b.W > chartW-chartRight {
 					t.Errorf("bar %d out of the plot: %+v", i, b)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
@@ -85,7 +86,7 @@ func (wb *Web) businessTokenRevoke(w http.ResponseWriter, r *http.Request) {
 
 // qrDataURL returns the QR code of text as a data: URL of a PNG (the
 // Content-Security-Policy allows data: images), 8 pixels a module.
-func qrDataURL(text string) (string, error) {
+func qrDataURL(text string) (template.URL, error) {
 	hints := map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_ERROR_CORRECTION: "M", gozxing.EncodeHintType_MARGIN: 4}
 	m, err := qrcode.NewQRCodeWriter().Encode(text, gozxing.BarcodeFormat_QR_CODE, 1, 1, hints)
 	if err != nil {
@@ -106,5 +107,5 @@ func qrDataURL(text string) (string, error) {
 	if err := png.Encode(&b, img); err != nil {
 		return "", err
 	}
-	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes()), nil
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())), nil
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/hex"
 	"fmt"
+	"html/template"
 	"net/http"
 	"time"
 
@@ -24,7 +25,7 @@ type businessVenuePage struct {
 	Chart    chart
 	// NewToken is a token just issued: its only showing.
 	NewToken *NewToken
-	TokenQR  string // its QR code, a data: URL of a PNG
+	TokenQR  template.URL // its QR code, a data: URL of a PNG
 	Now      time.Time
 }
 
