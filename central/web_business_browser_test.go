@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -196,15 +198,28 @@ func TestBusinessPortal_Browser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("business_number"), "123-45-67890"),
 		chromedp.SetValue(chromedp.ID("category"), "cafe"),
 		chromedp.SendKeys(chromedp.ID("address"), "제주특별자치도 제주시 중앙로 1"),
-		chromedp.SendKeys(chromedp.ID("lat"), "33.4996"),
-		chromedp.SendKeys(chromedp.ID("lon"), "126.5312"),
+		// The device's location, by the "use my location" button.
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			lat, lon, acc := 33.4996, 126.5312, 10.0
+			if _, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, browser.SetPermission, browser.SetPermissionParams{
+				Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: browser.PermissionSettingGranted, Origin: base}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{Latitude: &lat, Longitude: &lon, Accuracy: &acc})
+			return err
+		}),
+		chromedp.Click(chromedp.ID("locate")),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`document.getElementById('lon').value === '126.53120'`)(ctx, tg)
+			return err
+		}),
 		chromedp.SendKeys(chromedp.ID("owner_phone"), "064-700-1234"),
 		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("business_number-error")))
 	if e := text("#business_number-error"); !strings.Contains(e, "검증번호") {
 		t.Errorf("the business number's error %q does not say the check digit is wrong", e)
 	}
-	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.field-error').length`)); err != nil || n != 1 {
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('.field-error:not([hidden])').length`)); err != nil || n != 1 {
 		t.Errorf("%d field errors (%v), want the business number's alone", n, err)
 	}
 	if v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('name').value + '|' + document.getElementById('category').value`)); err != nil || v != "카페 한라|cafe" {
