@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 		{"Registry", testRegistry},
 		{"Tracing", testTracing},
 		{"Ledger", testLedger}, {"Ledger_Concurrent", testLedgerConcurrent},
+		{"DeviceStatuses", testDeviceStatuses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
