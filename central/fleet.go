@@ -15,7 +15,8 @@ import (
 )
 
 // The device fleet: the kiosks' status reports (wire.DeviceStatus on
-// anshim.status.<device>), kept in memory, latest per device, for the
+// anshim.status.<device>), the latest of each device kept in the store
+// (store.DeviceStatuses, so a restart keeps them) and in memory, for the
 // administration's fleet page; and the decommissioning of a kiosk.
 
 // AuditDeviceDecommissioned is the kind of the audit event of a kiosk
@@ -52,9 +53,11 @@ func (f *fleetReports) get(device string) (fleetReport, bool) {
 	return r, ok
 }
 
-// fleetReport keeps a kiosk's status report. The device is the subject's,
-// which the device's NATS permissions hold to its own; a report that does
-// not parse is logged and dropped.
+// fleetReport keeps a kiosk's status report, in memory and in the store
+// (a failure to store it is logged: the next report, minutes later, comes
+// again). The device is the subject's, which the device's NATS
+// permissions hold to its own; a report that does not parse is logged and
+// dropped.
 func (s *Server) fleetReport(m *nats.Msg) {
 	device, ok := wire.ParseStatusSubject(m.Subject)
 	if !ok {
@@ -65,7 +68,32 @@ func (s *Server) fleetReport(m *nats.Msg) {
 		s.log.Warn("device status report refused", "device", device, "err", err)
 		return
 	}
-	s.fleet.put(device, fleetReport{DeviceStatus: st, Received: s.now().UTC()})
+	r := fleetReport{DeviceStatus: st, Received: s.now().UTC()}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.PutDeviceStatus(ctx, store.DeviceStatus{Device: device, Received: r.Received, Report: m.Data}); err != nil {
+		s.log.Warn("device status report not stored", "device", device, "err", err)
+	}
+	s.fleet.put(device, r) // after the store: what is in memory is stored
+}
+
+// fleetStored returns the latest status report of each device as the
+// store keeps it; a stored report that no longer parses is left out.
+func (s *Server) fleetStored(ctx context.Context) (map[string]fleetReport, error) {
+	list, err := s.store.DeviceStatuses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: %w", err)
+	}
+	out := make(map[string]fleetReport, len(list))
+	for _, d := range list {
+		st, err := wire.ParseDeviceStatus(d.Report)
+		if err != nil {
+			s.log.Warn("stored device status does not parse", "device", d.Device, "err", err)
+			continue
+		}
+		out[d.Device] = fleetReport{DeviceStatus: st, Received: d.Received}
+	}
+	return out, nil
 }
 
 // decommissioned returns the devices that audit events say were

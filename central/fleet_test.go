@@ -119,3 +119,45 @@ func TestFleet_Report_Decommission(t *testing.T) {
 func isNotFound(err error) bool {
 	return err != nil && strings.Contains(err.Error(), store.ErrNotFound.Error())
 }
+
+// Ensure that a kiosk's latest status report survives a restart of the
+// central: the fleet reads it from the store.
+func TestFleet_ReportSurvivesRestart(t *testing.T) {
+	clock := newTestClock()
+	cfg, keys := testConfig(t, t.TempDir(), clock)
+	ts := startServerWith(t, cfg, keys, clock)
+	k := ts.enroll(t, "v-fleet-1")
+	nc, _ := k.connect(t, ts.NATSURL(), nats.MaxReconnects(0))
+	data, err := wire.DeviceStatus{V: wire.StatusVersion, Sent: clock.Now(), Clock: "rtc", Backlog: 42, Version: "test-2"}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish(wire.StatusSubject(k.enr.Device), data); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, ok := ts.fleet.get(k.enr.Device); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the status report never reached the fleet")
+		}
+	}
+	received := clock.Now().UTC()
+	nc.Close()
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	ts = startServerWith(t, cfg, keys, clock)
+	if _, ok := ts.fleet.get(k.enr.Device); ok {
+		t.Fatal("a report in memory before any arrived: the test restarts nothing")
+	}
+	fleet, err := webAdmin{ts.Server}.Fleet(context.Background())
+	if err != nil || len(fleet) != 1 {
+		t.Fatalf("Fleet after restart = %+v, %v", fleet, err)
+	}
+	if d := fleet[0]; d.Backlog != 42 || d.Clock != "rtc" || d.Version != "test-2" || !d.LastSeen.Equal(received) {
+		t.Fatalf("after restart the fleet shows %+v, want the report received at %v", d, received)
+	}
+}

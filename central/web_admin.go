@@ -79,7 +79,7 @@ func (a webAdmin) Decommission(ctx context.Context, who, device, reason string) 
 }
 
 // Fleet joins the enrolled devices, their sync state, the audit trail's
-// decommissionings and the latest status reports.
+// decommissionings and the latest status reports the store keeps.
 func (a webAdmin) Fleet(ctx context.Context) ([]web.FleetDevice, error) {
 	stats, err := a.s.Devices(ctx)
 	if err != nil {
@@ -89,11 +89,15 @@ func (a webAdmin) Fleet(ctx context.Context) ([]web.FleetDevice, error) {
 	if err != nil {
 		return nil, err
 	}
+	reports, err := a.s.fleetStored(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]web.FleetDevice, 0, len(stats))
 	for _, d := range stats {
 		f := web.FleetDevice{ID: d.ID, Venue: d.Venue, Enrolled: d.Enrolled, Records: d.Records,
 			Quarantined: d.Quarantined, Breaks: d.Breaks, Decommissioned: gone[d.ID]}
-		if r, ok := a.s.fleet.get(d.ID); ok {
+		if r, ok := reports[d.ID]; ok {
 			f.LastSeen, f.Backlog, f.OldestUnsynced, f.Clock, f.LedgerAlert, f.Version =
 				r.Received, r.Backlog, r.OldestUnsynced, r.Clock, r.LedgerAlert, r.Version
 		}
