@@ -13,6 +13,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // Audit event kinds of the business portal.
@@ -140,12 +141,21 @@ func (b businessOps) RevokeToken(ctx context.Context, owner, venue string, hash 
 	return nil
 }
 
-// Kiosks implements web.Business from the store's devices and their
-// chain state; LastRecord is the time of the latest check-in stored.
+// Kiosks implements web.Business from the store's devices, their chain
+// state and their latest status reports (store.DeviceStatuses);
+// LastRecord is the time of the latest check-in stored.
 func (b businessOps) Kiosks(ctx context.Context, venue string) ([]web.Kiosk, error) {
 	stats, err := Stats(ctx, b.s.store)
 	if err != nil {
 		return nil, err
+	}
+	statuses, err := b.s.store.DeviceStatuses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kiosks of venue %s: %w", venue, err)
+	}
+	reports := make(map[string]store.DeviceStatus, len(statuses))
+	for _, st := range statuses {
+		reports[st.Device] = st
 	}
 	var out []web.Kiosk
 	for _, d := range stats {
@@ -160,6 +170,14 @@ func (b businessOps) Kiosks(ctx context.Context, venue string) ([]web.Kiosk, err
 			})
 			if err != nil {
 				return nil, fmt.Errorf("kiosks of venue %s: %w", venue, err)
+			}
+		}
+		if st, ok := reports[d.ID]; ok {
+			r, err := wire.ParseDeviceStatus(st.Report)
+			if err != nil { // stored as received: the fleet's parser refused nothing it kept
+				b.s.log.Warn("a kiosk's stored status report does not parse", "device", d.ID, "err", err)
+			} else {
+				k.Reported, k.LastSeen, k.Backlog, k.OldestUnsynced, k.Clock, k.LedgerAlert = true, st.Received, r.Backlog, r.OldestUnsynced, r.Clock, r.LedgerAlert
 			}
 		}
 		out = append(out, k)

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/central/registry"
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/web"
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // owner is a business owner's browser on a test central.
@@ -227,6 +229,29 @@ func TestBusinessPortal_Tokens(t *testing.T) {
 	}
 	if issued != 2 || revoked != 1 {
 		t.Errorf("audit: %d tokens issued, %d revoked; want 2 and 1", issued, revoked)
+	}
+
+	// The kiosk's latest status report shows on the venue's page.
+	devices, err := ts.store.Devices(ctx)
+	if err != nil || len(devices) != 1 {
+		t.Fatalf("devices: %+v, %v", devices, err)
+	}
+	if _, body := park.do("GET", "/business/venues/"+id, nil); !strings.Contains(body, devices[0].ID) || !strings.Contains(body, "아직 상태 보고 없음") {
+		t.Error("the venue page does not list the kiosk without a report")
+	}
+	sent := ts.clock.Now().Add(-time.Minute)
+	report, err := wire.DeviceStatus{V: wire.StatusVersion, Sent: sent, Clock: "rtc", Backlog: 37, OldestUnsynced: sent.Add(-2 * time.Hour), Version: "test"}.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.PutDeviceStatus(ctx, store.DeviceStatus{Device: devices[0].ID, Received: ts.clock.Now(), Report: report}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := park.do("GET", "/business/venues/"+id, nil)
+	for _, want := range []string{`<dd class="backlog">37 · 가장 오래된 것 2026-03-02 16:`, "내장 시계 (RTC)"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the venue page lacks %q of the kiosk's report", want)
+		}
 	}
 	list, err := businessOps{ts.Server}.Tokens(ctx, id)
 	if err != nil || len(list) != 1 || !list[0].Used {

@@ -50,8 +50,8 @@ type NewToken struct {
 	Central, BundleSHA256 string
 }
 
-// Kiosk is what the portal shows of an enrolled kiosk. The counts are
-// the central's view of the kiosk's chain.
+// Kiosk is what the portal shows of an enrolled kiosk: the central's
+// view of its chain, and its latest status report.
 type Kiosk struct {
 	ID       string
 	Enrolled time.Time
@@ -62,6 +62,20 @@ type Kiosk struct {
 	LastSeq     uint64
 	Quarantined uint64
 	Breaks      uint64
+	// Reported says the kiosk has sent a status report; the fields
+	// after it are the latest one's.
+	Reported bool
+	// LastSeen is when the central received it.
+	LastSeen time.Time
+	// Backlog records wait in the kiosk's outbox, the oldest from
+	// OldestUnsynced (kiosk's clock).
+	Backlog        int
+	OldestUnsynced time.Time
+	// Clock is the quality of the kiosk's clock: "ntp-synced", "rtc" or
+	// "unsynced".
+	Clock string
+	// LedgerAlert: the kiosk caught the central's ledger in a fork.
+	LedgerAlert bool
 }
 
 // DayCount is the number of check-ins of one KST day.

@@ -5,7 +5,7 @@
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   const button = document.getElementById("locate");
-  const failed = document.getElementById("locate-error");
+  const failed = document.getElementById("locate-failed");
   if (!button || !navigator.geolocation) {
     return;
   }
