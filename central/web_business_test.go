@@ -18,6 +18,7 @@ import (
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/web"
+	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/sync/wire"
 )
 
@@ -256,5 +257,60 @@ func TestBusinessPortal_Tokens(t *testing.T) {
 	list, err := businessOps{ts.Server}.Tokens(ctx, id)
 	if err != nil || len(list) != 1 || !list[0].Used {
 		t.Errorf("tokens after: %+v, %v; want the used one alone", list, err)
+	}
+}
+
+// Ensure that the daily counts are the venue's entries by KST day over
+// the days asked for: a record just after midnight KST counts for that
+// day, exits and other venues' records do not, nor days before the first.
+func TestBusinessOps_DailyCheckIns(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	b := businessOps{ts.Server}
+	now := ts.clock.Now().In(kst) // 2026-03-02 18:00 KST
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, kst)
+	for _, d := range []store.Device{{ID: "k-1", Venue: "v-1"}, {ID: "k-2", Venue: "v-1"}, {ID: "k-3", Venue: "v-other"}} {
+		if err := ts.store.AddDevice(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest := func(device, venue string, recs ...store.CheckIn) {
+		t.Helper()
+		for i := range recs {
+			recs[i].Device, recs[i].Venue, recs[i].Seq = device, venue, uint64(i+1)
+			recs[i].RawWall, recs[i].Received = recs[i].Time, recs[i].Time
+			if recs[i].Kind == 0 {
+				recs[i].Kind = checkin.Entry
+			}
+		}
+		if _, err := ts.store.Ingest(ctx, store.Batch{Device: device, Records: recs, LastSeq: uint64(len(recs))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest("k-1", "v-1",
+		store.CheckIn{Time: today.AddDate(0, 0, -28).Add(23 * time.Hour)}, // the day before the first
+		store.CheckIn{Time: today.AddDate(0, 0, -27).Add(time.Hour)},      // the first day
+		store.CheckIn{Time: today.Add(-time.Minute)},                      // yesterday, 23:59 KST
+		store.CheckIn{Time: today.Add(30 * time.Minute)},                  // today, 00:30 KST (yesterday in UTC)
+		store.CheckIn{Time: today.Add(31 * time.Minute), Kind: checkin.Exit},
+	)
+	ingest("k-2", "v-1", store.CheckIn{Time: today.Add(17 * time.Hour)})
+	ingest("k-3", "v-other", store.CheckIn{Time: today.Add(time.Hour)})
+
+	got, err := b.DailyCheckIns(ctx, "v-1", 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 28 || !got[0].Day.Equal(today.AddDate(0, 0, -27)) || !got[27].Day.Equal(today) {
+		t.Fatalf("%d days from %v to %v, want 28 ending %v", len(got), got[0].Day, got[len(got)-1].Day, today)
+	}
+	want := map[int]int{0: 1, 26: 1, 27: 2}
+	for i, d := range got {
+		if d.Count != want[i] {
+			t.Errorf("day %d (%s): %d check-ins, want %d", i, d.Day.Format("01-02"), d.Count, want[i])
+		}
+	}
+	if _, err := b.DailyCheckIns(ctx, "v-1", 0); err == nil {
+		t.Error("0 days: no error")
 	}
 }
