@@ -195,3 +195,30 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+// The cost of a poster: each download draws one.
+func BenchmarkPDF(b *testing.B) {
+	code, _ := venuecode.IssuePoster(testSigner, "cafe-1", time.Unix(1_780_000_000, 0))
+	p := Poster{VenueID: "cafe-1", Name: "카페 한라", Address: "제주특별자치도 제주시 중앙로 1", Category: registry.Cafe, Code: code, Issued: time.Unix(1_780_000_000, 0)}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := PDF(&buf, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/pdf")
+}
+
+func BenchmarkPNG(b *testing.B) {
+	code, _ := venuecode.IssuePoster(testSigner, "cafe-1", time.Unix(1_780_000_000, 0))
+	p := Poster{VenueID: "cafe-1", Name: "카페 한라", Address: "제주특별자치도 제주시 중앙로 1", Category: registry.Cafe, Code: code, Issued: time.Unix(1_780_000_000, 0)}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := PNG(&buf, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/png")
+}
