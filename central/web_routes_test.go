@@ -152,18 +152,23 @@ var webCases = map[string]routeCase{
 	"GET /business/venues/{id}/poster.png":             {"/business/venues/v-cafe-1/poster.png", [4]int{403, 403, 409, 303}},
 	"POST /business/venues/{id}/tokens":                {"/business/venues/v-cafe-1/tokens", [4]int{403, 403, 409, 401}},
 	"POST /business/venues/{id}/tokens/{token}/revoke": {"/business/venues/v-cafe-1/tokens/00/revoke", [4]int{403, 403, 404, 401}},
-	"GET /admin":                          {"", [4]int{200, 403, 403, 303}},
-	"GET /admin/venues":                   {"", [4]int{200, 403, 403, 303}},
-	"GET /admin/venues/{id}":              {"/admin/venues/v-cafe-1", [4]int{200, 403, 403, 303}},
-	"POST /admin/venues/{id}/status":      {"/admin/venues/v-cafe-1/status", [4]int{400, 403, 403, 401}}, // an empty form
-	"GET /admin/fleet":                    {"", [4]int{200, 403, 403, 303}},
-	"POST /admin/fleet/{id}/decommission": {"", [4]int{400, 403, 403, 401}}, // no confirmation
-	"GET /admin/accounts":                 {"", [4]int{200, 403, 403, 303}},
-	"POST /admin/accounts/{name}/disable": {"", [4]int{404, 403, 403, 401}}, // nobody.here
-	"GET /admin/audit":                    {"", [4]int{200, 403, 403, 303}},
-	"GET /console":                        {"", [4]int{403, 200, 403, 303}},
-	"GET /app":                            {"", [4]int{200, 200, 200, 200}},
-	"POST /signout":                       {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
+	"GET /admin":                                    {"", [4]int{200, 403, 403, 303}},
+	"GET /admin/venues":                             {"", [4]int{200, 403, 403, 303}},
+	"GET /admin/venues/{id}":                        {"/admin/venues/v-cafe-1", [4]int{200, 403, 403, 303}},
+	"POST /admin/venues/{id}/status":                {"/admin/venues/v-cafe-1/status", [4]int{400, 403, 403, 401}}, // an empty form
+	"GET /admin/fleet":                              {"", [4]int{200, 403, 403, 303}},
+	"POST /admin/fleet/{id}/decommission":           {"", [4]int{400, 403, 403, 401}}, // no confirmation
+	"GET /admin/accounts":                           {"", [4]int{200, 403, 403, 303}},
+	"POST /admin/accounts/{name}/disable":           {"", [4]int{404, 403, 403, 401}}, // nobody.here
+	"GET /admin/audit":                              {"", [4]int{200, 403, 403, 303}},
+	"GET /admin/people":                             {"", [4]int{200, 403, 403, 303}},
+	"POST /admin/people":                            {"", [4]int{400, 403, 403, 401}}, // no phone number
+	"GET /admin/people/{id}":                        {"/admin/people/p-0000000000000000", [4]int{404, 403, 403, 303}},
+	"POST /admin/people/{id}/reveal":                {"/admin/people/p-0000000000000000/reveal", [4]int{404, 403, 403, 401}},
+	"POST /admin/people/{id}/cards/{serial}/revoke": {"/admin/people/p-0000000000000000/cards/1/revoke", [4]int{404, 403, 403, 401}},
+	"GET /console":                                  {"", [4]int{403, 200, 403, 303}},
+	"GET /app":                                      {"", [4]int{200, 200, 200, 200}},
+	"POST /signout":                                 {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
 }
 
 // apiCases are the API's routes: bearer tokens.

@@ -25,7 +25,54 @@ type Admin interface {
 	// Decommission ends a kiosk: its NATS credentials stop working at
 	// once and for good (store.ErrNotFound for an unknown kiosk).
 	Decommission(ctx context.Context, who, device, reason string) error
+	// FindPerson finds the visitor registered with the phone number (any
+	// usual Korean form) by the identity vault's blind index: ErrInvalid
+	// for a number that is none, store.ErrNotFound when no one is
+	// registered with it (or their identity was destroyed).
+	FindPerson(ctx context.Context, phone string) (Person, error)
+	// Person returns the visitor with the id (store.ErrNotFound;
+	// store.ErrDestroyed once their identity is destroyed).
+	Person(ctx context.Context, id string) (Person, error)
+	// RevealPerson returns the visitor's name and phone number for the
+	// admin account who, after writing an identity-revealed audit event
+	// (a ledger leaf) that names who with the SHA-256 of the case
+	// reference and of the reason; without the event, no identity.
+	// ErrInvalid for a case reference or reason the trace API would
+	// refuse.
+	RevealPerson(ctx context.Context, who, id, caseRef, reason string) (Identity, error)
+	// RevokeCard revokes a card pass of the visitor as `anshim person
+	// revoke` does (kiosks refuse it within seconds) and writes a
+	// pass-revoked audit event naming who. Revoking it again publishes
+	// it again.
+	RevokeCard(ctx context.Context, who, id string, serial uint32) error
+	// AuditLeaves returns the index of the ledger leaf of each of the
+	// events that has one, by event id, and the ledger's size.
+	AuditLeaves(ctx context.Context, events []store.AuditEvent) (map[uint64]int64, int64, error)
 }
+
+// Person is a visitor of the identity vault as the administration sees
+// them: a pseudonymous id, never their name or phone number.
+type Person struct {
+	ID                   string
+	Registered, LastUsed time.Time
+	// Destroyed is when their identity is destroyed unless used before:
+	// 8 weeks after LastUsed.
+	Destroyed time.Time
+	// Passes are their card passes, in serial order (app passes are not
+	// recorded: they are issued to the visitor's phone and expire).
+	Passes []Pass
+}
+
+// Pass is a card pass of a visitor.
+type Pass struct {
+	Kind            string // "card"
+	Serial          uint32
+	Issued, Expires time.Time
+	Revoked         bool
+}
+
+// Identity is a visitor's revealed name and phone number (E.164).
+type Identity struct{ Name, Phone string }
 
 // FleetDevice is one kiosk of the fleet as the administration sees it:
 // what the central stored of it and the latest status report it sent.

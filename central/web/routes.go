@@ -61,6 +61,11 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/admin/accounts", Roles: []string{RoleAdmin}, handler: (*Web).adminAccounts},
 	{Method: "POST", Pattern: "/admin/accounts/{name}/disable", Roles: []string{RoleAdmin}, handler: (*Web).adminAccountDisable},
 	{Method: "GET", Pattern: "/admin/audit", Roles: []string{RoleAdmin}, handler: (*Web).adminAudit},
+	{Method: "GET", Pattern: "/admin/people", Roles: []string{RoleAdmin}, handler: (*Web).adminPeople},
+	{Method: "POST", Pattern: "/admin/people", Roles: []string{RoleAdmin}, handler: (*Web).adminPeopleSearch},
+	{Method: "GET", Pattern: "/admin/people/{id}", Roles: []string{RoleAdmin}, handler: (*Web).adminPerson},
+	{Method: "POST", Pattern: "/admin/people/{id}/reveal", Roles: []string{RoleAdmin}, handler: (*Web).adminPersonReveal},
+	{Method: "POST", Pattern: "/admin/people/{id}/cards/{serial}/revoke", Roles: []string{RoleAdmin}, handler: (*Web).adminPersonRevoke},
 	{Method: "GET", Pattern: "/console", Roles: []string{RoleInvestigator}, handler: placeholder("console")},
 	{Method: "GET", Pattern: "/app", handler: placeholder("app")},
 }
