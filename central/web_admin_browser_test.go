@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/web"
+	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/sync/wire"
 )
 
@@ -37,8 +39,10 @@ func adminChromium(t *testing.T) string {
 // Ensure, in a real headless Chromium against a real central, that an
 // admin signs in, rejects an application with a reason, and that its
 // owner, signed in, sees the reason; that the fleet page shows a kiosk
-// that reported its status, as needing attention; and that
-// decommissioning it there closes its NATS connection. Screenshots go to
+// that reported its status, as needing attention, its clock in Korean;
+// that a visitor found by phone shows without their name until an
+// audited reveal, and a card revoked there; and that decommissioning the
+// kiosk closes its NATS connection. Screenshots go to
 // $ANSHIM_SCREENSHOTS when set.
 func TestAdminBrowser(t *testing.T) {
 	if testing.Short() && os.Getenv("ANSHIM_REQUIRE_BROWSER") == "" {
@@ -62,6 +66,13 @@ func TestAdminBrowser(t *testing.T) {
 		if _, err := wb.AddAccount(ctx, a, "admin"); err != nil {
 			t.Fatal(err)
 		}
+	}
+	person, err := ts.vault.Register(ctx, "김민지", "010-9876-5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.vault.IssuePass(ctx, person.ID, pass.KindCard, ts.clock.Now()); err != nil {
+		t.Fatal(err)
 	}
 	k := ts.enroll(t, "v-fleet-1")
 	nc, _ := k.connect(t, ts.NATSURL(), nats.MaxReconnects(0))
@@ -142,8 +153,40 @@ func TestAdminBrowser(t *testing.T) {
 	if fleet := text("main"); !strings.Contains(fleet, k.enr.Device) || !strings.Contains(fleet, "1234") || !strings.Contains(fleet, "시계가 맞춰지지 않았습니다") {
 		t.Fatalf("fleet page: %q", text("main"))
 	}
-	shot(bctx, "admin-fleet-ko-1280.png", 1280, 800)
-	do(chromedp.EmulateViewport(360, 740),
+	if clock := text("#kiosk-" + k.enr.Device + " td.clock"); clock != "맞춰지지 않음" {
+		t.Fatalf("the fleet's clock = %q, want the catalogue's Korean", clock)
+	}
+	// The visitor: found by phone, the name hidden until an audited reveal.
+	do(chromedp.Navigate(base+"/admin/people"), chromedp.WaitVisible(chromedp.ID("phone")),
+		chromedp.SendKeys(chromedp.ID("phone"), "01098765432"),
+		chromedp.Click(chromedp.CSS(`form.form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("person-id")))
+	if shown := text("main"); !strings.Contains(shown, person.ID) || strings.Contains(shown, "김민지") || strings.Contains(shown, "9876") {
+		t.Fatalf("the person page before a reveal: %q", shown)
+	}
+	// Screenshots of the administration in both languages at both widths.
+	for _, lang := range []string{"ko", "en"} {
+		for _, w := range []int64{360, 1280} {
+			for _, pg := range []struct{ name, path string }{{"home", "/admin"}, {"people", "/admin/people/" + person.ID}, {"fleet", "/admin/fleet"}} {
+				if dir == "" {
+					break
+				}
+				do(chromedp.EmulateViewport(w, 800), chromedp.Navigate(base+pg.path+"?lang="+lang), chromedp.WaitVisible(chromedp.CSS("main h1")))
+				shot(bctx, "admin-"+pg.name+"-"+lang+"-"+strconv.FormatInt(w, 10)+".png", w, 800)
+			}
+		}
+	}
+	do(chromedp.EmulateViewport(360, 740), chromedp.Navigate(base+"/admin/people/"+person.ID+"?lang=ko"), chromedp.WaitVisible(chromedp.ID("case_ref")),
+		chromedp.SendKeys(chromedp.ID("case_ref"), "JJ-2026-041"),
+		chromedp.SendKeys(chromedp.ID("reveal-reason"), "밀접 접촉자 연락"),
+		chromedp.Click(chromedp.ID("reveal")),
+		chromedp.WaitVisible(chromedp.ID("identity-name")))
+	if got := text("#identity-name"); got != "김민지" {
+		t.Fatalf("revealed name = %q", got)
+	}
+	do(chromedp.Click(chromedp.ID("revoke-1")), chromedp.WaitVisible(chromedp.ID("revoked")))
+	do(chromedp.Navigate(base+"/admin/fleet"), chromedp.WaitVisible(chromedp.CSS("main h1")),
+		chromedp.Click(chromedp.CSS("#kiosk-"+k.enr.Device+" details.decommission summary")),
 		chromedp.SendKeys(chromedp.ID("confirm-"+k.enr.Device), k.enr.Device),
 		chromedp.Click(chromedp.CSS("#kiosk-"+k.enr.Device+" button.danger")),
 		chromedp.WaitVisible(chromedp.CSS("#kiosk-"+k.enr.Device+" p.error")))
@@ -152,7 +195,7 @@ func TestAdminBrowser(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the decommissioned kiosk's NATS connection stayed open")
 	}
-	do(chromedp.Click(chromedp.CSS("form.signout button")), chromedp.WaitVisible(chromedp.CSS("main")))
+	do(chromedp.Click(chromedp.CSS("form.signout button")), chromedp.WaitVisible(chromedp.CSS(`.top a[href="/signin"]`)))
 	signIn("park.cafe")
 	do(chromedp.Navigate(base+"/business/venues/v-new-cafe"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 	if shown := text("main"); !strings.Contains(shown, reason) {
