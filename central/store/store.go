@@ -177,6 +177,7 @@ type Store interface {
 	APITokens
 	Accounts // account.go: web accounts and sessions
 	DeviceStatuses
+	Cases // cases.go: the investigators' console
 	// AddVenue stores a new venue, every field as given. ErrExists when
 	// its id is taken, or when its business number is another venue's
 	// (the error says "business_number"); a venue without a business

@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tracing", testTracing},
 		{"Ledger", testLedger}, {"Ledger_Concurrent", testLedgerConcurrent},
 		{"DeviceStatuses", testDeviceStatuses},
+		{"Cases", testCases},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
