@@ -177,7 +177,8 @@ type Store interface {
 	APITokens
 	Accounts // account.go: web accounts and sessions
 	DeviceStatuses
-	Cases // cases.go: the investigators' console
+	Cases     // cases.go: the investigators' console
+	FollowUps // followup.go: contacts under follow-up, notifications
 	// AddVenue stores a new venue, every field as given. ErrExists when
 	// its id is taken, or when its business number is another venue's
 	// (the error says "business_number"); a venue without a business

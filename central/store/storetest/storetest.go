@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"Ledger", testLedger}, {"Ledger_Concurrent", testLedgerConcurrent},
 		{"DeviceStatuses", testDeviceStatuses},
 		{"Cases", testCases},
+		{"FollowUps", testFollowUps}, {"Notifications", testNotifications},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
