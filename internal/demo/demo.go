@@ -80,7 +80,11 @@ type Row struct {
 	Scanned, Accepted, Already  int
 	Rejected, Stored            int
 	Duplicates, Lost            int
-	ClockError                  time.Duration // largest |stored time − scan time|
+	// Unanswered counts the stored check-ins of codes the kiosk took but
+	// never answered (killed while committing, or still busy at the end):
+	// recorded at most once, neither lost nor duplicated.
+	Unanswered int
+	ClockError time.Duration // largest |stored time − scan time|
 }
 
 // Report is the outcome of a run.
@@ -100,6 +104,7 @@ func (r *Report) Totals() Row {
 		t.Stored += x.Stored
 		t.Duplicates += x.Duplicates
 		t.Lost += x.Lost
+		t.Unanswered += x.Unanswered
 		t.ClockError = max(t.ClockError, x.ClockError)
 	}
 	return t
@@ -130,12 +135,21 @@ type sim struct {
 	accepted []visit
 	already  int
 	rejected int
+	// pending are the codes the kiosk took whose answer has not come yet,
+	// oldest first: each answer belongs to the oldest (a scan at a kiosk is
+	// answered in order), even one that came after its visitor stopped
+	// waiting, so that a slow answer is never taken for the next scan's.
+	// Those never answered (the kiosk killed, or still busy at the end)
+	// may or may not have been recorded.
+	pending []visit
+	// unanswered are pending codes of a kiosk that was killed.
+	unanswered []visit
 }
 
 type indicator chan feedback.Event
 
-// Indicate hands the event to the visitor waiting at the kiosk. It never
-// blocks: scans are one at a time per kiosk, so the buffer of one is free
+// Indicate hands the event to the visitors waiting at the kiosk. It never
+// blocks: the buffer holds far more answers than a kiosk has codes waiting
 // (also when the kiosk is being killed and its context is done).
 func (c indicator) Indicate(ctx context.Context, ev feedback.Event) error {
 	select {
@@ -148,7 +162,7 @@ func (c indicator) Indicate(ctx context.Context, ev feedback.Event) error {
 func (s *sim) start(parent context.Context) {
 	ctx, cancel := context.WithCancel(parent)
 	fake := scannertest.New(fmt.Sprintf("demo-scanner-%02d", s.idx+1))
-	events := make(chan feedback.Event, 1)
+	events := make(chan feedback.Event, 64)
 	done := make(chan struct{})
 	cfg := kiosk.Config{Data: s.dir, Feedback: "none", TrustClock: s.offset == 0, ClockOffset: kiosk.Duration(s.offset), StatusListen: "off"}
 	logger := slog.New(slog.NewJSONHandler(s.logw, nil))
@@ -168,6 +182,8 @@ func (s *sim) kill() {
 	s.mu.Lock()
 	cancel, done := s.cancel, s.done
 	s.fake = nil
+	s.unanswered = append(s.unanswered, s.pending...)
+	s.pending = nil
 	s.mu.Unlock()
 	cancel()
 	<-done
@@ -193,23 +209,43 @@ func (s *sim) scan(ctx context.Context, text string, p [16]byte) {
 	}
 	// Once the kiosk has the code, its answer counts even if the day ends
 	// meanwhile: the record may already be committed.
-	var ev feedback.Event
-	select {
-	case ev = <-events:
-	case <-time.After(10 * time.Second):
-		return
+	me := visit{p, at}
+	s.mu.Lock()
+	s.pending = append(s.pending, me)
+	s.mu.Unlock()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if s.answer(ev) == me {
+				return
+			}
+		case <-timeout:
+			return // still pending: a later answer is matched to it
+		}
 	}
+}
+
+// answer applies the kiosk's answer to the oldest pending code and returns
+// its visit.
+func (s *sim) answer(ev feedback.Event) visit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.pending) == 0 {
+		return visit{} // not an answer to a code of ours
+	}
+	v := s.pending[0]
+	s.pending = s.pending[1:]
 	s.scanned++
 	switch ev.Result {
 	case feedback.Accepted:
-		s.accepted = append(s.accepted, visit{p, at})
+		s.accepted = append(s.accepted, v)
 	case feedback.Duplicate:
 		s.already++
 	default:
 		s.rejected++
 	}
+	return v
 }
 
 // Run plays the demo. It returns the report, and ErrLostOrDuplicated when
@@ -548,7 +584,7 @@ func (d *demo) verify(ctx context.Context) (*Report, error) {
 	out := d.o.Out
 	printTable(out, rep)
 	t := rep.Totals()
-	if t.Lost != 0 || t.Duplicates != 0 || t.Stored != t.Accepted {
+	if t.Lost != 0 || t.Duplicates != 0 || t.Stored != t.Accepted+t.Unanswered {
 		return rep, fmt.Errorf("%w: %d lost, %d duplicated (logs in %s)", ErrLostOrDuplicated, t.Lost, t.Duplicates, filepath.Join(d.dir, "logs"))
 	}
 	fmt.Fprintf(out, "✔ every accepted check-in is stored at the central exactly once: %d accepted, %d stored, 0 lost, 0 duplicates\n", t.Accepted, t.Stored)
@@ -579,6 +615,10 @@ func check(ctx context.Context, cfg *central.Config, keys *province.Keys, sims [
 			want[v.pseudonym] = v.at
 		}
 		seen := map[[16]byte]bool{}
+		maybe := map[[16]byte]bool{} // codes never answered: stored or not
+		for _, v := range append(slices.Clone(s.unanswered), s.pending...) {
+			maybe[v.pseudonym] = true
+		}
 		err := st.CheckIns(ctx, s.device, 0, func(c store.CheckIn) bool {
 			row.Stored++
 			plain, err := dk.Open(daykeys.DayOf(c.Time), c.Sealed, daykeys.AD(c.Device, c.Seq))
@@ -592,6 +632,11 @@ func check(ctx context.Context, cfg *central.Config, keys *province.Keys, sims [
 				return true
 			}
 			at, ok := want[p.Pseudonym]
+			if (!ok || seen[p.Pseudonym]) && maybe[p.Pseudonym] {
+				delete(maybe, p.Pseudonym) // once at most
+				row.Unanswered++
+				return true
+			}
 			if !ok || seen[p.Pseudonym] {
 				row.Duplicates++
 				return true
