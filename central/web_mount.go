@@ -24,6 +24,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 	wb, err := web.New(s.store, web.Options{Now: s.now, Log: s.log, TLS: s.cfg.TLSCert != "",
 		Admin:    webAdmin{s},    // web_admin.go
 		Business: businessOps{s}, // web_business.go
+		Console:  newConsole(s),  // web_console.go
 	})
 	if err != nil { // the templates are embedded: a broken build
 		panic(err)

@@ -167,6 +167,12 @@ var webCases = map[string]routeCase{
 	"POST /admin/people/{id}/reveal":                {"/admin/people/p-0000000000000000/reveal", [4]int{404, 403, 403, 401}},
 	"POST /admin/people/{id}/cards/{serial}/revoke": {"/admin/people/p-0000000000000000/cards/1/revoke", [4]int{404, 403, 403, 401}},
 	"GET /console":                                  {"", [4]int{403, 200, 403, 303}},
+	"POST /console/cases":                           {"", [4]int{403, 400, 403, 401}}, // an empty form
+	"GET /console/cases/{id}":                       {"/console/cases/999", [4]int{403, 404, 403, 303}},
+	"POST /console/cases/{id}/reveal":               {"/console/cases/999/reveal", [4]int{403, 404, 403, 401}},
+	"POST /console/cases/{id}/close":                {"/console/cases/999/close", [4]int{403, 404, 403, 401}},
+	"GET /console/cases/{id}/contacts.csv":          {"/console/cases/999/contacts.csv", [4]int{403, 404, 403, 303}},
+	"GET /console/cases/{id}/report":                {"/console/cases/999/report", [4]int{403, 404, 403, 303}},
 	"GET /app":                                      {"", [4]int{200, 200, 200, 200}},
 	"POST /signout":                                 {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
 }

@@ -66,7 +66,14 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/admin/people/{id}", Roles: []string{RoleAdmin}, handler: (*Web).adminPerson},
 	{Method: "POST", Pattern: "/admin/people/{id}/reveal", Roles: []string{RoleAdmin}, handler: (*Web).adminPersonReveal},
 	{Method: "POST", Pattern: "/admin/people/{id}/cards/{serial}/revoke", Roles: []string{RoleAdmin}, handler: (*Web).adminPersonRevoke},
-	{Method: "GET", Pattern: "/console", Roles: []string{RoleInvestigator}, handler: placeholder("console")},
+	// The investigators' console: console_*.go.
+	{Method: "GET", Pattern: "/console", Roles: []string{RoleInvestigator}, handler: (*Web).consoleHome},
+	{Method: "POST", Pattern: "/console/cases", Roles: []string{RoleInvestigator}, handler: (*Web).consoleOpen},
+	{Method: "GET", Pattern: "/console/cases/{id}", Roles: []string{RoleInvestigator}, handler: (*Web).consoleCase},
+	{Method: "POST", Pattern: "/console/cases/{id}/reveal", Roles: []string{RoleInvestigator}, handler: (*Web).consoleReveal},
+	{Method: "POST", Pattern: "/console/cases/{id}/close", Roles: []string{RoleInvestigator}, handler: (*Web).consoleClose},
+	{Method: "GET", Pattern: "/console/cases/{id}/contacts.csv", Roles: []string{RoleInvestigator}, handler: (*Web).consoleCSV},
+	{Method: "GET", Pattern: "/console/cases/{id}/report", Roles: []string{RoleInvestigator}, handler: (*Web).consoleReport},
 	{Method: "GET", Pattern: "/app", handler: placeholder("app")},
 }
 

@@ -93,6 +93,9 @@ type Options struct {
 	// Business is the central's side of the business portal (nil: its
 	// pages that need it answer 503).
 	Business Business
+	// Console is the central's side of the investigators' console
+	// (/console; nil: its pages answer 500).
+	Console Console
 }
 
 // Web serves the pages. Make one with New and add its routes to a mux
