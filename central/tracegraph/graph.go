@@ -40,7 +40,7 @@ type Options struct {
 // Layout constants, in SVG user units (pixels at 1:1).
 const (
 	minSpacing = 11.0  // least arc between neighbours on a ring
-	minGap     = 110.0 // least distance between rings
+	minGap     = 100.0 // least distance between rings
 	groupMin   = 3     // children of one parent at one venue drawn through a hub
 	fontSize   = 11.0
 	maxName    = 22 // runes of a venue name in a visible label
@@ -76,7 +76,6 @@ type edge struct {
 	title    string
 	label    string // a visible label at its middle, if there is room
 	count    int    // contacts it stands for
-	curved   bool   // between collapsed hubs: bends outward
 }
 
 // graph is a laid-out graph, centred on (0, 0).
@@ -342,7 +341,8 @@ func (g *graph) link(cs []trace.Contact, kids []int, p int, at map[int]int, name
 }
 
 // collapse draws the contacts of degree ≥ g.cut as one hub per venue on
-// the outer ring, with edges from their drawn parents and between hubs.
+// the outer ring, with edges from their drawn parents; the venues of
+// collapsed parents are in the hub's tooltip.
 func (g *graph) collapse(cs []trace.Contact, parent []int, at map[int]int, gap float64, name func(string) string) {
 	type hub struct {
 		venue    string
@@ -425,22 +425,22 @@ func (g *graph) collapse(cs []trace.Contact, parent []int, at map[int]int, gap f
 	for i, h := range list {
 		index[h.venue] = len(g.nodes)
 		venue := name(h.venue)
+		sources := slices.SortedFunc(maps.Keys(h.sources), func(a, b string) int {
+			return cmp.Or(cmp.Compare(h.sources[b], h.sources[a]), cmp.Compare(name(a), name(b)), cmp.Compare(a, b))
+		})
+		var from []string
+		for _, v := range sources {
+			from = append(from, fmt.Sprintf("%s (%d)", name(v), h.sources[v]))
+		}
 		g.nodes = append(g.nodes, node{id: "v:" + h.venue, kind: kindVenue, degree: h.minDeg, count: h.count,
 			angle: angles[i], radius: radius, r: h.r, text: fmt.Sprint(h.count), label: short(venue),
-			title: g.words.venueTitle(venue, h.degrees)})
+			title: g.words.venueTitle(venue, h.degrees, from)})
 	}
 	for _, h := range list {
 		to := index[h.venue]
 		for _, p := range slices.Sorted(maps.Keys(h.parents)) {
 			g.edges = append(g.edges, edge{from: p, to: to, count: h.parents[p],
 				title: g.words.hubEdgeTitle(h.parents[p], g.nodes[p].id, name(h.venue))})
-		}
-		for _, v := range slices.Sorted(maps.Keys(h.sources)) {
-			if v == h.venue {
-				continue // within the hub: in its count
-			}
-			g.edges = append(g.edges, edge{from: index[v], to: to, count: h.sources[v], curved: true,
-				title: g.words.hubHubTitle(h.sources[v], name(v), name(h.venue))})
 		}
 	}
 }

@@ -50,9 +50,10 @@ func result(people ...person) *trace.Result {
 	return res
 }
 
-// synth builds a trace of about n contacts over 40 venues: a tenth of
-// degree 1 at the case's four venues, most of degree 2 exposed by them in
-// groups, the rest of degree 3 (when degree ≥ 3).
+// synth builds a trace of n contacts over 40 venues: a tenth of degree 1
+// at the case's four venues, each further degree exposed by the one
+// before in groups at other venues, a fifth of the rest at each degree
+// but the last, which holds the rest.
 func synth(n int, degree int, seed uint64) *trace.Result {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	type gen struct {
@@ -77,7 +78,7 @@ func synth(n int, degree int, seed uint64) *trace.Result {
 		}
 		want := n - len(ps)
 		if k < degree {
-			want = want * 3 / 4
+			want /= 5 // the outer rings hold the most
 		}
 		for added := 0; added < want; {
 			p := parents[rng.IntN(len(parents))]

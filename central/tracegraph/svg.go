@@ -130,19 +130,25 @@ func (p *placer) try(text string, size float64, spots ...label) bool {
 	return false
 }
 
-// outward returns the spot just outside a node along its angle.
-func outward(n node, gap float64) label {
+// outward returns the spot just outside a node, on its side away from
+// the centre, for a label of the given size.
+func outward(n node, gap, size float64) label {
 	c, s := math.Cos(n.angle), math.Sin(n.angle)
-	d := n.r + gap
-	l := label{x: n.x + c*d, y: n.y + s*d, anchor: "start"}
+	if n.radius == 0 {
+		c, s = 0, 1
+	}
 	switch {
 	case math.Abs(c) < 0.3:
-		l.anchor = "middle"
-		l.y += s * 6
+		dy := n.r + gap + size*0.65
+		if s < 0 {
+			dy = -dy
+		}
+		return label{x: n.x, y: n.y + dy, anchor: "middle"}
 	case c < 0:
-		l.anchor = "end"
+		return label{x: n.x - n.r - gap, y: n.y + s*n.r*0.5, anchor: "end"}
+	default:
+		return label{x: n.x + n.r + gap, y: n.y + s*n.r*0.5, anchor: "start"}
 	}
-	return l
 }
 
 // place chooses the visible labels, in order of importance: the case,
@@ -157,14 +163,14 @@ func (g *graph) place() []label {
 	p.try(c.label, fontSize+1, label{x: 0, y: c.r + 10, anchor: "middle", weight: "bold"}, label{x: 0, y: -c.r - 10, anchor: "middle", weight: "bold"})
 	for _, n := range g.nodes {
 		if n.kind == kindVenue {
-			o := outward(n, 4)
+			o := outward(n, 4, fontSize)
 			p.try(n.label, fontSize, o, label{x: o.x, y: o.y - 12, anchor: o.anchor}, label{x: o.x, y: o.y + 12, anchor: o.anchor})
 		}
 	}
 	for _, n := range g.nodes {
 		if n.kind == kindGroup {
 			text := n.label + " (" + strconv.Itoa(n.count) + ")"
-			o := outward(n, 3)
+			o := outward(n, 3, fontSize-1)
 			p.try(text, fontSize-1, o,
 				label{x: n.x + n.r + 3, y: n.y, anchor: "start"}, label{x: n.x - n.r - 3, y: n.y, anchor: "end"},
 				label{x: n.x, y: n.y - n.r - 8, anchor: "middle"}, label{x: n.x, y: n.y + n.r + 8, anchor: "middle"})
@@ -175,25 +181,19 @@ func (g *graph) place() []label {
 			continue
 		}
 		a, b := g.nodes[e.from], g.nodes[e.to]
-		mx, my := (a.x+b.x)/2, (a.y+b.y)/2
-		p.try(e.label, fontSize-2, label{x: mx, y: my, anchor: "middle"}, label{x: mx, y: my - 9, anchor: "middle"}, label{x: mx, y: my + 9, anchor: "middle"})
+		var spots []label
+		for _, t := range []float64{0.5, 0.62, 0.38, 0.74} {
+			x, y := a.x+(b.x-a.x)*t, a.y+(b.y-a.y)*t
+			spots = append(spots, label{x: x, y: y, anchor: "middle"}, label{x: x, y: y - 9, anchor: "middle"}, label{x: x, y: y + 9, anchor: "middle"})
+		}
+		p.try(e.label, fontSize-2, spots...)
 	}
 	for _, n := range g.nodes {
 		if n.kind == kindContact {
-			p.try(n.label, fontSize-2, outward(n, 2))
+			p.try(n.label, fontSize-2, outward(n, 2, fontSize-2))
 		}
 	}
 	return p.labels
-}
-
-// curve returns the control point of a curved edge between collapsed
-// hubs: outside their ring, the further the more they are apart.
-func (g *graph) curve(e edge) (x, y float64) {
-	a, z := g.nodes[e.from], g.nodes[e.to]
-	d := math.Remainder(z.angle-a.angle, 2*math.Pi)
-	mid := a.angle + d/2
-	r := a.radius + min(20+0.4*math.Abs(d)*a.radius, 90)
-	return r * math.Cos(mid), r * math.Sin(mid)
 }
 
 // minWidth is the least width of the drawing, for the legend.
@@ -224,12 +224,6 @@ func (g *graph) write(b *bytes.Buffer, prefix string) {
 		}
 		grow(x, l.y-l.size, x+w, l.y+l.size)
 	}
-	for _, e := range g.edges {
-		if e.curved {
-			cx, cy := g.curve(e)
-			grow(cx, cy, cx, cy)
-		}
-	}
 	const pad = 16.0
 	width := max(x1-x0+2*pad, minWidth)
 	var leg bytes.Buffer
@@ -259,11 +253,8 @@ func (g *graph) write(b *bytes.Buffer, prefix string) {
 		if e.count > 1 {
 			width = fmt.Sprintf(` stroke-width="%s"`, f(min(1+math.Log2(float64(e.count)), 6)))
 		}
-		if e.curved {
-			qx, qy := g.curve(e)
-			fmt.Fprintf(b, `<path class="edge hub" d="M%s %sQ%s %s %s %s" stroke-dasharray="4 3"%s><title>%s</title></path>`+"\n",
-				f(a.x), f(a.y), f(qx), f(qy), f(z.x), f(z.y), width, esc(e.title))
-			continue
+		if g.nodes[e.to].kind == kindVenue {
+			width += ` stroke-opacity="0.55"`
 		}
 		fmt.Fprintf(b, `<line class="edge" x1="%s" y1="%s" x2="%s" y2="%s"%s><title>%s</title></line>`+"\n",
 			f(a.x), f(a.y), f(z.x), f(z.y), width, esc(e.title))
@@ -318,7 +309,7 @@ func (g *graph) legend(b *bytes.Buffer, width float64) float64 {
 	}
 	items := []item{{"circle", fill(0), nodeStroke, g.words.caseName}}
 	for d := 1; d < len(g.degrees); d++ {
-		if g.degrees[d] > 0 && (g.cut == 0 || d < g.cut) {
+		if g.degrees[d] > 0 {
 			items = append(items, item{"circle", fill(d), nodeStroke, fmt.Sprintf(g.words.degree, d)})
 		}
 	}
@@ -331,7 +322,7 @@ func (g *graph) legend(b *bytes.Buffer, width float64) float64 {
 		items = append(items, item{"diamond", "#ffffff", nodeStroke, g.words.group})
 	}
 	if g.cut > 0 {
-		items = append(items, item{"hub", fill(g.cut), nodeStroke, fmt.Sprintf(g.words.collapsed, g.cut)})
+		items = append(items, item{"hub", "#ffffff", nodeStroke, fmt.Sprintf(g.words.collapsed, g.cut)})
 	}
 	if flagged {
 		items = append(items, item{"circle", "#ffffff", flagStroke, g.words.flagName})

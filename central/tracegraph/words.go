@@ -26,7 +26,7 @@ type words struct {
 	venueT     string // "%s: %d contacts collapsed (%s)"
 	degreeN    string // "degree %d: %d"
 	hubEdge    string // "%d exposed by %s at %s"
-	hubHub     string // "%d at %s exposed by contacts exposed at %s"
+	hubFrom    string // "; exposed by contacts of %s"
 	desc       string // "The case and %d contacts (%s) at %d venues."
 	descFlag   string // " %d flagged."
 	descCut    string // " Contacts of degree %d and more are drawn as one node per venue with a count."
@@ -39,7 +39,7 @@ var english = words{
 	title:      "Contact graph of the trace",
 	degree:     "Degree %d",
 	group:      "Venue: 3 or more exposed by one person",
-	collapsed:  "Degree ≥ %d: one node per venue, with a count",
+	collapsed:  "Degree ≥ %d: one node per venue, with a count (colour: least degree)",
 	caseStays:  "Case: %d stays from %s to %s (KST)",
 	contact:    "%s: degree %d, exposed at %s on %s KST for %d min, by %s; path %s",
 	flagged:    " (flagged)",
@@ -49,7 +49,7 @@ var english = words{
 	venueT:     "%s: %d contacts collapsed (%s)",
 	degreeN:    "degree %d: %d",
 	hubEdge:    "%d exposed by %s at %s",
-	hubHub:     "%d at %s exposed by contacts of %s",
+	hubFrom:    "; exposed by contacts of %s",
 	desc:       "The case at the centre and %d contacts on rings by degree (%s), exposed at %d venues.",
 	descFlag:   " %d flagged.",
 	descCut:    " Contacts of degree %d and more are drawn as one node per venue with a count.",
@@ -62,7 +62,7 @@ var korean = words{
 	title:      "역학조사 접촉 그래프",
 	degree:     "%d차 접촉",
 	group:      "시설: 한 사람이 3명 이상 노출",
-	collapsed:  "%d차 이상: 시설별 1개 노드와 인원수",
+	collapsed:  "%d차 이상: 시설별 1개 노드와 인원수 (색: 최소 차수)",
 	caseStays:  "확진자: 방문 %d건, %s ~ %s (KST)",
 	contact:    "%s: %d차, %s에서 %s KST에 %d분 노출, 노출원 %s, 경로 %s",
 	flagged:    " (표시됨)",
@@ -72,7 +72,7 @@ var korean = words{
 	venueT:     "%s: 접촉자 %d명 묶음 (%s)",
 	degreeN:    "%d차 %d명",
 	hubEdge:    "%d명: %s에게 %s에서 노출",
-	hubHub:     "%[1]d명: %[3]s 접촉자가 %[2]s에서 노출",
+	hubFrom:    "; 노출원: %s 접촉자",
 	desc:       "가운데 확진자, 차수별 고리에 접촉자 %d명 (%s), 시설 %d곳.",
 	descFlag:   " 표시된 접촉 %d건.",
 	descCut:    " %d차 이상 접촉자는 시설별 1개 노드와 인원수로 표시.",
@@ -116,22 +116,22 @@ func (w words) groupTitle(n int, by, venue string, at time.Time) string {
 	return fmt.Sprintf(w.groupT, n, by, venue, clock(at))
 }
 
-func (w words) venueTitle(venue string, degrees map[int]int) string {
+func (w words) venueTitle(venue string, degrees map[int]int, from []string) string {
 	var parts []string
 	total := 0
 	for _, d := range slices.Sorted(maps.Keys(degrees)) {
 		parts = append(parts, fmt.Sprintf(w.degreeN, d, degrees[d]))
 		total += degrees[d]
 	}
-	return fmt.Sprintf(w.venueT, venue, total, strings.Join(parts, ", "))
+	s := fmt.Sprintf(w.venueT, venue, total, strings.Join(parts, ", "))
+	if len(from) > 0 {
+		s += fmt.Sprintf(w.hubFrom, strings.Join(from, ", "))
+	}
+	return s
 }
 
 func (w words) hubEdgeTitle(n int, by, venue string) string {
 	return fmt.Sprintf(w.hubEdge, n, by, venue)
-}
-
-func (w words) hubHubTitle(n int, from, to string) string {
-	return fmt.Sprintf(w.hubHub, n, to, from)
 }
 
 // description is the graph's <desc>: what it shows, with counts.
