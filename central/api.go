@@ -60,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 	s.tokenRoutes(mux) // /v1/api-tokens… (admin): named API tokens, see token_api.go
 	s.vaultRoutes(mux) // POST /v1/persons… (admin): the identity vault, see vault_api.go
 	s.traceRoutes(mux) // POST /v1/traces, GET /v1/traces/{id} (investigator): see trace_api.go
+	s.followUpRoutes(mux)
 	s.checkinRoutes(mux)
 	s.ledgerRoutes(mux) // GET /v1/ledger/… (public, read-only): see ledger_api.go
 	s.webRoutes(mux)    // the web pages (central/web) and /v1/accounts… (admin): see web_mount.go

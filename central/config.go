@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/anshim/anshim/notify"
 )
 
 // Config configures a central server. A JSON file gives it (see
@@ -50,6 +52,9 @@ type Config struct {
 	// Quarantine).
 	QuarantineMaxBytes   int64 `json:"quarantine_max_bytes,omitempty"`
 	QuarantineMaxEntries int   `json:"quarantine_max_entries,omitempty"`
+	// Notify configures the messages to contacts (followup_api.go): a
+	// file sink by default, or an SMS gateway's webhook.
+	Notify NotifyConfig `json:"notify"`
 
 	// Now is the clock (default time.Now). Tests set it.
 	Now func() time.Time `json:"-"`
@@ -110,6 +115,70 @@ type NATSConfig struct {
 	Insecure bool `json:"insecure,omitempty"`
 }
 
+// NotifyConfig configures how the central sends messages to the contacts
+// of a case: to a file (notify.FileSink, the default) or to an SMS
+// gateway (notify.Webhook). Never both.
+type NotifyConfig struct {
+	// File is the sink file, one JSON line per message, mode 0600
+	// (default DATA/notify.jsonl). Not with WebhookURL.
+	File string `json:"file,omitempty"`
+	// WebhookURL is the SMS gateway's endpoint, https (http only to
+	// localhost): each message is POSTed there.
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// AuthFile holds the value of the gateway's Authorization header
+	// ("Bearer …"), mode 0600; read at start. Only with WebhookURL.
+	AuthFile string `json:"auth_file,omitempty"`
+	// Body is the gateway request body, a text/template executed with the
+	// message (.To, .Text, .Fallback, .Ref, .Body the whole text; json
+	// quotes a value): default notify.DefaultBody. Only with WebhookURL.
+	Body string `json:"body,omitempty"`
+	// MaxAttempts bounds the tries of a message to the gateway (default 5,
+	// at most 20), with jittered exponential backoff from 500 ms.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+}
+
+// NotifyFileOrDefault returns the sink file.
+func (c *Config) NotifyFileOrDefault() string {
+	if c.Notify.File != "" {
+		return c.Notify.File
+	}
+	return filepath.Join(c.DataOrDefault(), NotifyFile)
+}
+
+// validateNotify checks the notify block, naming the field at fault.
+func (c *Config) validateNotify() error {
+	n := &c.Notify
+	if n.WebhookURL == "" {
+		if n.AuthFile != "" || n.Body != "" || n.MaxAttempts != 0 {
+			return errors.New("config: notify.auth_file, notify.body, notify.max_attempts: only with notify.webhook_url")
+		}
+		return nil
+	}
+	if n.File != "" {
+		return errors.New("config: notify.file and notify.webhook_url: choose one")
+	}
+	u, err := url.Parse(n.WebhookURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("config: notify.webhook_url: want an https:// URL, got %q", n.WebhookURL)
+	}
+	local := u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1"
+	if u.Scheme != "https" && !(u.Scheme == "http" && local) {
+		return fmt.Errorf("config: notify.webhook_url: want https (http only to localhost), got %q", u.Scheme)
+	}
+	if u.User != nil {
+		return errors.New("config: notify.webhook_url: credentials in the URL; put them in notify.auth_file")
+	}
+	if n.Body != "" {
+		if _, err := notify.ParseBody(n.Body); err != nil {
+			return fmt.Errorf("config: notify.body: %w", err)
+		}
+	}
+	if n.MaxAttempts < 0 || n.MaxAttempts > 20 {
+		return fmt.Errorf("config: notify.max_attempts: %d out of range (1 to 20)", n.MaxAttempts)
+	}
+	return nil
+}
+
 // Defaults.
 const (
 	DefaultData         = "/var/lib/anshim-central"
@@ -131,6 +200,9 @@ const (
 	DevicesConfFile = "nats-devices.conf"
 	// StoreFile is the default bbolt store.
 	StoreFile = "central.db"
+	// NotifyFile is the default sink of the messages to contacts: one
+	// JSON line each, mode 0600 (notify.FileSink).
+	NotifyFile = "notify.jsonl"
 )
 
 // DataOrDefault returns the data directory.
@@ -296,7 +368,7 @@ func (c *Config) Validate() error {
 	if n.Replicas < 0 || n.Replicas > 5 {
 		return fmt.Errorf("config: nats.replicas: %d out of range (1 to 5)", n.Replicas)
 	}
-	return nil
+	return c.validateNotify() // notifyconfig.go
 }
 
 // checkNATSURL checks one NATS server URL.

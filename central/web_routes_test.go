@@ -209,6 +209,12 @@ var apiCases = map[string][4]int{
 	"POST /v1/accounts/{name}/disable":            apiAdmin,
 	"GET /health":                                 apiPublic,
 	"GET /metrics":                                apiPublic,
+
+	// The follow-up of contacts (followup_api.go).
+	"POST /v1/cases/{case}/contacts":                    apiTracer,
+	"POST /v1/cases/{case}/contacts/{pseudonym}/status": apiTracer,
+	"POST /v1/cases/{case}/notify":                      apiTracer,
+	"GET /v1/followups":                                 apiTracer,
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
