@@ -239,6 +239,7 @@ func TestCollapse(t *testing.T) {
 	}{
 		{"1,000 contacts, degree 3", synth(1000, 3, 2), 0, 3},
 		{"1,000 contacts, degree 2", synth(1000, 2, 3), 0, 2},
+		{"5,000 contacts: 500 of degree 1, all by venue", synth(5000, 3, 9), 0, 1},
 		{"200 contacts, threshold 100", synth(200, 3, 4), 100, 3},
 		{"200 contacts, threshold 40", synth(200, 3, 4), 40, 2},
 		{"200 contacts, not collapsed", synth(200, 3, 4), 0, 0},
