@@ -62,6 +62,15 @@ func (s *Server) RunRetention(ctx context.Context, now time.Time) ([]daykeys.Day
 		s.log.Info("day destroyed: check-ins and quarantine entries dropped and the day key destroyed", "day", d.String(), "check_ins", n, "quarantined", qn)
 		done = append(done, d)
 	}
+	// The console's saved traces name their case's pseudonym: they go
+	// with the days they were traced from.
+	tn, err := s.store.DropCaseTraces(ctx, (last + 1).Start())
+	if err != nil {
+		return done, fmt.Errorf("retention: drop saved traces: %w", err)
+	}
+	if tn > 0 {
+		s.log.Info("saved traces past retention dropped", "traces", tn)
+	}
 	return done, nil
 }
 

@@ -2,6 +2,7 @@ package central
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,10 +38,24 @@ func TestRunRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A console case with a trace saved on the oldest day and one today:
+	// the old one goes with its day (it names the case's pseudonym).
+	cid, err := ts.store.AddCase(ctx, store.Case{Ref: "JJ-1", Opener: "kim", Opened: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range []time.Time{oldest.Start().Add(time.Hour), now} {
+		if err := ts.store.AddCaseTrace(ctx, store.CaseTrace{ID: fmt.Sprintf("t-%016x", i), Case: cid, Who: "kim", Created: at, Params: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	later := now.Add(3 * 24 * time.Hour)
 	done, err := ts.RunRetention(ctx, later)
 	if err != nil || len(done) != 3 || done[0] != oldest {
 		t.Fatalf("retention three days later: %v %v", done, err)
+	}
+	if saved, err := ts.store.CaseTraces(ctx, cid); err != nil || len(saved) != 1 || saved[0].ID != fmt.Sprintf("t-%016x", 1) {
+		t.Errorf("saved traces after retention: %+v, %v: want only today's", saved, err)
 	}
 	if again, err := ts.RunRetention(ctx, later); err != nil || len(again) != 0 {
 		t.Fatalf("second run: %v %v", again, err)

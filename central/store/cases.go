@@ -60,4 +60,8 @@ type Cases interface {
 	// CaseTraces returns the traces of a case, oldest first (an empty
 	// slice for a case without any or an unknown one).
 	CaseTraces(ctx context.Context, id uint64) ([]CaseTrace, error)
+	// DropCaseTraces deletes the saved traces created before t and
+	// returns how many: their Params name the case's pseudonym, so they
+	// go with the check-ins they were traced from (retention, 28 days).
+	DropCaseTraces(ctx context.Context, before time.Time) (int, error)
 }

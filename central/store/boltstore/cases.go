@@ -137,6 +137,43 @@ func (s *Store) CloseCase(ctx context.Context, id uint64, who string, now time.T
 	return r.caseOf(id), nil
 }
 
+// DropCaseTraces implements store.Cases.
+func (s *Store) DropCaseTraces(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketCaseTraces)
+		if b == nil {
+			return nil
+		}
+		var old [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			var r caseTraceRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("trace %x: %w", k, err)
+			}
+			if r.Created.Before(before) {
+				old = append(old, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("drop traces before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
 // AddCaseTrace implements store.Cases.
 func (s *Store) AddCaseTrace(ctx context.Context, t store.CaseTrace) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {

@@ -115,6 +115,15 @@ func (s *Store) AddCaseTrace(ctx context.Context, t store.CaseTrace) error {
 	return nil
 }
 
+// DropCaseTraces implements store.Cases.
+func (s *Store) DropCaseTraces(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM case_traces WHERE created < $1", before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: drop traces before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // CaseTraces implements store.Cases.
 func (s *Store) CaseTraces(ctx context.Context, id uint64) ([]store.CaseTrace, error) {
 	rows, err := s.pool.Query(ctx, "SELECT id, who, created, params FROM case_traces WHERE case_id = $1 ORDER BY seq", int64(id))

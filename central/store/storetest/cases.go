@@ -100,5 +100,26 @@ func testCases(t *testing.T, h *harness) {
 	if err := s.close(); err != nil {
 		t.Fatal(err)
 	}
-	check(h.store("a"), "after reopening")
+	s = h.store("a")
+	check(s, "after reopening")
+
+	// Retention: traces created before the cut go (they name their case's
+	// pseudonym); later ones and the cases stay.
+	n, err := s.DropCaseTraces(h.ctx, traces[1].Created)
+	if err != nil || n != 2 { // t-02 and t-03, both at base
+		t.Fatalf("DropCaseTraces = %d, %v: want 2", n, err)
+	}
+	left, err := s.CaseTraces(h.ctx, ids[1])
+	if err != nil || len(left) != 1 || left[0].ID != traces[1].ID {
+		t.Fatalf("after DropCaseTraces: %+v, %v: want only %s", left, err, traces[1].ID)
+	}
+	if n, err := s.DropCaseTraces(h.ctx, traces[1].Created); err != nil || n != 0 {
+		t.Errorf("DropCaseTraces again = %d, %v: want 0", n, err)
+	}
+	if _, err := s.Case(h.ctx, ids[1]); err != nil {
+		t.Errorf("the case went with its traces: %v", err)
+	}
+	if rest, err := s.CaseTraces(h.ctx, ids[2]); err != nil || len(rest) != 0 {
+		t.Errorf("case %d kept %+v, %v", ids[2], rest, err)
+	}
 }
