@@ -368,7 +368,7 @@ func (c *Config) Validate() error {
 	if n.Replicas < 0 || n.Replicas > 5 {
 		return fmt.Errorf("config: nats.replicas: %d out of range (1 to 5)", n.Replicas)
 	}
-	return c.validateNotify() // notifyconfig.go
+	return c.validateNotify()
 }
 
 // checkNATSURL checks one NATS server URL.
