@@ -197,3 +197,28 @@ func TestExposure(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFileSink_Send measures one message appended and synced.
+func BenchmarkFileSink_Send(b *testing.B) {
+	s := &FileSink{Path: filepath.Join(b.TempDir(), "notify.jsonl")}
+	m, _ := Exposure("+821012345678", "카페 한라", day, "n-1")
+	for b.Loop() {
+		if _, err := s.Send(context.Background(), m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWebhook_Send measures one message to a local gateway that
+// accepts it at once.
+func BenchmarkWebhook_Send(b *testing.B) {
+	ts := httptest.NewServer(&gateway{statuses: []int{200}})
+	defer ts.Close()
+	w := &Webhook{URL: ts.URL, Auth: "Bearer x"}
+	m, _ := Exposure("+821012345678", "카페 한라", day, "n-1")
+	for b.Loop() {
+		if _, err := w.Send(context.Background(), m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
