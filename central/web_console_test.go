@@ -105,6 +105,15 @@ func TestConsole_OpenRevealExport(t *testing.T) {
 	if !regexp.MustCompile(`data-venue="v-cafe">(?s:.*?)class="count">1<`).MatchString(venues) {
 		t.Errorf("the per-venue summary lacks the cafe with 1 contact")
 	}
+	// The graph tab: the trace's contact graph as inline SVG, one node for
+	// the contact, no identity, no script or inline style.
+	_, _, gp := b.do("GET", loc+"?tab=graph", nil)
+	if !strings.Contains(gp, `class="tracegraph"`) || !strings.Contains(gp, `role="img"`) || !strings.Contains(gp, "C1") {
+		t.Errorf("the graph tab lacks the contact graph")
+	}
+	if strings.Contains(gp, "박접촉") || strings.Contains(gp, "<script") || strings.Contains(gp, "style=") {
+		t.Error("the graph tab shows an identity, a script or an inline style")
+	}
 	_, _, tl := b.do("GET", loc+"?tab=timeline", nil)
 	if !strings.Contains(tl, "2026-03-02") || !strings.Contains(tl, "10:00–10:45") {
 		t.Errorf("the timeline lacks the case's stay 10:00–10:45 on 2026-03-02")

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/tracegraph"
 	"github.com/anshim/anshim/central/web/form"
 )
 
@@ -30,6 +34,9 @@ type consoleCasePage struct {
 	Revealed bool
 	Leaf     int64
 	Error    string
+	// Graph is the trace's contact graph (central/tracegraph: escaped
+	// SVG, no script or style), on the graph tab only.
+	Graph template.HTML
 }
 
 // Link returns the link of the page's view with one parameter changed.
@@ -151,6 +158,15 @@ func (wb *Web) consoleCaseRender(w http.ResponseWriter, r *http.Request, status 
 	}
 	if p.View.Page < 1 {
 		p.View.Page = 1
+	}
+	if tab == "graph" {
+		var b bytes.Buffer
+		name := func(id string) string { return venues[id].Name }
+		if err := tracegraph.Render(&b, res, &tracegraph.Options{VenueName: name, Lang: stateOf(r).P.Lang(), IDPrefix: "case-graph"}); err != nil {
+			wb.serverError(w, r, fmt.Errorf("contact graph: %w", err))
+			return
+		}
+		p.Graph = template.HTML(b.String()) // every label escaped by tracegraph
 	}
 	wb.render(w, r, status, "console_case", p)
 }
