@@ -11,7 +11,7 @@
 //     internal/... (but internal/demo);
 //   - the kiosk side: kiosk/... (kiosk/enroll among them), hardware/..., sync/uplink,
 //     cmd/kiosk;
-//   - the central side: central/..., sync/ingest, cmd/central;
+//   - the central side: central/..., sync/ingest, notify, cmd/central;
 //   - the top, which wires both sides together: cmd/anshim,
 //     internal/demo, sync/faulttest, sync/syncbench, docs.
 //

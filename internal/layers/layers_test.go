@@ -39,6 +39,7 @@ var floors = map[string]string{
 
 	"central":     central,
 	"sync/ingest": central,
+	"notify":      central,
 	"cmd/central": central,
 
 	"cmd/anshim":     top,
