@@ -71,6 +71,14 @@ func (s *Server) RunRetention(ctx context.Context, now time.Time) ([]daykeys.Day
 	if tn > 0 {
 		s.log.Info("saved traces past retention dropped", "traces", tn)
 	}
+	// So do the follow-ups and notifications of contacts.
+	fn, nn, err := s.store.DropFollowUps(ctx, (last + 1).Start())
+	if err != nil {
+		return done, fmt.Errorf("retention: drop follow-ups: %w", err)
+	}
+	if fn+nn > 0 {
+		s.log.Info("follow-ups past retention dropped", "follow_ups", fn, "notifications", nn)
+	}
 	return done, nil
 }
 

@@ -49,6 +49,12 @@ func TestRunRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i, at := range []time.Time{oldest.Start().Add(time.Hour), now} {
+		f := store.FollowUp{Case: "JJ-1", Pseudonym: [16]byte{byte(i + 1)}, Investigator: "kim", Venue: "v-1", Exposed: at, Degree: 1, Created: at}
+		if _, err := ts.store.AddFollowUp(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	later := now.Add(3 * 24 * time.Hour)
 	done, err := ts.RunRetention(ctx, later)
 	if err != nil || len(done) != 3 || done[0] != oldest {
@@ -56,6 +62,9 @@ func TestRunRetention(t *testing.T) {
 	}
 	if saved, err := ts.store.CaseTraces(ctx, cid); err != nil || len(saved) != 1 || saved[0].ID != fmt.Sprintf("t-%016x", 1) {
 		t.Errorf("saved traces after retention: %+v, %v: want only today's", saved, err)
+	}
+	if fs, err := ts.store.CaseFollowUps(ctx, "JJ-1"); err != nil || len(fs) != 1 || fs[0].Pseudonym != ([16]byte{2}) {
+		t.Errorf("follow-ups after retention: %+v, %v: want only today's", fs, err)
 	}
 	if again, err := ts.RunRetention(ctx, later); err != nil || len(again) != 0 {
 		t.Fatalf("second run: %v %v", again, err)

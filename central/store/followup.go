@@ -111,6 +111,11 @@ type FollowUps interface {
 	PutNotification(ctx context.Context, n Notification) error
 	// Notifications returns the notifications of a case.
 	Notifications(ctx context.Context, caseRef string) ([]Notification, error)
+	// DropFollowUps deletes the follow-ups and notifications created
+	// before t and returns how many of each: they name contacts'
+	// pseudonyms, so they go with the check-ins they came from
+	// (retention, 28 days).
+	DropFollowUps(ctx context.Context, before time.Time) (followUps, notifications int, err error)
 }
 
 // ErrInvalidFollowUp is the error of SetFollowUpStatus with a new case

@@ -228,3 +228,55 @@ func (s *Store) Notifications(ctx context.Context, caseRef string) ([]store.Noti
 	})
 	return out, nil
 }
+
+// DropFollowUps implements store.FollowUps.
+func (s *Store) DropFollowUps(ctx context.Context, before time.Time) (int, int, error) {
+	var nf, nn int
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		nf, nn = 0, 0
+		drop := func(bucket []byte, created func(v []byte) (time.Time, error)) (int, error) {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return 0, nil
+			}
+			var old [][]byte
+			err := b.ForEach(func(k, v []byte) error {
+				t, err := created(v)
+				if err != nil {
+					return fmt.Errorf("%s %x: %w", bucket, k, err)
+				}
+				if t.Before(before) {
+					old = append(old, bytes.Clone(k))
+				}
+				return nil
+			})
+			if err != nil {
+				return 0, err
+			}
+			for _, k := range old {
+				if err := b.Delete(k); err != nil {
+					return 0, err
+				}
+			}
+			return len(old), nil
+		}
+		var err error
+		if nf, err = drop(bucketFollowUps, func(v []byte) (time.Time, error) {
+			var r followUpRecord
+			err := json.Unmarshal(v, &r)
+			return r.Created, err
+		}); err != nil {
+			return err
+		}
+		nn, err = drop(bucketNotifications, func(v []byte) (time.Time, error) {
+			var r notificationRecord
+			err := json.Unmarshal(v, &r)
+			return r.Created, err
+		})
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("drop follow-ups before %s: %w", before.Format(time.RFC3339), err)
+	}
+	return nf, nn, nil
+}

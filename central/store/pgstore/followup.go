@@ -175,3 +175,24 @@ func (s *Store) Notifications(ctx context.Context, caseRef string) ([]store.Noti
 	}
 	return nilIfEmpty(out), nil
 }
+
+// DropFollowUps implements store.FollowUps.
+func (s *Store) DropFollowUps(ctx context.Context, before time.Time) (int, int, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pgstore: drop follow-ups: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	f, err := tx.Exec(ctx, "DELETE FROM followups WHERE (record->>'created')::timestamptz < $1", before.UTC())
+	if err != nil {
+		return 0, 0, fmt.Errorf("pgstore: drop follow-ups: %w", err)
+	}
+	n, err := tx.Exec(ctx, "DELETE FROM notifications WHERE created < $1", before.UTC())
+	if err != nil {
+		return 0, 0, fmt.Errorf("pgstore: drop notifications: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, 0, fmt.Errorf("pgstore: drop follow-ups: %w", err)
+	}
+	return int(f.RowsAffected()), int(n.RowsAffected()), nil
+}

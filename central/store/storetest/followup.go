@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -175,5 +176,36 @@ func testNotifications(t *testing.T, h *harness) {
 		if !reflect.DeepEqual(list[i], want) {
 			t.Errorf("Notifications[%d] = %+v\nwant %+v", i, list[i], want)
 		}
+	}
+}
+
+// testFollowUpRetention: follow-ups and notifications created before the
+// cut go with their days (they name contacts' pseudonyms); later ones stay.
+func testFollowUpRetention(t *testing.T, h *harness) {
+	s := h.store("a")
+	for i, at := range []time.Time{base.Add(-time.Hour), base} {
+		f := store.FollowUp{Case: "2026-17", Pseudonym: pseudonym(byte(i + 1)), Investigator: "kim.jiwoo", Venue: "v-cafe-1", Exposed: at, Degree: 1, Created: at}
+		if _, err := s.AddFollowUp(h.ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		n := store.Notification{ID: fmt.Sprintf("n-%d", i), Case: "2026-17", Pseudonym: pseudonym(byte(i + 1)), Who: "kim.jiwoo", State: store.NotificationSent, Created: at, Updated: at}
+		if err := s.PutNotification(h.ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nf, nn, err := s.DropFollowUps(h.ctx, base)
+	if err != nil || nf != 1 || nn != 1 {
+		t.Fatalf("DropFollowUps = %d, %d, %v: want 1, 1", nf, nn, err)
+	}
+	fs, err := s.CaseFollowUps(h.ctx, "2026-17")
+	if err != nil || len(fs) != 1 || fs[0].Pseudonym != pseudonym(2) {
+		t.Errorf("follow-ups left: %+v, %v: want only the later one", fs, err)
+	}
+	ns, err := s.Notifications(h.ctx, "2026-17")
+	if err != nil || len(ns) != 1 || ns[0].ID != "n-1" {
+		t.Errorf("notifications left: %+v, %v: want only n-1", ns, err)
+	}
+	if nf, nn, err := s.DropFollowUps(h.ctx, base); err != nil || nf+nn != 0 {
+		t.Errorf("DropFollowUps again = %d, %d, %v: want 0, 0", nf, nn, err)
 	}
 }

@@ -62,7 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"Ledger", testLedger}, {"Ledger_Concurrent", testLedgerConcurrent},
 		{"DeviceStatuses", testDeviceStatuses},
 		{"Cases", testCases},
-		{"FollowUps", testFollowUps}, {"Notifications", testNotifications},
+		{"FollowUps", testFollowUps}, {"Notifications", testNotifications}, {"FollowUpRetention", testFollowUpRetention},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
