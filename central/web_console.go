@@ -10,10 +10,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/followup"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/trace"
 	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/central/web"
+	"github.com/anshim/anshim/notify"
 )
 
 // Bounds of the console's traces held in memory, so that paging,
@@ -32,6 +35,10 @@ type webConsole struct {
 	mu     sync.Mutex
 	traces map[string]*heldTrace // by trace id, with pseudonyms
 	order  []string
+
+	senderOnce sync.Once
+	sender     func(func(notify.Attempt)) notify.Sender
+	senderErr  error
 }
 
 var _ web.Console = (*webConsole)(nil)
@@ -56,6 +63,8 @@ type caseParams struct {
 	Venue        string    `json:"venue,omitempty"`
 	From         time.Time `json:"from,omitzero"`
 	To           time.Time `json:"to,omitzero"`
+	// FromCase is the case whose contact this case's person was.
+	FromCase string `json:"from_case,omitempty"`
 }
 
 func newConsole(s *Server) *webConsole {
@@ -75,7 +84,7 @@ func (c *webConsole) OpenCase(ctx context.Context, who string, req web.CaseReque
 		return store.Case{}, c.s.vaultErr
 	}
 	p := caseParams{Onset: req.Onset, Tested: req.Tested, Asymptomatic: req.Asymptomatic, Degree: req.Degree,
-		Venue: req.Venue, From: req.From, To: req.To}
+		Venue: req.Venue, From: req.From, To: req.To, FromCase: req.FromCase}
 	var person vault.Person
 	switch {
 	case (req.Phone == "") == (req.Person == ""):
@@ -104,7 +113,7 @@ func (c *webConsole) OpenCase(ctx context.Context, who string, req web.CaseReque
 	if err != nil {
 		return store.Case{}, fmt.Errorf("open case: %w", err)
 	}
-	tr := web.CaseTrace{ID: newTraceID(), Who: who, Created: now, Venue: p.Venue, From: p.From, To: p.To, Result: res}
+	tr := web.CaseTrace{ID: newTraceID(), Who: who, Created: now, Venue: p.Venue, From: p.From, To: p.To, Result: res, FromCase: p.FromCase}
 	if err := c.audit(ctx, store.AuditTrace, who, ref, "", p.By, tr); err != nil {
 		return store.Case{}, err
 	}
@@ -223,7 +232,7 @@ func (c *webConsole) full(ctx context.Context, who string, cs store.Case, traceI
 	if err != nil {
 		return nil, p, err
 	}
-	tr := web.CaseTrace{ID: st.ID, Who: st.Who, Created: st.Created, Venue: p.Venue, From: p.From, To: p.To, Result: res}
+	tr := web.CaseTrace{ID: st.ID, Who: st.Who, Created: st.Created, Venue: p.Venue, From: p.From, To: p.To, Result: res, FromCase: p.FromCase}
 	if err := c.audit(ctx, store.AuditTrace, who, cs.Ref, "", p.By, tr); err != nil {
 		return nil, p, err
 	}
@@ -298,4 +307,102 @@ func (c *webConsole) Reveal(ctx context.Context, who string, cs store.Case, trac
 	}
 	c.s.log.Info("identities revealed", "case", cs.ID, "trace", tr.ID, "who", who, "revealed", out.Revealed)
 	return &out, idx, nil
+}
+
+// FollowUpContacts implements web.Console: the trace's chosen contacts,
+// with their pseudonyms, go under follow-up (AddFollowUp) keyed by the
+// case's reference.
+func (c *webConsole) FollowUpContacts(ctx context.Context, who string, cs store.Case, traceID string, sel web.RevealSet) (int, error) {
+	tr, _, err := c.full(ctx, who, cs, traceID)
+	if err != nil {
+		return 0, err
+	}
+	added := 0
+	for _, ct := range tr.Result.Contacts {
+		if !sel.Has(ct) {
+			continue
+		}
+		_, err := c.s.AddFollowUp(ctx, cs.Ref, AddContactRequest{Pseudonym: hex.EncodeToString(ct.Pseudonym[:]),
+			Venue: ct.Venue, Exposed: ct.Exposed, Degree: ct.Degree}, who)
+		switch {
+		case errors.Is(err, store.ErrExists):
+		case err != nil:
+			return added, fmt.Errorf("follow-up: %w", err)
+		default:
+			added++
+		}
+	}
+	c.s.log.Info("contacts under follow-up", "case", cs.ID, "trace", tr.ID, "who", who, "added", added)
+	return added, nil
+}
+
+// refused maps the follow-up's refusals to web.ErrRefused.
+func refused(err error) error {
+	var te *followup.TransitionError
+	if errors.As(err, &te) || errors.Is(err, store.ErrInvalidFollowUp) {
+		return fmt.Errorf("%w: %v", web.ErrRefused, err)
+	}
+	return err
+}
+
+// MoveContact implements web.Console. The move is checked first; a
+// positive contact's new case is then opened (its person found by the
+// pseudonym, its first trace from the day of the move, asymptomatic) and
+// the move, naming the new case, made last.
+func (c *webConsole) MoveContact(ctx context.Context, who string, cs store.Case, pseudonym, to, newCase string) (store.FollowUp, store.Case, error) {
+	p, err := parsePseudonym(pseudonym)
+	if err != nil {
+		return store.FollowUp{}, store.Case{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
+	status := followup.Status(to)
+	if newCase != "" {
+		if newCase, err = checkCase(newCase); err != nil {
+			return store.FollowUp{}, store.Case{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+		}
+	}
+	f, err := c.s.store.FollowUp(ctx, cs.Ref, p)
+	if err != nil {
+		return store.FollowUp{}, store.Case{}, err
+	}
+	if err := store.CheckFollowUpMove(f.Status, status, newCase); err != nil {
+		return store.FollowUp{}, store.Case{}, refused(err)
+	}
+	var opened store.Case
+	if status == followup.Positive {
+		person, err := c.s.store.PersonByPseudonym(ctx, p)
+		if err != nil {
+			return store.FollowUp{}, store.Case{}, fmt.Errorf("new case %s: %w", newCase, err)
+		}
+		now := c.s.now().In(daykeys.KST)
+		day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, daykeys.KST)
+		opened, err = c.OpenCase(ctx, who, web.CaseRequest{CaseRef: newCase, Person: person.ID, Tested: day,
+			Asymptomatic: true, Degree: 2, FromCase: cs.Ref})
+		if err != nil {
+			return store.FollowUp{}, store.Case{}, fmt.Errorf("new case %s: %w", newCase, err)
+		}
+	}
+	f, err = c.s.SetContactStatus(ctx, cs.Ref, p, StatusRequest{Status: status, NewCase: newCase}, who)
+	if err != nil {
+		return store.FollowUp{}, opened, refused(err)
+	}
+	return f, opened, nil
+}
+
+// NotifyContacts implements web.Console with the central's sender
+// (notify.* of the config: the file sink or the webhook).
+func (c *webConsole) NotifyContacts(ctx context.Context, who string, cs store.Case, pseudonyms []string) ([]store.Notification, error) {
+	c.senderOnce.Do(func() { c.sender, c.senderErr = c.s.cfg.newNotifier(c.s.now) })
+	if c.sender == nil {
+		return nil, fmt.Errorf("notifications unavailable: %w", c.senderErr)
+	}
+	var ps [][16]byte
+	for _, h := range pseudonyms {
+		p, err := parsePseudonym(h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+		}
+		ps = append(ps, p)
+	}
+	ns, err := c.s.NotifyContacts(ctx, c.sender, cs.Ref, ps, who)
+	return ns, refused(err)
 }

@@ -173,8 +173,14 @@ var webCases = map[string]routeCase{
 	"POST /console/cases/{id}/close":                {"/console/cases/999/close", [4]int{403, 404, 403, 401}},
 	"GET /console/cases/{id}/contacts.csv":          {"/console/cases/999/contacts.csv", [4]int{403, 404, 403, 303}},
 	"GET /console/cases/{id}/report":                {"/console/cases/999/report", [4]int{403, 404, 403, 303}},
-	"GET /app":                                      {"", [4]int{200, 200, 200, 200}},
-	"POST /signout":                                 {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
+
+	// The console's follow-up (console_followup.go).
+	"POST /console/cases/{id}/followups":                    {"/console/cases/999/followups", [4]int{403, 404, 403, 401}},
+	"POST /console/cases/{id}/followups/{pseudonym}/status": {"/console/cases/999/followups/00/status", [4]int{403, 404, 403, 401}},
+	"POST /console/cases/{id}/notify":                       {"/console/cases/999/notify", [4]int{403, 404, 403, 401}},
+
+	"GET /app":      {"", [4]int{200, 200, 200, 200}},
+	"POST /signout": {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
 }
 
 // apiCases are the API's routes: bearer tokens.

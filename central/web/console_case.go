@@ -37,6 +37,13 @@ type consoleCasePage struct {
 	// Graph is the trace's contact graph (central/tracegraph: escaped
 	// SVG, no script or style), on the graph tab only.
 	Graph template.HTML
+	// FollowUps are the case's contacts under follow-up
+	// (console_followup.go), on the contacts tab; Done the notice of the
+	// follow-up form just sent ("added", "moved", "notified" or "").
+	FollowUps []followUpRow
+	Done      string
+	// FromID is the console case of Trace.FromCase (0: none open).
+	FromID uint64
 }
 
 // Link returns the link of the page's view with one parameter changed.
@@ -121,7 +128,12 @@ func (wb *Web) consoleCase(w http.ResponseWriter, r *http.Request) {
 	v := contactView{Venue: q.Get("venue"), Day: q.Get("day"), Sort: q.Get("sort")}
 	v.Degree, _ = strconv.Atoi(q.Get("degree"))
 	v.Page, _ = strconv.Atoi(q.Get("page"))
-	wb.consoleCaseRender(w, r, http.StatusOK, c, tr, q.Get("tab"), v, consoleCasePage{})
+	p := consoleCasePage{}
+	switch d := q.Get("done"); d {
+	case "added", "moved", "notified":
+		p.Done = d
+	}
+	wb.consoleCaseRender(w, r, http.StatusOK, c, tr, q.Get("tab"), v, p)
 }
 
 // consoleCaseRender renders the case page of tr; p carries a reveal's
@@ -158,6 +170,20 @@ func (wb *Web) consoleCaseRender(w http.ResponseWriter, r *http.Request, status 
 	}
 	if p.View.Page < 1 {
 		p.View.Page = 1
+	}
+	if tab == "contacts" {
+		if p.FollowUps, err = wb.caseFollowUps(r, c, venues); err != nil {
+			wb.serverError(w, r, err)
+			return
+		}
+	}
+	if tr.FromCase != "" {
+		ids, err := wb.caseIDs(r)
+		if err != nil {
+			wb.serverError(w, r, err)
+			return
+		}
+		p.FromID = ids[tr.FromCase]
 	}
 	if tab == "graph" {
 		var b bytes.Buffer

@@ -17,6 +17,9 @@ type consoleHomePage struct {
 	Error string
 	// Degrees are the degrees a trace may follow: 1 to 4.
 	Degrees []int
+	// FollowUps are the signed-in investigator's contacts under
+	// follow-up (console_followup.go), first on the page.
+	FollowUps []followUpRow
 }
 
 // consoleHome lists the open cases and the form opening a case.
@@ -31,6 +34,10 @@ func (wb *Web) consoleHomeRender(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	p.Cases, p.Degrees = cases, []int{1, 2, 3, 4}
+	if p.FollowUps, err = wb.myFollowUps(r); err != nil {
+		wb.serverError(w, r, err)
+		return
+	}
 	wb.render(w, r, status, "console_home", p)
 }
 

@@ -34,7 +34,30 @@ type Console interface {
 	// and the event's ledger index. ErrInvalid for a reason the trace API
 	// would refuse.
 	Reveal(ctx context.Context, who string, c store.Case, traceID string, sel RevealSet, reason string) (*CaseTrace, int64, error)
+
+	// FollowUpContacts puts the contacts of the case's trace that sel
+	// chooses under the follow-up of who (status to-notify), keyed by the
+	// case's Ref; contacts already under follow-up are left as they are.
+	// It returns how many it added.
+	FollowUpContacts(ctx context.Context, who string, c store.Case, traceID string, sel RevealSet) (int, error)
+	// MoveContact moves a contact's follow-up (pseudonym: 32 hex digits)
+	// to status to, made by who (an audit event). A contact who turns
+	// positive needs newCase, the new case's reference: it is opened as a
+	// console case linked to c (its first trace runs from the day of the
+	// move) and returned; zero otherwise. ErrRefused for a move the
+	// follow-up does not allow, ErrInvalid for a malformed pseudonym or
+	// reference.
+	MoveContact(ctx context.Context, who string, c store.Case, pseudonym, to, newCase string) (store.FollowUp, store.Case, error)
+	// NotifyContacts sends the exposure message to contacts of the case
+	// (pseudonyms), every to-notify contact when none; each notification
+	// is recorded with its state and audited. ErrRefused for a contact
+	// that is past being notified.
+	NotifyContacts(ctx context.Context, who string, c store.Case, pseudonyms []string) ([]store.Notification, error)
 }
+
+// ErrRefused is the error of a follow-up move the follow-up does not
+// allow (central/followup), or of a positive move without a new case.
+var ErrRefused = errors.New("the follow-up does not allow this move")
 
 // CaseRequest opens a case: who it is (a phone number in any usual
 // Korean form, or the person id the administration shows), from when
@@ -52,6 +75,9 @@ type CaseRequest struct {
 	// To (zero: open) bound the exposures kept.
 	Venue    string
 	From, To time.Time
+	// FromCase is the reference of the case this one is a contact of
+	// (a contact who turned positive), "" otherwise.
+	FromCase string
 }
 
 // CaseTrace is a trace of a case as the console shows it.
@@ -65,6 +91,9 @@ type CaseTrace struct {
 	Result   *trace.Result
 	// Revealed is how many contacts' identities Result holds.
 	Revealed int
+	// FromCase is the reference of the case this case's person was a
+	// contact of, "" when none (CaseRequest.FromCase).
+	FromCase string
 }
 
 // RevealSet chooses the contacts of a reveal: all of them (the zero

@@ -74,6 +74,9 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/console/cases/{id}/close", Roles: []string{RoleInvestigator}, handler: (*Web).consoleClose},
 	{Method: "GET", Pattern: "/console/cases/{id}/contacts.csv", Roles: []string{RoleInvestigator}, handler: (*Web).consoleCSV},
 	{Method: "GET", Pattern: "/console/cases/{id}/report", Roles: []string{RoleInvestigator}, handler: (*Web).consoleReport},
+	{Method: "POST", Pattern: "/console/cases/{id}/followups", Roles: []string{RoleInvestigator}, handler: (*Web).consoleFollowUpAdd},
+	{Method: "POST", Pattern: "/console/cases/{id}/followups/{pseudonym}/status", Roles: []string{RoleInvestigator}, handler: (*Web).consoleFollowUpMove},
+	{Method: "POST", Pattern: "/console/cases/{id}/notify", Roles: []string{RoleInvestigator}, handler: (*Web).consoleNotify},
 	{Method: "GET", Pattern: "/app", handler: placeholder("app")},
 }
 
