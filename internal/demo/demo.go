@@ -271,17 +271,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := d.issuePasses(); err != nil {
 		return nil, err
 	}
+	// The last visitors (the regulars scan most) are people in the vault,
+	// so that the console can open a case for one of them (web.go).
+	if d.vaultVisitors, d.vaultIDs, err = vaultVisitors(ctx, d.srv, min(demoPeople, len(d.visitors)/2)); err != nil {
+		return nil, err
+	}
+	copy(d.visitors[len(d.visitors)-len(d.vaultVisitors):], d.vaultVisitors)
 	runCtx, stopAll := context.WithCancel(ctx)
 	defer stopAll()
 	if err := d.playDay(ctx, runCtx); err != nil {
 		return nil, err
 	}
 	d.drain(ctx)
+	caseErr := d.demoCase(ctx) // web.go; before verify, which closes the central
 	rep, err := d.verify(ctx)
 	if err != nil {
 		return rep, err
 	}
-	printWeb(d.o.Out, d.webURL, o.Keep) // web.go
+	if caseErr != nil {
+		return rep, caseErr
+	}
+	printWeb(d.o.Out, d.webURL, d.caseLine, o.Keep) // web.go
 	if o.Keep {
 		return rep, keep(ctx, d.ccfg, d.sims, d.o.Out)
 	}
@@ -290,17 +300,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // demo is one run: what Run's named steps set up and share.
 type demo struct {
-	o            Options
-	dir          string
-	keys         *province.Keys
-	ccfg         central.Config
-	srv          *central.Server
-	closeCentral func() error // once; a no-op before the central starts
-	sims         []*sim
-	visitors     []visitor
-	bad          []string   // codes no kiosk accepts: not a pass, expired, forged
-	files        []*os.File // logs, closed when Run returns
-	webURL       string     // the central's HTTP address, the web's
+	o             Options
+	dir           string
+	keys          *province.Keys
+	ccfg          central.Config
+	srv           *central.Server
+	closeCentral  func() error // once; a no-op before the central starts
+	sims          []*sim
+	visitors      []visitor
+	vaultVisitors []visitor  // the last of visitors, people in the vault (web.go)
+	vaultIDs      []string   // their person ids
+	caseLine      string     // the console case opened after the day (web.go)
+	bad           []string   // codes no kiosk accepts: not a pass, expired, forged
+	files         []*os.File // logs, closed when Run returns
+	webURL        string     // the central's HTTP address, the web's
 }
 
 // visitor is a person with a pass.

@@ -56,6 +56,9 @@ func testDemo(t *testing.T, o Options) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+	if !regexp.MustCompile(`(?m)^  case DEMO-2026-001: http://127\.0\.0\.1:\d+/console/cases/\d+  \(데모 방문자 \d\d, [1-9]\d* check-ins today`).MatchString(out.String()) {
+		t.Errorf("output lacks the console case's line\n%s", out.String())
+	}
 }
 
 // Ensure that a central restarted on the config pinAddrs pinned (as --keep
