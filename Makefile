@@ -46,10 +46,19 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test ./checkin -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./pass -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./pass -run '^$$' -fuzz FuzzBase45 -fuzztime $(FUZZTIME)
 	$(GO) test ./hardware/scanner -run '^$$' -fuzz FuzzFramer -fuzztime $(FUZZTIME)
 	$(GO) test ./hardware/scanner -run '^$$' -fuzz FuzzKeyDecoder -fuzztime $(FUZZTIME)
 	$(GO) test ./hardware/camera -run '^$$' -fuzz FuzzFrameSplitter -fuzztime $(FUZZTIME)
-	$(GO) test ./pass -run '^$$' -fuzz FuzzBase45 -fuzztime $(FUZZTIME)
+	$(GO) test ./sync/wire -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./sync/ingest -run '^$$' -fuzz FuzzHandle -fuzztime $(FUZZTIME)
+	$(GO) test ./ledger -run '^$$' -fuzz FuzzParseLeaf -fuzztime $(FUZZTIME)
+	$(GO) test ./venuecode -run '^$$' -fuzz FuzzParseDisplay -fuzztime $(FUZZTIME)
+	$(GO) test ./venuecode -run '^$$' -fuzz FuzzParsePoster -fuzztime $(FUZZTIME)
+	$(GO) test ./province -run '^$$' -fuzz FuzzParseKeyUpdate -fuzztime $(FUZZTIME)
+	$(GO) test ./central/vault -run '^$$' -fuzz FuzzNormalizePhone -fuzztime $(FUZZTIME)
+	$(GO) test ./central/registry -run '^$$' -fuzz FuzzParseBusinessNumber -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/text -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 
 ## demo: the whole system on embedded defaults: a scripted day, then the check (DEMO_FLAGS=--keep to leave it running)
 demo: build
