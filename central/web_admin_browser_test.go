@@ -3,7 +3,6 @@ package central
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,26 +14,10 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/web"
+	"github.com/anshim/anshim/internal/browsertest"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/sync/wire"
 )
-
-// adminChromium returns Debian's Chromium, as central/web's browser test
-// does: skipped on a developer's machine without it, a failure under CI
-// (CI or ANSHIM_REQUIRE_BROWSER set).
-func adminChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" || os.Getenv("ANSHIM_REQUIRE_BROWSER") != "" {
-		t.Fatal("chromium is not installed: the browser test cannot run (make deps installs it)")
-	}
-	t.Skip("chromium is not installed (make deps); set ANSHIM_REQUIRE_BROWSER=1 to make this a failure")
-	return ""
-}
 
 // Ensure, in a real headless Chromium against a real central, that an
 // admin signs in, rejects an application with a reason, and that its
@@ -45,10 +28,8 @@ func adminChromium(t *testing.T) string {
 // kiosk closes its NATS connection. Screenshots go to
 // $ANSHIM_SCREENSHOTS when set.
 func TestAdminBrowser(t *testing.T) {
-	if testing.Short() && os.Getenv("ANSHIM_REQUIRE_BROWSER") == "" {
-		t.Skip("the browser test starts Chromium (-short)")
-	}
-	exe := adminChromium(t)
+	browsertest.SkipShort(t)
+	exe := browsertest.Chromium(t)
 	ts := startServer(t)
 	ctx := withAccount(context.Background(), fileAdmin)
 	reg := registry.Registration{ID: "v-new-cafe", Name: "한라 카페", BusinessNumber: "220-81-62517", Address: "제주특별자치도 제주시 중앙로 1",
@@ -101,10 +82,7 @@ func TestAdminBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("hide-scrollbars", true))
-	defer cancel()
+	actx := browsertest.Allocator(t, exe)
 	bctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	bctx, cancel = context.WithTimeout(bctx, 40*time.Second)

@@ -34,28 +34,12 @@ import (
 	"github.com/anshim/anshim/hardware/feedback/feedbacktest"
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
+	"github.com/anshim/anshim/internal/browsertest"
 	"github.com/anshim/anshim/kiosk"
 	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/venuecode"
 )
-
-// browserExe returns Debian's Chromium: the test is skipped without it on
-// a developer's machine and fails under CI (CI or ANSHIM_REQUIRE_BROWSER
-// set), where 'make deps' installs it — as central/web's TestBrowser.
-func browserExe(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" || os.Getenv("ANSHIM_REQUIRE_BROWSER") != "" {
-		t.Fatal("chromium is not installed (make deps installs it)")
-	}
-	t.Skip("chromium is not installed (make deps); set ANSHIM_REQUIRE_BROWSER=1 to make this a failure")
-	return ""
-}
 
 // Ensure, in a real headless Chromium against a real central, the
 // business owner's whole way: sign up → apply with a wrong business
@@ -67,10 +51,8 @@ func browserExe(t *testing.T) string {
 // Content-Security-Policy, and the pages do not scroll sideways at
 // 360 px. Screenshots go to $ANSHIM_SCREENSHOTS when it is set.
 func TestBusinessPortal_Browser(t *testing.T) {
-	if testing.Short() && os.Getenv("ANSHIM_REQUIRE_BROWSER") == "" {
-		t.Skip("the browser test starts Chromium (-short)")
-	}
-	exe := browserExe(t)
+	browsertest.SkipShort(t)
+	exe := browsertest.Chromium(t)
 	pdftoppm, err := exec.LookPath("pdftoppm")
 	if err != nil {
 		t.Fatal("pdftoppm is not installed (make deps installs poppler-utils)")
@@ -87,12 +69,7 @@ func TestBusinessPortal_Browser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	actx, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("hide-scrollbars", true))
-	defer cancel()
+	actx := browsertest.Allocator(t, exe)
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)

@@ -19,6 +19,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/internal/browsertest"
 )
 
 // Ensure, in a real headless Chromium against a real central, that an
@@ -32,10 +33,8 @@ import (
 // route. Every tab fits 360 px; screenshots of the case's tabs in Korean
 // and English at 360×740 and 1280×800 go to $ANSHIM_SCREENSHOTS when set.
 func TestConsoleBrowser(t *testing.T) {
-	if testing.Short() && os.Getenv("ANSHIM_REQUIRE_BROWSER") == "" {
-		t.Skip("the browser test starts Chromium (-short)")
-	}
-	exe := adminChromium(t)
+	browsertest.SkipShort(t)
+	exe := browsertest.Chromium(t)
 	ts := startServer(t)
 	ctx := withAccount(context.Background(), fileAdmin)
 
@@ -109,10 +108,7 @@ func TestConsoleBrowser(t *testing.T) {
 	}
 
 	dir := os.Getenv("ANSHIM_SCREENSHOTS")
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("hide-scrollbars", true))
-	defer cancel()
+	actx := browsertest.Allocator(t, exe)
 	bctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)

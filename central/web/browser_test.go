@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,36 +15,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/internal/browsertest"
 )
-
-// chromium returns the path of Debian's Chromium. Without it the test is
-// skipped on a developer's machine, and fails under CI (CI or
-// ANSHIM_REQUIRE_BROWSER set), where 'make deps' installs it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" || os.Getenv("ANSHIM_REQUIRE_BROWSER") != "" {
-		t.Fatal("chromium is not installed: the browser test cannot run (make deps installs it: apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed (make deps); set ANSHIM_REQUIRE_BROWSER=1 to make this a failure")
-	return ""
-}
-
-// screenshotDir is where the browser test writes its screenshots:
-// $ANSHIM_SCREENSHOTS, or the test's temporary directory.
-func screenshotDir(t *testing.T) string {
-	if d := os.Getenv("ANSHIM_SCREENSHOTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
 
 // Ensure, in a real headless Chromium, that the landing page renders in
 // Korean with the embedded font loaded, at 360 px without horizontal
@@ -54,12 +25,10 @@ func screenshotDir(t *testing.T) string {
 // page breaks the Content-Security-Policy. Screenshots are written for a
 // person to look at.
 func TestBrowser(t *testing.T) {
-	if testing.Short() && os.Getenv("ANSHIM_REQUIRE_BROWSER") == "" {
-		t.Skip("the browser test starts Chromium (-short)")
-	}
-	exe := chromium(t)
+	browsertest.SkipShort(t)
+	exe := browsertest.Chromium(t)
 	s := newSite(t, Options{})
-	dir := screenshotDir(t)
+	dir := browsertest.ScreenshotDir(t)
 	// A checkpoint for the landing page to show (the ledger's own tests
 	// cover signing it).
 	cp := store.Checkpoint{Size: 1284, Time: s.clock.Now().Add(-10 * time.Second), Note: []byte("jeju/anshim\n1284\n\n")}
@@ -67,20 +36,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
+	actx := browsertest.Allocator(t, exe)
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
 	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
