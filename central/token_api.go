@@ -41,25 +41,6 @@ var (
 	fileInvestigator = Account{Name: "investigator", Role: RoleInvestigator}
 )
 
-// reservedNames cannot name a token: the token files' accounts, and names
-// that would read as the central itself in an audit.
-var reservedNames = map[string]bool{"admin": true, "investigator": true, "central": true, "system": true, "root": true}
-
-// ValidAccountName reports whether name can name an API token (and later
-// an account): 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a
-// letter, such as "kim.jiwoo". It is one word in a ledger leaf.
-func ValidAccountName(name string) bool {
-	if len(name) < 2 || len(name) > 64 || name[0] < 'a' || name[0] > 'z' {
-		return false
-	}
-	for _, c := range []byte(name) {
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // errForbidden: a valid token whose role does not allow the route. The
 // HTTP API answers 403.
 var errForbidden = errors.New("forbidden")
@@ -143,14 +124,14 @@ func tokenInfo(t store.APIToken) APITokenInfo {
 
 // AddAPIToken makes a named token for a person with a role, stores its
 // hash and returns the token: the only time it is shown. The name must be
-// ValidAccountName, not reserved, and never used before (store.ErrExists,
+// store.ValidAccountName, not reserved, and never used before (store.ErrExists,
 // also for a revoked token's name: audit events keep naming one person).
 // The addition is an audit event of the account in ctx.
 func (s *Server) AddAPIToken(ctx context.Context, name, role string) (NewAPIToken, error) {
 	switch {
-	case !ValidAccountName(name):
+	case !store.ValidAccountName(name):
 		return NewAPIToken{}, fmt.Errorf("%w: name %q: want 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter (such as kim.jiwoo)", ErrInvalid, name)
-	case reservedNames[name]:
+	case store.ReservedAccountName(name):
 		return NewAPIToken{}, fmt.Errorf("name %s: %w (reserved: admin and investigator are the data directory's token files)", name, store.ErrExists)
 	case role != RoleAdmin && role != RoleInvestigator:
 		return NewAPIToken{}, fmt.Errorf("%w: role %q: want admin or investigator", ErrInvalid, role)
@@ -190,10 +171,10 @@ func (s *Server) APITokens(ctx context.Context) ([]APITokenInfo, error) {
 // replace the file and restart the central. A revocation is an audit event
 // of the account in ctx.
 func (s *Server) RevokeAPIToken(ctx context.Context, name string) (APITokenInfo, error) {
-	if reservedNames[name] {
+	if store.ReservedAccountName(name) {
 		return APITokenInfo{}, fmt.Errorf("%w: %s is a token file's account: write a new DATA/%s.token and restart the central", ErrInvalid, name, name)
 	}
-	if !ValidAccountName(name) {
+	if !store.ValidAccountName(name) {
 		return APITokenInfo{}, fmt.Errorf("API token %q: %w", name, store.ErrNotFound)
 	}
 	before, err := s.store.APITokens(ctx)

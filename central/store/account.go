@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -105,3 +106,27 @@ type Accounts interface {
 	// idleBefore or created before createdBefore, and returns how many.
 	DeleteExpiredSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
 }
+
+// ValidAccountName reports whether name can name an account or an API
+// token (one namespace: the Who of audit events): 2 to 64 of a-z, 0-9,
+// '.', '_' and '-', starting with a letter, such as "kim.jiwoo" — one
+// word in a ledger leaf.
+func ValidAccountName(name string) bool {
+	if len(name) < 2 || len(name) > 64 || name[0] < 'a' || name[0] > 'z' {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ReservedAccountNames name no account or token: the accounts of the
+// central's token files, and names that would read as the central itself
+// in an audit.
+var ReservedAccountNames = []string{"admin", "investigator", "central", "system", "root"}
+
+// ReservedAccountName reports whether name is one of ReservedAccountNames.
+func ReservedAccountName(name string) bool { return slices.Contains(ReservedAccountNames, name) }

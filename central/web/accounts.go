@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/web/form"
@@ -14,11 +13,6 @@ import (
 // ErrInvalid marks a request the web refuses: a bad name, role, phone or
 // password. The error says which field.
 var ErrInvalid = errors.New("invalid request")
-
-// ReservedNames cannot name an account: the accounts of the data
-// directory's token files (admin, investigator) and names that would read
-// as the central itself in an audit.
-var ReservedNames = []string{"admin", "investigator", "central", "system", "root"}
 
 // NewAccount is what AddAccount needs to make an account.
 type NewAccount struct {
@@ -40,7 +34,7 @@ func (wb *Web) AddAccount(ctx context.Context, a NewAccount, by string) (store.A
 	if err := f.Validate(); err != nil {
 		return store.Account{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if slices.Contains(ReservedNames, f.Name) {
+	if store.ReservedAccountName(f.Name) {
 		return store.Account{}, fmt.Errorf("name %s: %w (reserved)", f.Name, store.ErrExists)
 	}
 	hash, err := HashPassword(a.Password)

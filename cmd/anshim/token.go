@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/internal/cli"
 )
@@ -70,7 +71,7 @@ func (e *env) runTokenAdd(ctx context.Context, args []string, stdout, stderr io.
 		return flags.Usagef("unexpected argument %q", rest[0])
 	case *name == "":
 		return cli.WithHint(cli.Usagef("--name is required"), "name the person, such as --name kim.jiwoo")
-	case !central.ValidAccountName(*name):
+	case !store.ValidAccountName(*name):
 		return cli.WithHint(cli.Usagef("--name %q: not an account name", *name), "give 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter, such as kim.jiwoo")
 	case *role != central.RoleInvestigator && *role != central.RoleAdmin:
 		return cli.WithHint(cli.Usagef("--role %q: want investigator or admin", *role), "investigators trace; administrators also register venues, persons and tokens")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/cli"
 )
 
@@ -38,7 +39,7 @@ func (e *env) runTokenRevoke(ctx context.Context, args []string, stdout, stderr 
 		return flags.Usagef("unexpected argument %q", rest[0])
 	case *name == "":
 		return cli.WithHint(cli.Usagef("--name is required"), "see the names with 'anshim token list %s'", c.args())
-	case !central.ValidAccountName(*name):
+	case !store.ValidAccountName(*name):
 		return cli.WithHint(cli.Usagef("--name %q: not an account name", *name), "see the names with 'anshim token list %s'", c.args())
 	}
 	var t central.APITokenInfo

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/central/web/form"
 	"github.com/anshim/anshim/internal/cli"
@@ -60,7 +61,7 @@ func (e *env) runUserAdd(ctx context.Context, args []string, stdout, stderr io.W
 		return flags.Usagef("unexpected argument %q", rest[0])
 	case *name == "":
 		return cli.WithHint(cli.Usagef("--name is required"), "name the person, such as --name kim.jiwoo")
-	case !form.ValidName(*name):
+	case !store.ValidAccountName(*name):
 		return cli.WithHint(cli.Usagef("--name %q: not an account name", *name), "give 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter, such as kim.jiwoo")
 	case !slices.Contains(web.AllRoles, *role):
 		return cli.WithHint(cli.Usagef("--role %q: want one of %s", *role, strings.Join(web.AllRoles, ", ")), "business is a venue owner; clerk a venue's staff")

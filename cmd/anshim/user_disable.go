@@ -8,7 +8,7 @@ import (
 	"net/http"
 
 	"github.com/anshim/anshim/central"
-	"github.com/anshim/anshim/central/web/form"
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/cli"
 )
 
@@ -35,7 +35,7 @@ func (e *env) runUserDisable(ctx context.Context, args []string, stdout, stderr 
 	switch {
 	case len(rest) > 0:
 		return flags.Usagef("unexpected argument %q", rest[0])
-	case *name == "" || !form.ValidName(*name):
+	case *name == "" || !store.ValidAccountName(*name):
 		return cli.WithHint(cli.Usagef("--name %q: not an account name", *name), "see the names with 'anshim user list %s'", c.args())
 	}
 	var a central.AccountInfo

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/vault"
 )
 
@@ -39,7 +40,7 @@ func (f *Account) Validate() error {
 	default:
 		return invalid("role", "form.role.invalid")
 	}
-	if !ValidName(f.Name) {
+	if !store.ValidAccountName(f.Name) {
 		return invalid("name", "form.name.invalid")
 	}
 	phone, err := vault.NormalizePhone(f.Phone)
