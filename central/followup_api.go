@@ -102,19 +102,7 @@ func (s *Server) followUpRoutes(mux *http.ServeMux) {
 
 // auth accepts an investigator's or an admin's token.
 func (h *followUpAPI) auth(f func(r *http.Request, who string) (any, int, error)) apiFunc {
-	return func(r *http.Request) (any, int, error) {
-		a, err := h.s.account(r, h.token)
-		if errors.Is(err, errUnauthorized) {
-			return nil, 0, fmt.Errorf("%w (or DATA/investigator.token)", err)
-		}
-		if err != nil {
-			return nil, 0, err
-		}
-		if a.Role != RoleInvestigator && a.Role != RoleAdmin {
-			return nil, 0, fmt.Errorf("%w: the token of %s (%s) may not follow contacts up", errForbidden, a.Name, a.Role)
-		}
-		return f(r.WithContext(withAccount(r.Context(), a)), a.Name)
-	}
+	return h.s.investigatorAuth(h.token, "follow contacts up", f)
 }
 
 // conflict answers a refused move with 409 and its reason.

@@ -102,8 +102,16 @@ type traceAPI struct {
 // auth accepts an investigator's or an admin's token and passes the
 // account's name on.
 func (h *traceAPI) auth(f func(r *http.Request, who string) (any, int, error)) apiFunc {
+	return h.s.investigatorAuth(h.token, "trace", f)
+}
+
+// investigatorAuth wraps f for the investigators' routes: it accepts an
+// investigator's or an admin's token (investigatorToken is that of
+// DATA/investigator.token) and passes the account on, in the context and
+// by name; doing says what another role may not do.
+func (s *Server) investigatorAuth(investigatorToken, doing string, f func(r *http.Request, who string) (any, int, error)) apiFunc {
 	return func(r *http.Request) (any, int, error) {
-		a, err := h.s.account(r, h.token)
+		a, err := s.account(r, investigatorToken)
 		if errors.Is(err, errUnauthorized) {
 			return nil, 0, fmt.Errorf("%w (or DATA/investigator.token)", err)
 		}
@@ -111,7 +119,7 @@ func (h *traceAPI) auth(f func(r *http.Request, who string) (any, int, error)) a
 			return nil, 0, err
 		}
 		if a.Role != RoleInvestigator && a.Role != RoleAdmin {
-			return nil, 0, fmt.Errorf("%w: the token of %s (%s) may not trace", errForbidden, a.Name, a.Role)
+			return nil, 0, fmt.Errorf("%w: the token of %s (%s) may not %s", errForbidden, a.Name, a.Role, doing)
 		}
 		return f(r.WithContext(withAccount(r.Context(), a)), a.Name)
 	}
