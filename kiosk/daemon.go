@@ -34,6 +34,16 @@ type Env struct {
 	// Uplink adjusts the uplink's configuration before it starts (tests:
 	// short timeouts and backoffs).
 	Uplink func(*uplink.Config)
+	// Notify tells the service manager the daemon's state (sd_notify):
+	// READY=1 once the outbox is open and the scanners started, then
+	// WATCHDOG=1 pings while Health is healthy. Nil: not under systemd.
+	Notify Notifier
+	// Watchdog is systemd's WatchdogSec (WATCHDOG_USEC); pings go at half
+	// of it. Zero: no pings.
+	Watchdog time.Duration
+	// Health tracks the scan loops and outbox commits for the watchdog
+	// (nil: NewHealth(time.Now, DefaultStuckAfter)).
+	Health *Health
 }
 
 // Run runs the kiosk until ctx is done: it opens the outbox, starts every
@@ -73,8 +83,14 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 	if obErr != nil {
 		d.log.Error("outbox unusable: out of order", "err", obErr,
 			"hint", "restore the outbox from the corrupt copy with `kiosk outbox --data DIR` on a workstation, or re-provision with `kiosk init` in a new directory and tell the province (the sequence restarts)")
-		return outOfOrder(ctx, d.scanners, ind, d.log, obErr)
+		// Up and answering "out of order": a restart would not mend the file.
+		d.notifyState("STATUS=out of order: outbox unusable")
+		d.startWatchdog(ctx)
+		err := outOfOrder(ctx, d.scanners, ind, d.log, obErr)
+		d.wg.Wait()
+		return err
 	}
+	d.ob.health.Store(d.health)
 	if err := d.newKiosk(); err != nil {
 		return err
 	}
@@ -83,6 +99,7 @@ func Run(ctx context.Context, cfg Config, env Env) error {
 		return err
 	}
 	d.start(ctx)
+	d.startWatchdog(ctx)
 	d.wg.Wait()
 	d.log.Info("kiosk stopped")
 	return nil
@@ -109,13 +126,18 @@ type daemon struct {
 	up   *uplink.Uplink   // nil while offline
 
 	wg sync.WaitGroup // every goroutine start starts
+
+	health *Health // the scan loops and outbox commits, for the watchdog
 }
 
 // load reads the device, the bundle and the revocation list from the data
 // directory, and picks the clock and the scanners.
 func load(cfg Config, env Env) (*daemon, error) {
 	d := &daemon{cfg: cfg, env: env, log: env.Log, clock: env.Clock, scanners: env.Scanners,
-		revPath: filepath.Join(cfg.Data, FileRevoked)}
+		revPath: filepath.Join(cfg.Data, FileRevoked), health: env.Health}
+	if d.health == nil {
+		d.health = NewHealth(time.Now, DefaultStuckAfter)
+	}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
@@ -194,11 +216,17 @@ func (d *daemon) newDisplay() error {
 // start starts in d.wg the scanners, the maintenance, the sync, the
 // status page and the display, each until ctx is done.
 func (d *daemon) start(ctx context.Context) {
-	for _, s := range d.scanners {
+	for i, s := range d.scanners {
+		loop := fmt.Sprintf("scanner %d", i+1)
 		d.wg.Go(func() {
-			err := s.Run(ctx, func(sc scanner.Scan) { d.k.HandleScan(ctx, sc) })
+			err := s.Run(ctx, func(sc scanner.Scan) {
+				end := d.health.Begin(loop)
+				defer end()
+				d.k.HandleScan(ctx, sc)
+			})
 			if err != nil && !errors.Is(err, context.Canceled) {
 				d.log.Error("scanner stopped", "err", err)
+				d.health.Stopped(loop, err)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -134,6 +135,9 @@ type Outbox struct {
 	reqs   chan *appendReq
 	done   chan struct{}
 	now    func() time.Time
+	// health, when set, is told when each commit begins and ends (the
+	// watchdog stops its pings when one is stuck).
+	health atomic.Pointer[Health]
 }
 
 // OpenOutbox opens the outbox at path and checks it. A file that bbolt
@@ -280,7 +284,9 @@ func (o *Outbox) writer() {
 				break drain
 			}
 		}
+		end := o.health.Load().Begin("outbox commit")
 		err := o.commit(batch)
+		end()
 		for _, r := range batch {
 			if err != nil {
 				r.out, r.err = Appended{}, err
