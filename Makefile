@@ -6,7 +6,7 @@ export CGO_ENABLED ?= 0
 # The PostgreSQL the tests and benchmarks use (each test makes and drops its own database).
 export ANSHIM_TEST_PG ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: all build test test-short cross bench fuzz demo deps clean
+.PHONY: all build test test-short cross bench bench-report bench-province fuzz demo deps clean
 
 all: build
 
@@ -39,7 +39,16 @@ cross:
 
 ## bench: every benchmark with its baseline measured in the same run
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count 1 ./... | tee bench.out
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./... | tee bench.out
+
+## bench-report: runs the benchmarks of docs/benchmarks.md one package at a time and writes their generated tables (BENCH_SECTIONS: some of them; `go run ./internal/benchreport/cmd/benchreport -list`)
+BENCH_SECTIONS ?=
+bench-report: deps
+	$(GO) run ./internal/benchreport/cmd/benchreport $(BENCH_SECTIONS)
+
+## bench-province: the full-scale tracing benchmark (36.4 M check-ins on PostgreSQL, hours; ANSHIM_SYNTH_* sizes) and its generated section
+bench-province:
+	$(GO) run ./internal/benchreport/cmd/benchreport province
 
 ## fuzz: each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s

@@ -1,0 +1,83 @@
+package benchreport
+
+// Sections are the generated blocks of docs/benchmarks.md in the order
+// `make bench-report` runs them. Benchtimes are chosen so that the whole
+// report takes about ten minutes on a 2-core machine.
+var Sections = []Section{
+	{
+		Name: "kiosk-scan",
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkScanToCommit$", "-benchtime", "3000x", "-count", "3", "./kiosk"},
+		Goals: []Goal{
+			{Text: "scan to commit p50 ≤ 2× a raw bbolt put + commit", Bench: "ScanToCommit", Unit: "p50-ratio", Op: "<=", Limit: 2},
+			{Text: "scan to commit p99 ≤ 5 ms", Bench: "ScanToCommit", Unit: "scan-p99-ms", Op: "<=", Limit: 5},
+		},
+		Note: "Baseline: one raw bbolt single-put commit on the same disk, interleaved with the scans (bolt-*). " +
+			"Median of 3 runs (range).",
+	},
+	{
+		Name: "camera",
+		Args: []string{"-run", "^$", "-bench", "^Benchmark(VsZbar|Decode)$", "-benchtime", "1x", "./hardware/camera"},
+		Goals: []Goal{
+			{Text: "codes read ≥ 1.3× zbarimg (QR only)", Bench: "VsZbar/corpus", Unit: "read-ratio", Op: ">=", Limit: 1.3},
+			{Text: "whole-corpus time ≤ zbarimg's (QR only)", Bench: "VsZbar/corpus", Unit: "time-ratio", Op: "<=", Limit: 1},
+		},
+		Note: "Baseline: `zbarimg -q --xml -Sdisable -Sqrcode.enable` (QR only, as the kiosk) on the same PNG files: " +
+			"`corpus` is one process each over every file (ours: `kiosk decode`'s decoder over the files in one process); " +
+			"`per-file` is one zbarimg process per file against one DecodeFile call per file, each timed alone.",
+	},
+	{
+		Name: "kiosk-size",
+		Args: []string{"-run", "^$", "-bench", "^Benchmark(KioskRSS100k|KioskBinaryARM64)$", "-benchtime", "1x", "./cmd/kiosk"},
+		Goals: []Goal{
+			{Text: "kiosk RSS with 100,000 records buffered ≤ 40 MB", Bench: "KioskRSS100k", Unit: "RSS-MB", Op: "<=", Limit: 40},
+			{Text: "linux/arm64 kiosk binary ≤ 20 MB", Bench: "KioskBinaryARM64", Unit: "MB", Op: "<=", Limit: 20},
+		},
+	},
+	{
+		Name: "store-ingest",
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkIngestLatency$/days=28", "-benchtime", "2000x", "-timeout", "20m", "./central/store/storebench"},
+		Goals: []Goal{
+			{Text: "a lone 20-record Ingest on bbolt, p50 ≤ 3× a raw commit", Bench: "IngestLatency/bolt/days=28/ledger=on/records=20", Unit: "p50-ratio", Op: "<=", Limit: 3},
+		},
+		Note: "Baseline: the raw commit of the same 20 records (bbolt: one Update; PostgreSQL: COPY into a plain table), " +
+			"interleaved with the Ingests; 1,000 devices take turns, one Ingest at a time.",
+	},
+	{
+		Name: "sync",
+		Args: []string{"-run", "^$", "-bench", ".", "-benchtime", "1x", "-timeout", "20m", "./sync/syncbench"},
+		Goals: []Goal{
+			{Text: "catch-up of one kiosk ≥ 0.5× the opening limit", Bench: "CatchUp.*", Unit: "x-open-limit", Op: ">=", Limit: 0.5},
+			{Text: "ingest from 1,000 kiosks ≥ 0.7× the opening limit", Bench: "IngestKiosks.*", Unit: "x-open-limit", Op: ">=", Limit: 0.7},
+		},
+		Note: "Baselines in the same run: opening sealed records (`checkin.Open`) on all cores (the opening limit), " +
+			"and raw JetStream publish-with-ack to the same embedded nats-server (`sync_interval: always`).",
+	},
+	{
+		Name: "web",
+		Args: []string{"-run", "^$", "-bench", ".", "-benchtime", "20x", "./central/web", "./central/poster", "./central/tracegraph", "./notify"},
+	},
+	{
+		Name: "console",
+		Env:  []string{"ANSHIM_CONSOLE_BENCH=1"},
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkConsole", "-benchtime", "1x", "-timeout", "20m", "./central"},
+	},
+	{
+		Name:     "province",
+		Separate: true,
+		Env:      []string{"ANSHIM_SYNTH_BENCH=1"},
+		Args:     []string{"-run", "^$", "-bench", "^BenchmarkProvince", "-benchtime", "1x", "-timeout", "3h", "./central/synth"},
+		Goals: []Goal{
+			{Text: "degree-3 trace p99 ≤ 1 s at 36.4 M check-ins on PostgreSQL", Bench: "Province.*pg.*degree=3.*", Unit: "p99-ms", Op: "<=", Limit: 1000},
+		},
+	},
+}
+
+// Lookup returns the section named name.
+func Lookup(name string) (Section, bool) {
+	for _, s := range Sections {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Section{}, false
+}
