@@ -12,8 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/anshim/anshim/checkin"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/anshim/anshim/checkin"
 )
 
 // Buckets and meta keys of the outbox file.
