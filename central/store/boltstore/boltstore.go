@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,6 +74,9 @@ func (o *Options) timeoutOrDefault() time.Duration {
 // Store is the bbolt implementation of store.Store.
 type Store struct {
 	db *bolt.DB
+	// ingesting counts the Ingest calls in progress: a lone one commits at
+	// once, several share commits through db.Batch.
+	ingesting atomic.Int32
 }
 
 var _ store.Store = (*Store)(nil)
@@ -264,13 +268,21 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 		}
 	}
 	stored := 0
-	// db.Batch: ingests arriving together (several devices' batches are
-	// handled at once) share one commit and its fsyncs. The function may
-	// run twice (alone, after a shared commit failed): it starts over.
+	// Ingests arriving together (several devices' batches are handled at
+	// once) share one commit and its fsyncs through db.Batch, which waits
+	// up to MaxBatchDelay for company; an Ingest with no other in progress
+	// commits at once instead of waiting for company that is not coming.
+	// The function may run twice (alone, after a shared commit failed): it
+	// starts over.
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	commit := s.db.Batch
+	if s.ingesting.Add(1) == 1 {
+		commit = s.db.Update
+	}
+	defer s.ingesting.Add(-1)
+	err := commit(func(tx *bolt.Tx) error {
 		stored = 0
 		var firstStored, lastStored uint64
 		st, err := getState(tx, b.Device)
