@@ -179,7 +179,9 @@ var webCases = map[string]routeCase{
 	"POST /console/cases/{id}/followups/{pseudonym}/status": {"/console/cases/999/followups/00/status", [4]int{403, 404, 403, 401}},
 	"POST /console/cases/{id}/notify":                       {"/console/cases/999/notify", [4]int{403, 404, 403, 401}},
 
-	"GET /app":      {"", [4]int{200, 200, 200, 200}},
+	"GET /app":                      {"", [4]int{200, 200, 200, 200}},
+	"GET /app/manifest.webmanifest": {"", [4]int{200, 200, 200, 200}},
+	"GET /app/sw.js":                {"", [4]int{200, 200, 200, 200}},
 	"POST /signout": {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
 }
 
@@ -306,7 +308,7 @@ func TestRouteRoles(t *testing.T) {
 	// form, or the sign-in form.
 	csrf := func(w *walker) string {
 		t.Helper()
-		path := "/app"
+		path := "/" // the landing page: a signed-in page's sign-out form
 		if resp, _ := do(w, "GET", "/signin", nil); resp.StatusCode == http.StatusOK {
 			path = "/signin"
 		}

@@ -77,7 +77,10 @@ var routes = []Route{
 	{Method: "POST", Pattern: "/console/cases/{id}/followups", Roles: []string{RoleInvestigator}, handler: (*Web).consoleFollowUpAdd},
 	{Method: "POST", Pattern: "/console/cases/{id}/followups/{pseudonym}/status", Roles: []string{RoleInvestigator}, handler: (*Web).consoleFollowUpMove},
 	{Method: "POST", Pattern: "/console/cases/{id}/notify", Roles: []string{RoleInvestigator}, handler: (*Web).consoleNotify},
-	{Method: "GET", Pattern: "/app", handler: placeholder("app")},
+	// The visitor app: app.go (its API is the central's /v1/app/...).
+	{Method: "GET", Pattern: "/app", handler: (*Web).appShell},
+	{Method: "GET", Pattern: "/app/manifest.webmanifest", Static: true, handler: (*Web).appManifest},
+	{Method: "GET", Pattern: "/app/sw.js", Static: true, handler: (*Web).appServiceWorker},
 }
 
 // Routes returns the web's route table.
