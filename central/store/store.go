@@ -179,6 +179,7 @@ type Store interface {
 	DeviceStatuses
 	Cases     // cases.go: the investigators' console
 	FollowUps // followup.go: contacts under follow-up, notifications
+	Apps      // app.go: the visitor app's codes, sessions, inbox
 	// AddVenue stores a new venue, every field as given. ErrExists when
 	// its id is taken, or when its business number is another venue's
 	// (the error says "business_number"); a venue without a business
