@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/internal/cli"
 	"github.com/anshim/anshim/province"
@@ -114,7 +116,12 @@ func (e *env) runServe(ctx context.Context, args []string, stdout, stderr io.Wri
 	if e.started != nil {
 		e.started(srv.HTTPURL(), srv.NATSURL())
 	}
+	// Under systemd (Type=notify): serving now. Outside systemd nothing is sent.
+	if _, err := sddaemon.SdNotify(false, sddaemon.SdNotifyReady); err != nil {
+		log.Warn("notify systemd", "err", err)
+	}
 	waitErr := srv.Wait(ctx)
+	sddaemon.SdNotify(false, sddaemon.SdNotifyStopping)
 	closeErr := srv.Close()
 	if waitErr != nil {
 		return waitErr
