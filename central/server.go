@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,6 +26,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/store/pgstore"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/ingest"
 )
@@ -67,6 +69,10 @@ type Server struct {
 	// republish asks for the down-sync values to be written again, after
 	// a reconnect.
 	republish chan struct{}
+
+	// signsLedger is set while this central holds the ledger signer's
+	// lease (ledgerSignerLoop).
+	signsLedger atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -242,7 +248,7 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if s.vault != nil {
 		s.goBackground("identity retention", func() error { s.vaultRetention(bg, s.vault); return nil })
 	}
-	s.goBackground("ledger checkpoints", func() error { s.ledgerLoop(bg); return nil })
+	s.goBackground("ledger checkpoints", func() error { s.ledgerSignerLoop(bg); return nil })
 	s.goBackground("ledger receipts", func() error { return s.receiptsLoop(bg) })
 	if err := s.startIngest(ctx, bg); err != nil {
 		return fmt.Errorf("start: ingest: %w", err)
@@ -630,3 +636,100 @@ func (s *Server) addUser(d store.Device) error {
 	s.usersMu.Unlock()
 	return s.applyUsers()
 }
+
+// ledgerLeaser is a store that several centrals share (pgstore): the one
+// central that signs the ledger's checkpoints holds its lease.
+type ledgerLeaser interface {
+	TryLease(ctx context.Context, key int64) (*pgstore.Lease, error)
+}
+
+// leaseEvery is how often a central tries to take the ledger signer's
+// lease, and how often its holder checks that it still holds it.
+var leaseEvery = time.Second
+
+// leaseCheckTimeout bounds one check of the lease.
+const leaseCheckTimeout = 5 * time.Second
+
+// ledgerSignerLoop signs the ledger's checkpoints (ledgerLoop) while this
+// central is the ledger's only signer, until bg is done. On a store that
+// several centrals share that is while it holds the store's lease
+// (pgstore.LockLedgerSigner, an advisory lock on a session of its own):
+// the others try to take it every leaseEvery, so when the holder dies
+// (its session ends with its socket) or its session is cut
+// (pg_terminate_backend, a restart of PostgreSQL) another central signs
+// within about a second. A holder that finds its session gone stops
+// signing at once. A checkpoint is always of the tree as stored, which
+// all centrals share, so a checkpoint signed in the moment between the
+// loss and the check agrees with the new signer's of the same size
+// (Ed25519 signatures of the same text are the same bytes). A bbolt store
+// has one process: it always signs.
+func (s *Server) ledgerSignerLoop(bg context.Context) {
+	ls, ok := s.store.(ledgerLeaser)
+	if !ok {
+		s.signsLedger.Store(true)
+		s.ledgerLoop(bg)
+		return
+	}
+	t := time.NewTicker(leaseEvery)
+	defer t.Stop()
+	var lastErr string
+	for {
+		lease, err := ls.TryLease(bg, pgstore.LockLedgerSigner)
+		switch {
+		case bg.Err() != nil:
+			if lease != nil {
+				lease.Release(context.Background())
+			}
+			return
+		case err != nil:
+			if err.Error() != lastErr { // once per kind of failure, not every second
+				s.log.Warn("ledger signer: cannot ask for the lease; retrying", "err", err)
+				lastErr = err.Error()
+			}
+		case lease != nil:
+			lastErr = ""
+			s.signAsLeader(bg, lease, t.C)
+		}
+		select {
+		case <-bg.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// signAsLeader runs ledgerLoop while lease holds, checking it at every
+// tick, then releases it.
+func (s *Server) signAsLeader(bg context.Context, lease *pgstore.Lease, tick <-chan time.Time) {
+	s.log.Info("ledger signer: this central now signs the ledger's checkpoints", "pg_pid", lease.PID())
+	s.signsLedger.Store(true)
+	ctx, cancel := context.WithCancel(bg)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.ledgerLoop(ctx) })
+	defer func() {
+		cancel()
+		wg.Wait()
+		s.signsLedger.Store(false)
+		lease.Release(context.Background())
+	}()
+	for {
+		select {
+		case <-bg.Done():
+			return
+		case <-tick:
+		}
+		cctx, ccancel := context.WithTimeout(bg, leaseCheckTimeout)
+		err := lease.Check(cctx)
+		ccancel()
+		if err != nil {
+			if bg.Err() == nil {
+				s.log.Warn("ledger signer: lease lost; this central stops signing checkpoints", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// SignsLedger reports whether this central signs the ledger's checkpoints
+// now (it holds the signer's lease, or its store has one process).
+func (s *Server) SignsLedger() bool { return s.signsLedger.Load() }
