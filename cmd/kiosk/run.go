@@ -98,7 +98,12 @@ func (e *env) runRun(ctx context.Context, args []string, stdout, stderr io.Write
 		return flags.Usagef("%v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	err := kiosk.Run(ctx, cfg, kiosk.Env{Log: log, Stdin: e.stdin, Stderr: stderr})
+	// Under systemd (Type=notify, WatchdogSec=): READY=1 and watchdog pings.
+	notify, watchdog, err := kiosk.SystemdNotifier()
+	if err != nil {
+		return cli.WithHint(err, "WATCHDOG_USEC comes from the unit's WatchdogSec=: check systemd/anshim-kiosk.service")
+	}
+	err = kiosk.Run(ctx, cfg, kiosk.Env{Log: log, Stdin: e.stdin, Stderr: stderr, Notify: notify, Watchdog: watchdog})
 	switch {
 	case errors.Is(err, kiosk.ErrLocked):
 		return cli.WithHint(err, "a kiosk is already running on %s: stop it first ('systemctl stop anshim-kiosk'), or give this one its own --data directory; the outbox itself is fine", cfg.Data)
