@@ -25,6 +25,7 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		Admin:    webAdmin{s},    // web_admin.go
 		Business: businessOps{s}, // web_business.go
 		Console:  newConsole(s),  // web_console.go
+		Clerk:    webClerk{s},    // web_clerk.go
 	})
 	if err != nil { // the templates are embedded: a broken build
 		panic(err)

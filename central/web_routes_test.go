@@ -174,6 +174,15 @@ var webCases = map[string]routeCase{
 	"GET /console/cases/{id}/contacts.csv":          {"/console/cases/999/contacts.csv", [4]int{403, 404, 403, 303}},
 	"GET /console/cases/{id}/report":                {"/console/cases/999/report", [4]int{403, 404, 403, 303}},
 
+	// The clerks' cards (clerk_*.go): clerks and admins; the clerk's own
+	// answers are in TestClerkPages.
+	"GET /clerk":                                       {"", [4]int{200, 403, 403, 303}},
+	"POST /clerk/visitors":                             {"", [4]int{400, 403, 403, 401}}, // an empty form
+	"POST /clerk/find":                                 {"", [4]int{400, 403, 403, 401}}, // no phone number
+	"GET /clerk/visitors/{id}":                         {"/clerk/visitors/p-0000000000000000", [4]int{404, 403, 403, 303}},
+	"POST /clerk/visitors/{id}/cards":                  {"/clerk/visitors/p-0000000000000000/cards", [4]int{404, 403, 403, 401}},
+	"GET /clerk/visitors/{id}/cards/{serial}/card.pdf": {"/clerk/visitors/p-0000000000000000/cards/1/card.pdf", [4]int{404, 403, 403, 303}},
+
 	// The console's follow-up (console_followup.go).
 	"POST /console/cases/{id}/followups":                    {"/console/cases/999/followups", [4]int{403, 404, 403, 401}},
 	"POST /console/cases/{id}/followups/{pseudonym}/status": {"/console/cases/999/followups/00/status", [4]int{403, 404, 403, 401}},

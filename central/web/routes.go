@@ -28,6 +28,9 @@ type Route struct {
 // signedIn is every role: any account that is signed in.
 var signedIn = AllRoles
 
+// clerks print visitors' cards: community centres' clerks, and admins.
+var clerks = []string{RoleClerk, RoleAdmin}
+
 // routes is every route of the web, in one table; a test walks it as each
 // role (central/web_routes_test.go), so that a route cannot be added
 // without saying who may use it. Each handler is in a file of its name.
@@ -66,6 +69,13 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/admin/people/{id}", Roles: []string{RoleAdmin}, handler: (*Web).adminPerson},
 	{Method: "POST", Pattern: "/admin/people/{id}/reveal", Roles: []string{RoleAdmin}, handler: (*Web).adminPersonReveal},
 	{Method: "POST", Pattern: "/admin/people/{id}/cards/{serial}/revoke", Roles: []string{RoleAdmin}, handler: (*Web).adminPersonRevoke},
+	// The clerks' cards for visitors without a smartphone: clerk_*.go.
+	{Method: "GET", Pattern: "/clerk", Roles: clerks, handler: (*Web).clerkHome},
+	{Method: "POST", Pattern: "/clerk/visitors", Roles: clerks, handler: (*Web).clerkRegister},
+	{Method: "POST", Pattern: "/clerk/find", Roles: clerks, handler: (*Web).clerkFind},
+	{Method: "GET", Pattern: "/clerk/visitors/{id}", Roles: clerks, handler: (*Web).clerkVisitor},
+	{Method: "POST", Pattern: "/clerk/visitors/{id}/cards", Roles: clerks, handler: (*Web).clerkPrint},
+	{Method: "GET", Pattern: "/clerk/visitors/{id}/cards/{serial}/card.pdf", Roles: clerks, handler: (*Web).clerkCardPDF},
 	// The investigators' console: console_*.go.
 	{Method: "GET", Pattern: "/console", Roles: []string{RoleInvestigator}, handler: (*Web).consoleHome},
 	{Method: "POST", Pattern: "/console/cases", Roles: []string{RoleInvestigator}, handler: (*Web).consoleOpen},
@@ -111,6 +121,8 @@ func home(role string) string {
 		return "/console"
 	case RoleBusiness:
 		return "/business"
+	case RoleClerk:
+		return "/clerk"
 	}
 	return "/app"
 }

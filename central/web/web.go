@@ -48,7 +48,7 @@ const (
 	RoleAdmin        = "admin"        // the province's administration
 	RoleInvestigator = "investigator" // the epidemiological investigators
 	RoleBusiness     = "business"     // a venue owner
-	RoleClerk        = "clerk"        // a venue's staff (the visitor app)
+	RoleClerk        = "clerk"        // a community centre's staff: visitors' cards (/clerk)
 )
 
 // AllRoles lists every role.
@@ -96,6 +96,9 @@ type Options struct {
 	// Console is the central's side of the investigators' console
 	// (/console; nil: its pages answer 500).
 	Console Console
+	// Clerk is the central's side of the clerks' cards for visitors
+	// without a smartphone (/clerk; nil: its pages answer 500).
+	Clerk Clerk
 }
 
 // Web serves the pages. Make one with New and add its routes to a mux

@@ -64,7 +64,7 @@ func (e *env) runUserAdd(ctx context.Context, args []string, stdout, stderr io.W
 	case !store.ValidAccountName(*name):
 		return cli.WithHint(cli.Usagef("--name %q: not an account name", *name), "give 2 to 64 of a-z, 0-9, '.', '_' and '-', starting with a letter, such as kim.jiwoo")
 	case !slices.Contains(web.AllRoles, *role):
-		return cli.WithHint(cli.Usagef("--role %q: want one of %s", *role, strings.Join(web.AllRoles, ", ")), "business is a venue owner; clerk a venue's staff")
+		return cli.WithHint(cli.Usagef("--role %q: want one of %s", *role, strings.Join(web.AllRoles, ", ")), "business is a venue owner; clerk a community centre's staff who print visitors' cards (/clerk)")
 	case *phone == "":
 		return cli.WithHint(cli.Usagef("--phone is required"), "give the person's mobile number, such as --phone 010-1234-5678")
 	case len(venues) > 0 && *role != web.RoleBusiness:
