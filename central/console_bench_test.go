@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,119 +17,227 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/synth"
-	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/central/web"
 )
 
-// TestConsoleBench (with ANSHIM_CONSOLE_BENCH=1; scale from
-// ANSHIM_SYNTH_VENUES, _PEOPLE, _DAYS, _PER_DAY, cases from _CASES) loads
-// a small synthetic province into a real central's store, gives a few
-// people of the vault stays among its visitors, and times, case by case
-// in one run, the console's "open a case → the full result page" (the
-// case form's POST and the case page's GET, over HTTP, signed in) against
-// the trace API alone (POST /v1/traces, the same person, onset and
-// degree 2); it logs the p50/p99 of both and their ratio.
+// BenchmarkConsole (with ANSHIM_CONSOLE_BENCH=1; the province's scale
+// from ANSHIM_SYNTH_VENUES, _PEOPLE, _DAYS, _PER_DAY, _SEED, its cases
+// from _CASES; kept between runs in ANSHIM_SYNTH_KEEP, shared with
+// central/synth's BenchmarkProvince of the same scale) starts a real
+// central on a synthetic province's store, bbolt and, with
+// ANSHIM_TEST_PG, PostgreSQL (ANSHIM_SYNTH_BACKENDS chooses), and times,
+// case by case in one run, the console's "open a case → the full result
+// page" (the case form's POST and the case page's GET over HTTP, signed
+// in as an investigator, the page read to its end) against the trace API
+// alone (POST /v1/traces, the same resident, onset and degree 2, the
+// answer read), alternating which goes first. The cases are the
+// province's residents registered in the vault (synth's PickCases: the
+// most check-ins in the window of an onset the day before the last).
+// Metrics: p50-ms and p99-ms (console), api-p50-ms and api-p99-ms,
+// ratio-p50 and ratio-p99 (console ÷ API), contacts (a case's mean),
+// page-kb (the case page's mean size). Run with -benchtime 100x:
 //
-//	ANSHIM_CONSOLE_BENCH=1 go test -count=1 -run ConsoleBench -v ./central/
-func TestConsoleBench(t *testing.T) {
+//	ANSHIM_CONSOLE_BENCH=1 ANSHIM_TEST_PG=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	ANSHIM_SYNTH_BACKENDS=pg ANSHIM_SYNTH_KEEP=/var/tmp/anshim-synth \
+//	ANSHIM_SYNTH_VENUES=50000 ANSHIM_SYNTH_PEOPLE=1000000 ANSHIM_SYNTH_DAYS=28 ANSHIM_SYNTH_PER_DAY=1300000 \
+//	go test -run '^$' -bench Console -benchtime 100x -timeout 3h ./central/
+func BenchmarkConsole(b *testing.B) {
 	if os.Getenv("ANSHIM_CONSOLE_BENCH") == "" {
-		t.Skip("set ANSHIM_CONSOLE_BENCH=1 (and the ANSHIM_SYNTH_* scale) to run")
+		b.Skip("set ANSHIM_CONSOLE_BENCH=1 (and the ANSHIM_SYNTH_* scale) to run")
 	}
-	ts := startServer(t)
+	backends := []string{"bolt"}
+	if os.Getenv("ANSHIM_TEST_PG") != "" {
+		backends = append(backends, "pg")
+	}
+	if s := os.Getenv("ANSHIM_SYNTH_BACKENDS"); s != "" {
+		backends = filepath.SplitList(s)
+	}
+	for _, backend := range backends {
+		b.Run(backend, func(b *testing.B) {
+			ts := startBenchCentral(b, backend)
+			b.Run("degree-2", func(b *testing.B) { benchConsole(b, ts) })
+		})
+	}
+}
+
+// benchCentral is a central started on a synthetic province.
+type benchCentral struct {
+	*Server
+	fixture *synth.Fixture
+	clock   *testClock
+	token   string // the investigator token
+	run     string // names this run's accounts and case references
+}
+
+// startBenchCentral opens the province of the ANSHIM_SYNTH_* scale on
+// backend (kept or fresh, as synth.OpenFixture) and starts a central on
+// its store, province keys and day keys, its clock a minute before the
+// province's end (every loaded day inside retention).
+func startBenchCentral(b *testing.B, backend string) *benchCentral {
 	ctx := context.Background()
-	now := ts.clock.Now()
 	cfg := synth.Config{
 		Venues: benchEnv("ANSHIM_SYNTH_VENUES", 200),
 		People: benchEnv("ANSHIM_SYNTH_PEOPLE", 6000),
 		Days:   benchEnv("ANSHIM_SYNTH_DAYS", 7),
 		PerDay: benchEnv("ANSHIM_SYNTH_PER_DAY", 20000),
-		Seed:   1,
-		Now:    func() time.Time { return now },
+		Seed:   uint64(benchEnv("ANSHIM_SYNTH_SEED", 1)),
 	}
-	cfg.First = daykeys.DayOf(now) - daykeys.Day(cfg.Days)
-	cases := benchEnv("ANSHIM_SYNTH_CASES", 100)
-	p, err := synth.New(cfg)
+	f, err := synth.OpenFixture(ctx, cfg, synth.FixtureOptions{
+		Backend: backend, AdminDSN: os.Getenv("ANSHIM_TEST_PG"), Keep: os.Getenv("ANSHIM_SYNTH_KEEP"),
+		Cases: benchEnv("ANSHIM_SYNTH_CASES", 100), Logf: b.Logf,
+	})
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	stats, err := p.Load(ctx, ts.store, ts.dayKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("LOAD %d check-ins (%d venues, %d people, %d days) in %s", stats.CheckIns, stats.Venues, stats.People, cfg.Days, stats.Elapsed.Round(time.Millisecond))
-	vs, err := ts.store.Venues(ctx)
-	if err != nil || len(vs) == 0 {
-		t.Fatalf("%d venues (%v)", len(vs), err)
-	}
-
-	// The cases: people of the vault, each with three stays among the
-	// province's visitors in the two days before now (13:00–17:00 KST).
-	rng := rand.New(rand.NewPCG(7, 7))
-	seq := map[string]uint64{}
-	phones := make([]string, cases)
-	for i := range phones {
-		phones[i] = fmt.Sprintf("010-9%03d-%04d", i/10000, i%10000)
-		pp, err := ts.vault.Register(ctx, fmt.Sprintf("확진자%d", i), phones[i])
-		if err != nil {
-			t.Fatal(err)
+	b.Cleanup(func() {
+		if err := f.Close(context.WithoutCancel(ctx)); err != nil {
+			b.Error(err)
 		}
-		for j := range 3 {
-			v := vs[rng.IntN(len(vs))].ID
-			if seq[v] == 0 { // the venue's kiosk (synth's k-<venue>), past its records
-				seq[v] = 1 << 32
-				if _, err := ts.store.Device(ctx, "k-"+v); err != nil {
-					t.Fatalf("the kiosk of %s: %v", v, err)
-				}
-			}
-			seq[v]++
-			day := now.In(daykeys.KST).AddDate(0, 0, -j%2)
-			at := time.Date(day.Year(), day.Month(), day.Day(), 13, 0, 0, 0, daykeys.KST).Add(time.Duration(rng.IntN(240)) * time.Minute)
-			if at.After(now) {
-				at = now.Add(-time.Hour)
-			}
-			ts.checkInAt(t, pp.ID, v, seq[v], checkin.Entry, at)
-		}
+	})
+	if len(f.Cases) == 0 {
+		b.Fatal("the province has no cases to open (ANSHIM_SYNTH_CASES)")
 	}
-	onset := now.In(daykeys.KST).Format(time.DateOnly)
-
-	invTok, err := os.ReadFile(filepath.Join(ts.cfg.DataOrDefault(), InvestigatorTokenFile))
+	if !f.Reused {
+		b.Logf("%s: LOAD %d check-ins (%d venues, %d days) in %s", backend, f.Stats.CheckIns, f.Stats.Venues,
+			f.Config.Days, f.Stats.Elapsed.Round(time.Millisecond))
+	}
+	dir := b.TempDir()
+	days, err := os.ReadFile(filepath.Join(f.DataDir, DayKeysFile))
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	b := signInInvestigator(t, ts, "bench.epi")
+	if err := os.WriteFile(filepath.Join(dir, DayKeysFile), days, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	clock := &testClock{t: f.End.Add(-time.Minute)}
+	s, err := New(Config{
+		Data: dir, Keys: f.KeysDir, Store: f.Store, HTTP: "127.0.0.1:0",
+		NATS: NATSConfig{Listen: "127.0.0.1:-1", Insecure: true},
+		Now:  clock.Now,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := s.Start(sctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Errorf("close: %v", err)
+		}
+	})
+	tok, err := os.ReadFile(filepath.Join(dir, InvestigatorTokenFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchCentral{Server: s, fixture: f, clock: clock, token: strings.TrimSpace(string(tok)),
+		run: fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)}
+}
+
+// benchBrowser is a signed-in investigator's HTTP client.
+type benchBrowser struct {
+	b    *testing.B
+	base string
+	c    *http.Client
+	csrf string
+}
+
+// do sends a request (a form when form is not nil, with the CSRF token)
+// and reads the whole answer: status, Location, body.
+func (bb *benchBrowser) do(method, path string, form url.Values) (int, string, string) {
+	var body io.Reader
+	if form != nil {
+		form.Set("csrf", bb.csrf)
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, bb.base+path, body)
+	if err != nil {
+		bb.b.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := bb.c.Do(req)
+	if err != nil {
+		bb.b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if m := csrfField.FindStringSubmatch(string(data)); m != nil {
+		bb.csrf = m[1]
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), string(data)
+}
+
+// signIn adds an investigator account of this run and signs it in.
+func (ts *benchCentral) signIn(b *testing.B, name string) *benchBrowser {
+	wb, err := web.New(ts.store, web.Options{Now: ts.clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const pw = "investigator password"
+	if _, err := wb.AddAccount(withAccount(context.Background(), fileAdmin),
+		web.NewAccount{Name: name, Role: web.RoleInvestigator, Phone: "010-1111-3333", Password: pw}, "admin"); err != nil {
+		b.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	bb := &benchBrowser{b: b, base: ts.HTTPURL(), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	bb.do("GET", "/signin", nil)
+	if code, _, _ := bb.do("POST", "/signin", url.Values{"name": {name}, "password": {pw}}); code != http.StatusSeeOther {
+		b.Fatalf("sign-in = %d", code)
+	}
+	bb.do("GET", "/console", nil)
+	return bb
+}
+
+// benchConsole opens b.N cases (the province's, in turn) in the console
+// and through the API.
+func benchConsole(b *testing.B, ts *benchCentral) {
+	call := fmt.Sprintf("%s-%d", ts.run, b.N)
+	bb := ts.signIn(b, "bench.epi"+call)
+	cases := ts.fixture.Cases
 	var api, console []time.Duration
-	contacts := 0
-	for i, phone := range phones {
-		ref := fmt.Sprintf("BENCH-%04d", i)
+	contacts, pageBytes := 0, 0
+	b.ResetTimer()
+	for i := range b.N {
+		c := cases[i%len(cases)]
+		ref := fmt.Sprintf("BENCH-%s-%04d", call, i)
+		onset := c.Onset.String()
 		runAPI := func() {
-			reqBody, _ := json.Marshal(TraceRequest{Phone: phone, Onset: onset, Degree: 2, CaseRef: ref})
-			start := time.Now() // the answer read, not decoded: as the page's
+			reqBody, _ := json.Marshal(TraceRequest{Phone: c.Phone, Onset: onset, Degree: 2, CaseRef: ref})
+			b.StopTimer()
+			start := time.Now()
 			req, _ := http.NewRequest("POST", ts.HTTPURL()+"/v1/traces", bytes.NewReader(reqBody))
-			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(invTok)))
+			req.Header.Set("Authorization", "Bearer "+ts.token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
-				t.Fatal(err)
+				b.Fatal(err)
 			}
 			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			api = append(api, time.Since(start))
 			var res TraceResponse
 			if resp.StatusCode != http.StatusCreated || json.Unmarshal(data, &res) != nil {
-				t.Fatalf("trace API: %s %s", resp.Status, data)
+				b.Fatalf("trace API: %s %s", resp.Status, data)
 			}
 			contacts += len(res.Contacts)
+			b.StartTimer()
 		}
 		runConsole := func() {
 			start := time.Now()
-			code, loc, body := b.do("POST", "/console/cases", url.Values{"case_ref": {ref}, "phone": {phone}, "onset": {onset}, "degree": {"2"}})
+			code, loc, body := bb.do("POST", "/console/cases", url.Values{"case_ref": {ref}, "phone": {c.Phone}, "onset": {onset}, "degree": {"2"}})
 			if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/console/cases/") {
-				t.Fatalf("open case = %d %q %s", code, loc, body)
+				b.Fatalf("open case = %d %q %s", code, loc, body)
 			}
-			if code, _, _ := b.do("GET", loc, nil); code != http.StatusOK {
-				t.Fatalf("case page = %d", code)
-			}
+			code, _, page := bb.do("GET", loc, nil)
 			console = append(console, time.Since(start))
+			if code != http.StatusOK {
+				b.Fatalf("case page = %d", code)
+			}
+			pageBytes += len(page)
 		}
 		if i%2 == 0 { // alternate which goes first
 			runAPI()
@@ -138,12 +247,17 @@ func TestConsoleBench(t *testing.T) {
 			runAPI()
 		}
 	}
+	b.StopTimer()
 	a50, a99 := benchPct(api)
 	c50, c99 := benchPct(console)
-	t.Logf("%d cases, degree 2, %.0f contacts a case", cases, float64(contacts)/float64(cases))
-	t.Logf("API    POST /v1/traces:                   p50 %s p99 %s", a50, a99)
-	t.Logf("CONSOLE open case + case page over HTTP:  p50 %s p99 %s", c50, c99)
-	t.Logf("RATIO console/API: p50 %.2f p99 %.2f", float64(c50)/float64(a50), float64(c99)/float64(a99))
+	b.ReportMetric(benchMS(c50), "p50-ms")
+	b.ReportMetric(benchMS(c99), "p99-ms")
+	b.ReportMetric(benchMS(a50), "api-p50-ms")
+	b.ReportMetric(benchMS(a99), "api-p99-ms")
+	b.ReportMetric(float64(c50)/float64(a50), "ratio-p50")
+	b.ReportMetric(float64(c99)/float64(a99), "ratio-p99")
+	b.ReportMetric(float64(contacts)/float64(b.N), "contacts")
+	b.ReportMetric(float64(pageBytes)/float64(b.N)/1024, "page-kb")
 }
 
 func benchEnv(name string, def int) int {
@@ -154,10 +268,12 @@ func benchEnv(name string, def int) int {
 	return def
 }
 
+func benchMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 // benchPct returns the 50th and 99th percentiles of ds.
 func benchPct(ds []time.Duration) (p50, p99 time.Duration) {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	at := func(q float64) time.Duration { return s[min(len(s)-1, int(q*float64(len(s))))] }
-	return at(0.50).Round(10 * time.Microsecond), at(0.99).Round(10 * time.Microsecond)
+	return at(0.50), at(0.99)
 }
