@@ -1,7 +1,11 @@
 package camera
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,65 +89,131 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 	}
 }
 
-// BenchmarkVsZbar decodes the corpus's PNG files with DecodeFile and with
-// one zbarimg process per class of frames (coded, nocode), and reports
-// both per-frame times, their ratio (ours/zbar, below 1 is faster) and how
-// many codes each read. zbarimg's time includes its process start and PNG
-// loading, spread over the files; ours includes PNG loading.
+// decodeChildEnv makes the test binary a decode process: it decodes the
+// files named on its command line as `kiosk decode` does (DecodeFiles with
+// the decoder `kiosk decode` uses) and exits, so that our decoder and
+// zbarimg are measured in the same process style.
+const decodeChildEnv = "ANSHIM_CAMERA_DECODE_CHILD"
+
+// kioskDecoder is the decoder `kiosk decode` uses (cmd/kiosk/decode.go).
+var kioskDecoder = Decoder{Thorough: true}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(decodeChildEnv) == "1" {
+		kioskDecoder.DecodeFiles(os.Stdout, os.Args[1:]...)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runOurs runs one decode process over paths and returns the text it read
+// from each path that gave one.
+func runOurs(paths []string) (map[string]string, error) {
+	cmd := exec.Command(os.Args[0], paths...)
+	cmd.Env = append(os.Environ(), decodeChildEnv+"=1")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("decode process: %w", err)
+	}
+	texts := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		p, text, ok := strings.Cut(line, "\t")
+		if ok && !strings.HasPrefix(text, "error: ") {
+			texts[p] = text
+		}
+	}
+	return texts, nil
+}
+
+// BenchmarkVsZbar decodes the corpus's PNG files with our decoder (as
+// `kiosk decode`: a process reading the files) and with zbarimg restricted
+// to QR codes (zbar.Args: -Sdisable -Sqrcode.enable), in the same process
+// style, alternating which goes first:
+//
+//   - corpus: one process each over every file (frames with and without a
+//     code); time-ratio is ours over zbar's wall time (below 1: faster),
+//     read-ratio our codes read over zbar's.
+//   - per-file: one process each per file; medians per file and the ratio
+//     of the total times.
 func BenchmarkVsZbar(b *testing.B) {
 	bin := zbarimgPath(b)
 	fs, paths := writeCorpus(b)
-	for _, coded := range []bool{true, false} {
-		name := "coded"
-		if !coded {
-			name = "nocode"
+	want := map[string]string{}
+	coded := 0
+	for i, f := range fs {
+		if f.Class != corpus.NoCode {
+			want[paths[i]] = f.Text
+			coded++
 		}
-		var sel []string
-		var want []string
-		for i, f := range fs {
-			if (f.Class != corpus.NoCode) == coded {
-				sel = append(sel, paths[i])
-				want = append(want, f.Text)
-			}
-		}
-		b.Run(name, func(b *testing.B) {
-			var d Decoder
-			var ours, zbar time.Duration
-			var oursTimes []time.Duration
-			oursOK, zbarOK := 0, 0
-			for b.Loop() {
-				oursOK, zbarOK = 0, 0
-				for i, p := range sel {
-					start := time.Now()
-					text, _ := d.DecodeFile(p)
-					t := time.Since(start)
-					ours += t
-					oursTimes = append(oursTimes, t)
-					if text != "" && text == want[i] {
-						oursOK++
-					}
-				}
-				start := time.Now()
-				texts, err := runZbar(bin, sel)
-				zbar += time.Since(start)
-				if err != nil {
-					b.Fatal(err)
-				}
-				for i, p := range sel {
-					if t, ok := texts[p]; ok && t == want[i] {
-						zbarOK++
-					}
-				}
-			}
-			n := float64(b.N * len(sel))
-			oursMs := float64(ours.Microseconds()) / 1000 / n
-			zbarMs := float64(zbar.Microseconds()) / 1000 / n
-			b.ReportMetric(oursMs, "ours-ms/frame")
-			b.ReportMetric(float64(median(oursTimes).Microseconds())/1000, "ours-ms/frame-median")
-			b.ReportMetric(zbarMs, "zbar-ms/frame")
-			b.ReportMetric(oursMs/zbarMs, "ours/zbar")
-			b.ReportMetric(float64(oursOK), "ours-read")
-			b.ReportMetric(float64(zbarOK), "zbar-read")
-		})
 	}
+	count := func(texts map[string]string) (ok int) {
+		for p, t := range texts {
+			if t != "" && want[p] == t {
+				ok++
+			}
+		}
+		return ok
+	}
+	b.Run("corpus", func(b *testing.B) {
+		var ours, zbar time.Duration
+		oursOK, zbarOK := 0, 0
+		for i := 0; b.Loop(); i++ {
+			for j := range 2 {
+				start := time.Now()
+				if (i+j)%2 == 0 {
+					texts, err := runOurs(paths)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ours += time.Since(start)
+					oursOK = count(texts)
+				} else {
+					texts, err := runZbar(bin, paths)
+					if err != nil {
+						b.Fatal(err)
+					}
+					zbar += time.Since(start)
+					zbarOK = count(texts)
+				}
+			}
+		}
+		b.ReportMetric(ours.Seconds()/float64(b.N), "ours-s")
+		b.ReportMetric(zbar.Seconds()/float64(b.N), "zbar-s")
+		b.ReportMetric(ours.Seconds()/zbar.Seconds(), "time-ratio")
+		b.ReportMetric(float64(coded), "coded-frames")
+		b.ReportMetric(float64(len(paths)), "frames")
+		b.ReportMetric(float64(oursOK), "ours-read")
+		b.ReportMetric(float64(coded-oursOK), "ours-missed")
+		b.ReportMetric(float64(zbarOK), "zbar-read")
+		b.ReportMetric(float64(oursOK)/float64(zbarOK), "read-ratio")
+	})
+	b.Run("per-file", func(b *testing.B) {
+		var oursTimes, zbarTimes []time.Duration
+		var ours, zbar time.Duration
+		for b.Loop() {
+			for i, p := range paths {
+				for j := range 2 {
+					start := time.Now()
+					var err error
+					if (i+j)%2 == 0 {
+						_, err = runOurs([]string{p})
+						t := time.Since(start)
+						ours += t
+						oursTimes = append(oursTimes, t)
+					} else {
+						_, err = runZbar(bin, []string{p})
+						t := time.Since(start)
+						zbar += t
+						zbarTimes = append(zbarTimes, t)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+		b.ReportMetric(float64(median(oursTimes).Microseconds())/1000, "ours-ms/file")
+		b.ReportMetric(float64(median(zbarTimes).Microseconds())/1000, "zbar-ms/file")
+		b.ReportMetric(ours.Seconds()/zbar.Seconds(), "time-ratio")
+	})
 }

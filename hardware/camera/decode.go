@@ -33,9 +33,10 @@ var ErrUnreadable = errors.New("QR code found but unreadable")
 // The zero value is ready to use. A Decoder holds no state between calls
 // and may be used from several goroutines at once.
 type Decoder struct {
-	// Thorough makes Decode run every fall-back even when the cheap passes
-	// saw no sign of a code. Slower on frames without a code; meant for
-	// files, where a missed code costs more than time.
+	// Thorough makes Decode run the slowest passes too, after the
+	// fall-backs, when the cheap passes saw a code but could not read it.
+	// A frame without a code costs the same as without Thorough; meant
+	// for files, where a missed code costs more than time.
 	Thorough bool
 }
 
@@ -102,8 +103,8 @@ var cheapPasses = [...]pass{
 }
 
 // fallbackPasses run only when a cheap pass found three finder patterns
-// that could frame a code (or with Decoder.Thorough): they mostly help
-// blurred, noisy or low-contrast codes.
+// that could frame a code: they mostly help blurred, noisy or
+// low-contrast codes.
 var fallbackPasses = [...]pass{
 	{prep: prepOrig, bin: binHybrid},
 	{prep: prepOrig, bin: binGlobal},
@@ -114,6 +115,10 @@ var fallbackPasses = [...]pass{
 	{prep: prepStretch, bin: binHybrid},
 	{prep: prepSmooth, bin: binAdaptive, radius: 10},
 }
+
+// probePass is the extra cheap pass of Decoder.Thorough when the cheap
+// passes saw no code; it is also a fall-back.
+var probePass = pass{prep: prepOrig, bin: binGlobal}
 
 // thoroughPasses run after the fall-backs with Decoder.Thorough only.
 var thoroughPasses = [...]pass{
@@ -220,14 +225,31 @@ func (d *Decoder) decodeFrame(f *frame) (string, error) {
 		}
 		note(r)
 	}
-	if seen || d.Thorough {
-		for _, p := range fallbackPasses {
-			r := f.run(p)
-			if r.text != "" {
-				return r.text, nil
-			}
-			note(r)
+	if !seen && d.Thorough {
+		// One more cheap look for Thorough: a global threshold finds
+		// the finder patterns of some low-contrast, noisy codes that the
+		// local thresholds above break up.
+		r := f.run(probePass)
+		if r.text != "" {
+			return r.text, nil
 		}
+		note(r)
+	}
+	// The fall-backs (and with Thorough the slowest passes) only when a
+	// cheap pass saw a code it could not read: a frame without a code
+	// costs the cheap passes alone.
+	if !seen {
+		return "", fmt.Errorf("decode: %w", ErrNoCode)
+	}
+	for _, p := range fallbackPasses {
+		if p == probePass && d.Thorough {
+			continue // made above
+		}
+		r := f.run(p)
+		if r.text != "" {
+			return r.text, nil
+		}
+		note(r)
 	}
 	if d.Thorough {
 		for _, p := range thoroughPasses {
