@@ -6,9 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/anshim/anshim/central/daykeys"
-	"github.com/anshim/anshim/central/vault"
-	"github.com/anshim/anshim/internal/atomicfile"
 	"io"
 	"log/slog"
 	"net"
@@ -25,8 +22,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
+	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/pgstore"
+	"github.com/anshim/anshim/central/vault"
+	"github.com/anshim/anshim/internal/atomicfile"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/ingest"
 )
@@ -223,6 +223,9 @@ func (s *Server) start(ctx, bg context.Context) error {
 	}
 	if err := s.connect(ctx); err != nil {
 		return err
+	}
+	if err := s.waitJetStream(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
 	}
 	if s.kv, err = ensureBuckets(ctx, s.js, s.cfg.ReplicasOrDefault()); err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -733,3 +736,38 @@ func (s *Server) signAsLeader(bg context.Context, lease *pgstore.Lease, tick <-c
 // SignsLedger reports whether this central signs the ledger's checkpoints
 // now (it holds the signer's lease, or its store has one process).
 func (s *Server) SignsLedger() bool { return s.signsLedger.Load() }
+
+// waitJetStream waits, as long as ctx allows, until JetStream answers: a
+// cluster that has just started (or lost a node) answers "temporarily
+// unavailable" until its servers have elected a meta leader, and the
+// central starting with it should wait rather than fail.
+func (s *Server) waitJetStream(ctx context.Context) error {
+	start := time.Now()
+	last := start
+	for {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := s.js.AccountInfo(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		var apiErr *jetstream.APIError
+		transient := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+			errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+			(errors.As(err, &apiErr) && apiErr.Code == 503)
+		if !transient || ctx.Err() != nil {
+			return fmt.Errorf("JetStream: %w (is JetStream enabled on every NATS server, and has the cluster a quorum?)", err)
+		}
+		if now := time.Now(); now.Sub(last) >= 10*time.Second {
+			s.log.Warn("waiting for JetStream", "waited", now.Sub(start).Round(time.Second), "err", err)
+			last = now
+		}
+		sleep := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			sleep.Stop()
+		case <-sleep.C:
+		}
+	}
+}
