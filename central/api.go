@@ -66,7 +66,7 @@ func (s *Server) Handler() http.Handler {
 	s.webRoutes(mux)    // the web pages (central/web) and /v1/accounts… (admin): see web_mount.go
 	mux.Handle("GET /health", s.api(s.handleHealth))
 	mux.HandleFunc("GET /metrics", s.handleMetrics)
-	return http.MaxBytesHandler(mux, MaxRequestBytes)
+	return http.MaxBytesHandler(s.metrics.instrument(mux), MaxRequestBytes)
 }
 
 // apiFunc handles a request and returns the response value, its status
@@ -125,7 +125,7 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, store.ErrExists), errors.Is(err, ErrNotApproved), errors.As(err, new(*registry.TransitionError)):
+	case errors.Is(err, store.ErrExists), errors.Is(err, ErrNotApproved), errors.Is(err, ErrVenueMismatch), errors.As(err, new(*registry.TransitionError)):
 		return http.StatusConflict
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrDisconnected),

@@ -25,6 +25,9 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrBadToken: the enrollment token is unknown, used or expired.
 	ErrBadToken = errors.New("enrollment token unknown, already used or expired")
+	// ErrVenueMismatch: a kiosk initialised offline asked to enroll with a
+	// token of another venue (wire.EnrollRequest.Venue).
+	ErrVenueMismatch = errors.New("enrollment refused")
 )
 
 // Token is a new enrollment token.
@@ -110,6 +113,12 @@ func (s *Server) enroll(ctx context.Context, req wire.EnrollRequest) (*wire.Enro
 		return nil, ErrBadToken
 	case err != nil:
 		return nil, fmt.Errorf("enroll: %w", err)
+	}
+	// A kiosk initialised offline for another venue is refused before it
+	// is registered (the token stays used; the device may enroll with a
+	// token of its own venue).
+	if req.Venue != "" && req.Venue != tok.Venue {
+		return nil, fmt.Errorf("%w: %s: the token is for venue %s, the kiosk records check-ins for venue %s: issue a token for venue %s", ErrVenueMismatch, wire.VenueMismatch, tok.Venue, req.Venue, req.Venue)
 	}
 	// A venue suspended since its token was made gets no new kiosk (the
 	// token stays used).

@@ -3,7 +3,6 @@ package central
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/anshim/anshim/sync/ingest"
@@ -14,7 +13,7 @@ import (
 func (s *Server) startIngest(ctx, bg context.Context) error {
 	cfg := ingest.Config{
 		JS:       s.js,
-		Store:    s.store,
+		Store:    s.ingestMetrics.TimeStore(s.store, s.now), // batch latency histograms
 		SealPub:  s.keys.SealingPublicKey(),
 		SealPriv: s.keys.SealingPrivateKey(),
 		DayKeys:  s.dayKeys,
@@ -42,9 +41,4 @@ func (s *Server) startIngest(ctx, bg context.Context) error {
 	}
 	s.goBackground("ingest", func() error { return in.Run(bg) })
 	return nil
-}
-
-// writeIngestMetrics writes ingest's counters.
-func (s *Server) writeIngestMetrics(w io.Writer) error {
-	return s.ingestMetrics.WritePrometheus(w)
 }

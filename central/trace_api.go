@@ -216,6 +216,7 @@ func checkTraceText(field, s string, minAlnum, maxBytes int) (string, error) {
 // answer. req.CaseRef is required (at least MinCaseRefAlnum letters or
 // digits), req.Reason for a reveal (at least MinReasonAlnum).
 func (s *Server) Trace(ctx context.Context, req TraceRequest, who string) (*TraceResponse, error) {
+	defer s.metrics.observeTrace(time.Now())
 	var tr trace.Request
 	var err error
 	if who == "" {

@@ -13,8 +13,21 @@
 // Enroll writes a kiosk data directory as `kiosk init` does (device key,
 // bundle, empty outbox, device.json last), plus nats.nk (the NATS user
 // seed, mode 0600) and nats.json ([uplink.Settings]), which make
-// `kiosk run` sync. It refuses a directory that already holds a device,
-// before using the token up.
+// `kiosk run` sync.
+//
+// # Enrolling a kiosk initialised offline
+//
+// A directory made by `kiosk init` (a device, no nats.json) is enrolled
+// in place: the device keeps its key, its id and its outbox with every
+// check-in buffered so far, which `kiosk run` then syncs from the first.
+// The request names the kiosk's venue, and the central refuses a token of
+// another venue before it registers the device ([wire.VenueMismatch]); the
+// kiosk checks the answer's venue and province too, so nothing is
+// installed for the wrong venue or province ([VenueMismatchError],
+// [ErrOtherProvince]). Only nats.nk, nats.json, nats-ca.pem and, if the
+// central's differs, bundle.json are written; device.key, device.json and
+// outbox.db are not touched. A directory that is enrolled already is
+// refused before the token is used up ([ErrEnrolled]).
 //
 // # Authenticating the central
 //
@@ -95,6 +108,9 @@ type Result struct {
 	NATSCA []byte
 	// BundleSHA256 is the SHA-256 of the installed bundle.
 	BundleSHA256 string
+	// Existing is true when the directory held a device made by `kiosk
+	// init`, now enrolled with its key and outbox.
+	Existing bool
 }
 
 // Errors callers branch on.
@@ -104,7 +120,30 @@ var (
 	ErrUnauthenticated = errors.New("the central's answer cannot be authenticated: its URL is not https:// and no bundle SHA-256 is pinned")
 	// ErrBundleMismatch: the bundle received does not hash to the pin.
 	ErrBundleMismatch = errors.New("the province bundle received does not match --bundle-sha256")
+	// ErrEnrolled: the data directory holds an enrolled kiosk already.
+	ErrEnrolled = errors.New("the kiosk is enrolled already")
+	// ErrOtherProvince: the central's province bundle has other keys than
+	// the bundle the kiosk was initialised with, so the central could not
+	// open the check-ins buffered so far.
+	ErrOtherProvince = errors.New("the central belongs to another province than the kiosk's bundle")
 )
+
+// VenueMismatchError: the token is for another venue than the one the
+// kiosk was initialised for (`kiosk init --venue`). Nothing was installed.
+type VenueMismatchError struct {
+	Kiosk string // the kiosk's venue, from device.json
+	Token string // the token's venue, "" when the central did not say
+	// Message is the central's refusal, "" when the kiosk found the
+	// mismatch in the central's answer.
+	Message string
+}
+
+func (e *VenueMismatchError) Error() string {
+	if e.Token == "" {
+		return fmt.Sprintf("the token is not for venue %s, the venue this kiosk was initialised for: %s", e.Kiosk, e.Message)
+	}
+	return fmt.Sprintf("the token is for venue %s, but this kiosk was initialised for venue %s", e.Token, e.Kiosk)
+}
 
 // RefusedError is the central's refusal (an HTTP 4xx answer): a token
 // unknown, used or expired, or a malformed request.
@@ -156,16 +195,24 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 	if o.Dir == "" {
 		return nil, errors.New("enroll: no data directory")
 	}
-	if _, err := os.Stat(filepath.Join(o.Dir, kiosk.FileDevice)); err == nil {
-		return nil, fmt.Errorf("enroll: %s already holds a device; use another directory or remove it first", o.Dir)
-	}
-	now := time.Now
-	if o.Now != nil {
-		now = o.Now
-	}
-	dev, err := kiosk.NewDevice("", now())
-	if err != nil {
-		return nil, fmt.Errorf("enroll: %w", err)
+	// A device already there was made by `kiosk init`: enroll it in place.
+	dev, err := kiosk.LoadDevice(o.Dir)
+	existing := err == nil
+	switch {
+	case existing:
+		if _, err := os.Stat(filepath.Join(o.Dir, kiosk.FileNATS)); err == nil {
+			return nil, fmt.Errorf("enroll: %s: %w (device %s, venue %s)", o.Dir, ErrEnrolled, dev.ID, dev.Venue)
+		}
+	case errors.Is(err, kiosk.ErrNotProvisioned):
+		now := time.Now
+		if o.Now != nil {
+			now = o.Now
+		}
+		if dev, err = kiosk.NewDevice("", now()); err != nil {
+			return nil, fmt.Errorf("enroll: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("enroll: %s holds a device that cannot be read: %w", o.Dir, err)
 	}
 	kp, err := nkeys.CreateUser()
 	if err != nil {
@@ -180,13 +227,24 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("enroll: NATS key: %w", err)
 	}
 	req := wire.EnrollRequest{Token: o.Token, DeviceKey: base64.StdEncoding.EncodeToString(dev.PublicKey), NKey: npub}
+	if existing {
+		req.Venue = dev.Venue
+	}
 	resp, err := o.post(ctx, endpoint, req)
+	var refused *RefusedError
+	if existing && errors.As(err, &refused) && strings.Contains(refused.Message, wire.VenueMismatch) {
+		return nil, &VenueMismatchError{Kiosk: dev.Venue, Message: refused.Message}
+	}
 	if err != nil {
 		return nil, err
 	}
 	settings, err := check(resp, dev)
 	if err != nil {
 		return nil, fmt.Errorf("enroll: the central's answer: %w", err)
+	}
+	if existing && resp.Venue != dev.Venue {
+		// A central that does not know EnrollRequest.Venue.
+		return nil, &VenueMismatchError{Kiosk: dev.Venue, Token: resp.Venue}
 	}
 	sum, err := resp.Bundle.SHA256()
 	if err != nil {
@@ -201,11 +259,55 @@ func Enroll(ctx context.Context, o Options) (*Result, error) {
 			return nil, fmt.Errorf("enroll: the central's answer: %w; nothing was installed", err)
 		}
 	}
+	if existing {
+		if err := installCredentials(o.Dir, resp.Bundle, settings, seed, ca); err != nil {
+			return nil, err
+		}
+		return &Result{Device: dev, Settings: settings, NATSCA: ca, BundleSHA256: sum, Existing: true}, nil
+	}
 	dev.Venue = resp.Venue
 	if err := install(o.Dir, dev, resp.Bundle, settings, seed, ca); err != nil {
 		return nil, err
 	}
 	return &Result{Device: dev, Settings: settings, NATSCA: ca, BundleSHA256: sum}, nil
+}
+
+// sameProvince reports whether the central's bundle has the keys of the
+// bundle a kiosk was initialised with: the same root key when both have
+// one (a later bundle may carry rotated pass and sealing keys), else the
+// same sealing key.
+func sameProvince(installed, central *province.Bundle) bool {
+	if len(installed.RootKey) > 0 && len(central.RootKey) > 0 {
+		return installed.RootKey.Equal(central.RootKey)
+	}
+	return installed.SealingKey == central.SealingKey
+}
+
+// installCredentials enrolls a kiosk initialised offline in dir: its NATS
+// credentials and CA, and the central's bundle if it differs from the
+// installed one (of the same province). The device and its outbox stay.
+func installCredentials(dir string, bundle *province.Bundle, s uplink.Settings, seed, ca []byte) error {
+	path := filepath.Join(dir, kiosk.FileBundle)
+	installed, err := province.LoadBundle(path)
+	if err != nil {
+		return fmt.Errorf("enroll: the kiosk's bundle: %w", err)
+	}
+	if !sameProvince(installed, bundle) {
+		return fmt.Errorf("enroll: %w (province %q, initialised with %q); nothing was installed", ErrOtherProvince, bundle.Province, installed.Province)
+	}
+	oldSum, err1 := installed.SHA256()
+	newSum, err2 := bundle.SHA256()
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	if oldSum != newSum {
+		if err := bundle.Save(path); err != nil {
+			return fmt.Errorf("enroll: %w", err)
+		}
+	}
+	// nats.json last: a directory without it is not enrolled and may be
+	// enrolled again.
+	return writeCredentials(dir, s, seed, ca)
 }
 
 // openCA verifies the NATS CA of an enrollment with the bundle's root key
@@ -365,14 +467,23 @@ func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Se
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
+	if err := writeCredentials(dir, s, seed, ca); err != nil {
+		return err
+	}
+	if err := dev.Install(dir, bundle); err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	return nil
+}
+
+// writeCredentials writes the NATS seed, the CA (or removes one left by
+// an interrupted enrollment) and nats.json, last.
+func writeCredentials(dir string, s uplink.Settings, seed, ca []byte) error {
 	js, err := s.Marshal()
 	if err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	if err := atomicfile.Write(filepath.Join(dir, kiosk.FileNATSKey), append(seed, '\n'), 0o600); err != nil {
-		return fmt.Errorf("enroll: %w", err)
-	}
-	if err := atomicfile.Write(filepath.Join(dir, kiosk.FileNATS), js, 0o644); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	caPath := filepath.Join(dir, kiosk.FileNATSCA)
@@ -383,7 +494,7 @@ func install(dir string, dev *kiosk.Device, bundle *province.Bundle, s uplink.Se
 	} else if err := os.Remove(caPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("enroll: %w", err) // left by an interrupted enrollment
 	}
-	if err := dev.Install(dir, bundle); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, kiosk.FileNATS), js, 0o644); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	return nil

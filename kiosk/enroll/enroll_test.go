@@ -230,8 +230,8 @@ func TestEnroll_RetriesServerErrors(t *testing.T) {
 	}
 }
 
-// Ensure that a directory that already holds a device is refused before the
-// token is used up.
+// Ensure that a directory that holds an enrolled kiosk is refused before
+// the token is used up.
 func TestEnroll_AlreadyProvisioned(t *testing.T) {
 	c, srv := newCentral(t)
 	dir := filepath.Join(t.TempDir(), "kiosk")
@@ -240,10 +240,10 @@ func TestEnroll_AlreadyProvisioned(t *testing.T) {
 	}
 	calls := c.calls
 	_, err := enroll.Enroll(context.Background(), options(srv, c.token, dir))
-	if err == nil || !strings.Contains(err.Error(), "already holds a device") {
+	if !errors.Is(err, enroll.ErrEnrolled) || !strings.Contains(err.Error(), "the kiosk is enrolled already") {
 		t.Errorf("error %v", err)
 	}
 	if c.calls != calls {
-		t.Error("the central was asked for a directory that already holds a device")
+		t.Error("the central was asked for a directory that holds an enrolled kiosk")
 	}
 }

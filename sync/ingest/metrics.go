@@ -1,9 +1,17 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/anshim/anshim/central/store"
 )
 
 // Quarantine reasons, as stored in store.Quarantine.Reason. The first
@@ -38,8 +46,11 @@ var reasons = [...]string{
 // Reasons returns every quarantine reason Handle and Run record.
 func Reasons() []string { return append([]string(nil), reasons[:]...) }
 
-// Metrics are the ingest's counters, safe for concurrent use. Read them
-// with the atomic fields' Load, Quarantined, or WritePrometheus.
+// Metrics are the ingest's counters and latency histograms, safe for
+// concurrent use; the zero value is ready. Read the counters with the
+// atomic fields' Load or Quarantined; export everything with a Prometheus
+// registry (Metrics is a prometheus.Collector: Register it with the
+// server's own registry) or WritePrometheus.
 type Metrics struct {
 	// Batches counts messages handled to the end: stored, duplicate or
 	// quarantined (and then acked).
@@ -68,6 +79,12 @@ type Metrics struct {
 	Held atomic.Uint64
 
 	quarantined [len(reasons)]atomic.Uint64
+
+	once sync.Once
+	// batchSeconds: from the kiosk's publish (the JetStream timestamp
+	// the records carry as Received) to the batch committed;
+	// commitSeconds: the store's transaction of a batch. See TimeStore.
+	batchSeconds, commitSeconds prometheus.Histogram
 }
 
 // Quarantined returns how many quarantine entries were made for reason
@@ -94,10 +111,79 @@ func reasonIndex(reason string) int {
 	return -1
 }
 
-// WritePrometheus writes the counters in the Prometheus text exposition
-// format, for a /metrics handler.
-func (m *Metrics) WritePrometheus(w io.Writer) error {
-	counters := []struct {
+// Histogram buckets, in seconds.
+var (
+	// batchBuckets: a batch waits behind others at the central for
+	// milliseconds normally, minutes after a central restart or a fleet
+	// reconnecting at once.
+	batchBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900}
+	// commitBuckets: one store transaction (bbolt fsync, PostgreSQL
+	// commit).
+	commitBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+)
+
+func (m *Metrics) init() {
+	m.once.Do(func() {
+		m.batchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "anshim_ingest_batch_seconds",
+			Help:    "Seconds from a kiosk's publish of a batch (its JetStream timestamp) to the batch committed to the store.",
+			Buckets: batchBuckets,
+		})
+		m.commitSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "anshim_ingest_commit_seconds",
+			Help:    "Seconds of the store transaction that commits one batch.",
+			Buckets: commitBuckets,
+		})
+	})
+}
+
+// ObserveBatch records one batch committed: commit is the store's
+// transaction, sinceSend the time since the kiosk published the batch.
+func (m *Metrics) ObserveBatch(commit, sinceSend time.Duration) {
+	m.init()
+	m.commitSeconds.Observe(commit.Seconds())
+	if sinceSend >= 0 {
+		m.batchSeconds.Observe(sinceSend.Seconds())
+	}
+}
+
+// TimeStore returns s measured into m: every Ingest (a batch's one write)
+// is observed with ObserveBatch, its publish time being the Received of
+// its first record, by now (default time.Now). The Ingester's Config.Store
+// takes it.
+func (m *Metrics) TimeStore(s Store, now func() time.Time) Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &timedStore{Store: s, m: m, now: now}
+}
+
+type timedStore struct {
+	Store
+	m   *Metrics
+	now func() time.Time
+}
+
+func (t *timedStore) Ingest(ctx context.Context, b store.Batch) (int, error) {
+	start := t.now()
+	n, err := t.Store.Ingest(ctx, b)
+	if err == nil {
+		end := t.now()
+		since := time.Duration(-1)
+		if len(b.Records) > 0 && !b.Records[0].Received.IsZero() {
+			since = end.Sub(b.Records[0].Received)
+		}
+		t.m.ObserveBatch(end.Sub(start), since)
+	}
+	return n, err
+}
+
+// counters are the exported counters: name, help, value.
+func (m *Metrics) counters() []struct {
+	name, help string
+	v          *atomic.Uint64
+} {
+	return []struct {
 		name, help string
 		v          *atomic.Uint64
 	}{
@@ -111,18 +197,57 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		{"anshim_ingest_quarantine_quota_total", "Quarantine entries cut short by their device's quarantine quota (payload not kept, or entry not kept).", &m.QuotaHits},
 		{"anshim_ingest_held_total", "Hold-backs of batches after a sequence gap while the records before them arrive.", &m.Held},
 	}
-	for _, c := range counters {
-		if _, err := fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", c.name, c.help, c.name, c.name, c.v.Load()); err != nil {
-			return err
-		}
+}
+
+var quarantinedDesc = prometheus.NewDesc("anshim_ingest_quarantined_total", "Quarantine entries by reason.", []string{"reason"}, nil)
+
+// Describe implements prometheus.Collector.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	m.init()
+	for _, c := range m.counters() {
+		ch <- prometheus.NewDesc(c.name, c.help, nil, nil)
 	}
-	const q = "anshim_ingest_quarantined_total"
-	if _, err := fmt.Fprintf(w, "# HELP %s Quarantine entries by reason.\n# TYPE %s counter\n", q, q); err != nil {
-		return err
+	ch <- quarantinedDesc
+	m.batchSeconds.Describe(ch)
+	m.commitSeconds.Describe(ch)
+}
+
+// Collect implements prometheus.Collector: the counters, one quarantine
+// series per reason (zeros included, so that a rate has a start), and the
+// histograms.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.init()
+	for _, c := range m.counters() {
+		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(c.name, c.help, nil, nil), prometheus.CounterValue, float64(c.v.Load()))
 	}
 	for i, r := range reasons {
-		if _, err := fmt.Fprintf(w, "%s{reason=%q} %d\n", q, r, m.quarantined[i].Load()); err != nil {
-			return err
+		ch <- prometheus.MustNewConstMetric(quarantinedDesc, prometheus.CounterValue, float64(m.quarantined[i].Load()), r)
+	}
+	m.batchSeconds.Collect(ch)
+	m.commitSeconds.Collect(ch)
+}
+
+// WritePrometheus writes the metrics in the Prometheus text exposition
+// format, through a registry of their own.
+func (m *Metrics) WritePrometheus(w io.Writer) error {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(m); err != nil {
+		return fmt.Errorf("ingest metrics: %w", err)
+	}
+	return writeText(w, reg)
+}
+
+// writeText writes what g gathers in the Prometheus text exposition
+// format.
+func writeText(w io.Writer, g prometheus.Gatherer) error {
+	mfs, err := g.Gather()
+	if err != nil {
+		return fmt.Errorf("gather metrics: %w", err)
+	}
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
 		}
 	}
 	return nil

@@ -18,7 +18,17 @@ type EnrollRequest struct {
 	DeviceKey string `json:"device_key"`
 	// NKey is the public key of the kiosk's NATS user ("U…").
 	NKey string `json:"nkey"`
+	// Venue, when set, is the venue a kiosk initialised offline (`kiosk
+	// init`) already records check-ins for: the central refuses a token
+	// of another venue, with an error that contains [VenueMismatch],
+	// before it registers the device. Empty for a new kiosk, which takes
+	// the token's venue.
+	Venue string `json:"venue,omitempty"`
 }
+
+// VenueMismatch starts the central's refusal of an [EnrollRequest] whose
+// Venue is not the token's (HTTP 409).
+const VenueMismatch = "venue mismatch"
 
 // Enrollment is the central's answer to an enrollment: what an enrolled
 // kiosk needs to sync.
