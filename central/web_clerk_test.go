@@ -157,7 +157,7 @@ func TestClerkPages(t *testing.T) {
 	}
 	masked := func(page string) {
 		t.Helper()
-		if !strings.Contains(page, `id="initial" class="kid">김<`) || !strings.Contains(page, "010-****-1357") {
+		if !strings.Contains(page, `id="initial"><strong>김</strong><`) || !strings.Contains(page, "010-****-1357") {
 			t.Errorf("the visitor page lacks the initial or the masked number")
 		}
 		for _, s := range []string{"민수", "2468", "01024681357", "+82"} {
