@@ -62,6 +62,7 @@ func (s *Server) Handler() http.Handler {
 	s.traceRoutes(mux) // POST /v1/traces, GET /v1/traces/{id} (investigator): see trace_api.go
 	s.followUpRoutes(mux)
 	s.checkinRoutes(mux)
+	s.appRoutes(mux)    // /v1/app/… (the visitor app's session): see app_api.go
 	s.ledgerRoutes(mux) // GET /v1/ledger/… (public, read-only): see ledger_api.go
 	s.webRoutes(mux)    // the web pages (central/web) and /v1/accounts… (admin): see web_mount.go
 	mux.Handle("GET /health", s.api(s.handleHealth))

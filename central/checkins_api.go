@@ -25,24 +25,33 @@ const (
 
 // checkinRoutes adds the visitor app's check-in (no admin token):
 //
-//	POST /v1/checkins  {"pass","code","lat","lon","accuracy"}
-//	                   → {"result":"accepted"|"rejected","reason","flags":[…],"venue","detail","time"}
+//	POST /v1/checkins  {"pass","code","lat","lon","accuracy","scanned_at","exit","client_id"}
+//	                   → {"result":"accepted"|"rejected"|"duplicate","reason","flags":[…],"venue","venue_name","detail","time"}
 //
-// 200 accepted (flags "suspect", "impossible-travel" may be set); 403
-// rejected, with a reason of central/appcheckin ("stale-period",
-// "unknown-device", "wrong-venue", "pass-revoked", "pass-expired", …); 400
-// "bad-location" or a malformed body; 429 "rate-limited" (per pass and per
-// client address).
+// 200 accepted (flags "suspect", "impossible-travel", "late-offline" may
+// be set) or duplicate (the same person at the venue within its debounce
+// window, "time" the first check-in's; or a resend of a client_id,
+// answered as the first time); 403 rejected, with a reason of
+// central/appcheckin ("stale-period", "unknown-device", "wrong-venue",
+// "pass-revoked", "pass-expired", "scan-too-old", …); 400 "bad-location",
+// "bad-client-id", "bad-time" or a malformed body; 429 "rate-limited" (per
+// pass and per client address). A bearer session of the app may be sent;
+// the pass alone decides.
 func (s *Server) checkinRoutes(mux *http.ServeMux) {
-	svc, err := appcheckin.New(appcheckin.Config{
-		Store:    s.store,
-		DayKeys:  s.dayKeys,
-		PassKeys: s.keys.PassKeys(),
-		Revoked:  s.passRevoked,
-		Seen:     s.seen.add,
-		Now:      s.now,
-		Log:      s.log.With("component", "app-checkin"),
-	})
+	key, err := s.appKey()
+	var svc *appcheckin.Service
+	if err == nil {
+		svc, err = appcheckin.New(appcheckin.Config{
+			Store:     s.store,
+			DayKeys:   s.dayKeys,
+			PassKeys:  s.keys.PassKeys(),
+			Revoked:   s.passRevoked,
+			Seen:      s.seen.add,
+			ClientKey: subKey(key, "checkin-client"),
+			Now:       s.now,
+			Log:       s.log.With("component", "app-checkin"),
+		})
+	}
 	perPass := appcheckin.NewLimiter(checkinPassEvery, checkinPassBurst, s.now)
 	perClient := appcheckin.NewLimiter(checkinClientEvery, checkinClientBurst, s.now)
 	mux.Handle("POST /v1/checkins", s.api(func(r *http.Request) (any, int, error) {
@@ -66,7 +75,7 @@ func (s *Server) checkinRoutes(mux *http.ServeMux) {
 		switch {
 		case err != nil:
 			return nil, 0, err
-		case res.Reason == appcheckin.ReasonBadLocation:
+		case res.Reason == appcheckin.ReasonBadLocation, res.Reason == appcheckin.ReasonBadClientID, res.Reason == appcheckin.ReasonBadTime:
 			return res, http.StatusBadRequest, nil
 		case res.Result == appcheckin.Rejected:
 			return res, http.StatusForbidden, nil

@@ -352,6 +352,11 @@ func (s *Server) notifyOne(ctx context.Context, sender func(func(notify.Attempt)
 	if err != nil {
 		return n, err
 	}
+	// A person with an app account finds the notice in the app's inbox
+	// too (app_api.go).
+	if err := s.appInbox(ctx, person.ID, n.ID, venue, f.Exposed, msg); err != nil {
+		s.log.Warn("notice not put in the app inbox", "notification", n.ID, "err", err)
+	}
 	var mu sync.Mutex
 	var putErr error
 	r, err := sender(func(a notify.Attempt) { // every attempt recorded as it happens

@@ -79,6 +79,15 @@ func (s *Server) RunRetention(ctx context.Context, now time.Time) ([]daykeys.Day
 	if fn+nn > 0 {
 		s.log.Info("follow-ups past retention dropped", "follow_ups", fn, "notifications", nn)
 	}
+	// And the visitor app's inbox notices and check-in receipts, with the
+	// expired codes and sessions.
+	an, err := s.store.DropApp(ctx, now, (last + 1).Start())
+	if err != nil {
+		return done, fmt.Errorf("retention: drop app data: %w", err)
+	}
+	if an > 0 {
+		s.log.Info("visitor app data past retention or expired dropped", "items", an)
+	}
 	return done, nil
 }
 

@@ -125,6 +125,8 @@ var (
 	apiPublic = [4]int{0, 0, 0, 0}
 	apiAdmin  = [4]int{0, 403, 401, 401}
 	apiTracer = [4]int{0, 0, 401, 401}
+	// apiAppSession: the visitor app's device session, which no walker has.
+	apiAppSession = [4]int{401, 401, 401, 401}
 )
 
 // routeCase is the expected answer of a route to each role.
@@ -214,6 +216,13 @@ var apiCases = map[string][4]int{
 	"POST /v1/traces":                             apiTracer,
 	"GET /v1/traces/{id}":                         apiTracer,
 	"POST /v1/checkins":                           apiPublic,
+	"POST /v1/app/codes":                          apiPublic, // 400: no JSON body
+	"POST /v1/app/sessions":                       apiPublic,
+	"GET /v1/app/pass":                            apiAppSession,
+	"POST /v1/app/pass/revoke":                    apiAppSession,
+	"GET /v1/app/visits":                          apiAppSession,
+	"GET /v1/app/inbox":                           apiAppSession,
+	"DELETE /v1/app/account":                      apiAppSession,
 	"GET /v1/ledger/checkpoint":                   apiPublic,
 	"GET /v1/ledger/checkpoints":                  apiPublic,
 	"GET /v1/ledger/leaves":                       apiPublic,
@@ -440,8 +449,12 @@ func TestRouteRoles(t *testing.T) {
 				t.Errorf("%s as %s: %d %q, want it let through", p, w.role, got, strings.TrimSpace(body))
 			}
 		}
-		if resp, _ := do(walkers[0], "DELETE", path, nil); resp.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("DELETE %s = %d, want 405", path, resp.StatusCode)
+		other := "DELETE" // a method the route has not
+		if method == "DELETE" {
+			other = "PUT"
+		}
+		if resp, _ := do(walkers[0], other, path, nil); resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s = %d, want 405", other, path, resp.StatusCode)
 		}
 	}
 }

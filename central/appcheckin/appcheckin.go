@@ -18,9 +18,31 @@
 //     "suspect" (kept, never refused: a phone's GPS can be wrong indoors).
 //  3. Travel: a person's app check-in out of reach of their previous one,
 //     faster than 300 km/h, is flagged "impossible-travel".
+//  4. Duplicates: the same person at the same venue, the same way in or
+//     out, within the venue's debounce window (its DebounceSeconds, 10
+//     minutes by default, as the kiosks) is answered "duplicate" with the
+//     time of the first check-in, and nothing is stored; so is a resend of
+//     a scan the app already sent (the same client_id), with its first
+//     answer.
 //
 // A rejected check-in stores nothing. Reasons are stable strings for the
 // app's screen.
+//
+// # Offline scans
+//
+// The app queues a scan made without network with the phone's time of
+// the scan ("scanned_at") and sends it later. The central records it at
+// that time. A display code carries its period: the scan is accepted
+// when scanned_at lies within the code's period widened by
+// [OfflineTolerance] (2 minutes) on each side, and otherwise kept and
+// flagged "late-offline": a phone's clock is set by the network to
+// within seconds, a kiosk's by NTP or its real-time clock to within a
+// minute, so two minutes take both in and still tell a code photographed
+// and replayed later. A scan claiming a time after the central's now
+// plus the tolerance is recorded at the central's now and flagged the
+// same way; one older than [MaxScanAge] is refused ("scan-too-old"), as
+// its day is about to leave the 28-day retention. A poster code has no
+// period: its scan time cannot be checked and is taken as claimed.
 //
 // # What is stored
 //
@@ -34,6 +56,7 @@ package appcheckin
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,6 +64,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,8 +81,9 @@ import (
 
 // Results.
 const (
-	Accepted = "accepted"
-	Rejected = "rejected"
+	Accepted  = "accepted"
+	Rejected  = "rejected"
+	Duplicate = "duplicate" // within the venue's debounce window, or a resend: nothing stored
 )
 
 // Reasons of a rejection. A pass's reasons are "pass-" and pass.Reason:
@@ -73,12 +98,37 @@ const (
 	ReasonBadLocation   = "bad-location"   // lat, lon or accuracy out of range
 	ReasonPassPrefix    = "pass-"          // + pass.Reason
 	ReasonRateLimited   = "rate-limited"   // too many check-ins of this pass or client
+	ReasonBadClientID   = "bad-client-id"  // client_id is not 1 to 64 printable ASCII characters
+	ReasonBadTime       = "bad-time"       // scanned_at is not a time
+	ReasonScanTooOld    = "scan-too-old"   // scanned_at is older than MaxScanAge
 )
 
 // Flags of an accepted check-in.
 const (
 	FlagSuspect          = "suspect"           // poster code far from the venue, or no GPS fix
 	FlagImpossibleTravel = "impossible-travel" // out of reach of the previous check-in
+	FlagLateOffline      = "late-offline"      // an offline scan whose code's period does not match its time
+)
+
+// How a check-in was made, in receipts and the app's list of visits.
+const (
+	HowDisplay = "app-display" // the app scanned a kiosk's display code
+	HowPoster  = "app-poster"  // the app scanned a venue's poster
+	HowExit    = "exit"        // the app recorded leaving
+)
+
+// Offline scans and duplicates (see the package documentation).
+const (
+	// OfflineTolerance widens a display code's period on each side when
+	// it is compared with an offline scan's time.
+	OfflineTolerance = 2 * time.Minute
+	// MaxScanAge is the oldest offline scan accepted.
+	MaxScanAge = 27 * 24 * time.Hour
+	// DefaultDebounce is a venue's same-pass window when it set none (the
+	// kiosks' default).
+	DefaultDebounce = 10 * time.Minute
+	// MaxClientID bounds the app's per-scan id.
+	MaxClientID = 64
 )
 
 // Limits of the checks.
@@ -105,17 +155,28 @@ type Request struct {
 	Lon *float64 `json:"lon"`
 	// Accuracy is the fix's radius in metres (0: unknown).
 	Accuracy float64 `json:"accuracy"`
+	// ScannedAt is the phone's time of an offline scan (RFC 3339); absent
+	// means now.
+	ScannedAt *time.Time `json:"scanned_at,omitempty"`
+	// Exit records leaving the venue rather than entering it.
+	Exit bool `json:"exit,omitempty"`
+	// ClientID is the app's random id of the scan: a resend with the same
+	// id is answered as the first time and stored once.
+	ClientID string `json:"client_id,omitempty"`
 }
 
 // Result is the answer.
 type Result struct {
-	Result string   `json:"result"`           // Accepted or Rejected
-	Reason string   `json:"reason,omitempty"` // why it was rejected
-	Flags  []string `json:"flags"`            // of an accepted check-in; never nil
-	Venue  string   `json:"venue,omitempty"`
+	Result    string   `json:"result"`           // Accepted, Rejected or Duplicate
+	Reason    string   `json:"reason,omitempty"` // why it was rejected
+	Flags     []string `json:"flags"`            // of an accepted check-in; never nil
+	Venue     string   `json:"venue,omitempty"`
+	VenueName string   `json:"venue_name,omitempty"`
 	// Detail explains the reason, without personal data.
-	Detail string    `json:"detail,omitempty"`
-	Time   time.Time `json:"time,omitzero"` // when it was recorded
+	Detail string `json:"detail,omitempty"`
+	// Time is when it was recorded; of a duplicate, when the first one
+	// was.
+	Time time.Time `json:"time,omitzero"`
 }
 
 func rejected(reason, format string, args ...any) Result {
@@ -130,6 +191,11 @@ type Store interface {
 	AddDevice(ctx context.Context, d store.Device) error
 	State(ctx context.Context, device string) (store.DeviceState, error)
 	Ingest(ctx context.Context, b store.Batch) (int, error)
+	// CheckInsByTag finds the person's earlier check-ins (duplicates).
+	CheckInsByTag(ctx context.Context, day time.Time, tag [16]byte) ([]store.CheckIn, error)
+	// AppReceipt and PutAppReceipt keep the answers to client ids.
+	AppReceipt(ctx context.Context, client [32]byte) (store.AppReceipt, error)
+	PutAppReceipt(ctx context.Context, r store.AppReceipt) error
 }
 
 // Config configures a Service. Store, DayKeys and PassKeys are required.
@@ -146,6 +212,9 @@ type Config struct {
 	// Seen, if set, is told the pseudonym of each stored check-in (the
 	// identity vault's last use). It must not block; it owns the slice.
 	Seen func([][16]byte)
+	// ClientKey keys the hash of a pass's pseudonym and a client id in
+	// receipts (required: 32 bytes or more, a server secret).
+	ClientKey []byte
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Log gets one line per check-in, without personal data (default
@@ -159,7 +228,7 @@ type Service struct {
 	verifier *pass.Verifier
 	travel   *travelLog
 
-	mu sync.Mutex // serialises the app devices' sequence numbers
+	mu sync.Mutex // serialises duplicate checks and the app devices' sequence numbers
 }
 
 // New returns a Service for cfg.
@@ -171,6 +240,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("appcheckin: no day keys")
 	case len(cfg.PassKeys) == 0:
 		return nil, errors.New("appcheckin: no pass keys")
+	case len(cfg.ClientKey) < 32:
+		return nil, errors.New("appcheckin: no client key (32 bytes or more)")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -190,9 +261,12 @@ func (s *Service) CheckIn(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if res.Result == Rejected {
+	switch res.Result {
+	case Rejected:
 		s.cfg.Log.Info("app check-in rejected", "reason", res.Reason, "detail", res.Detail)
-	} else {
+	case Duplicate:
+		s.cfg.Log.Info("app check-in duplicate", "venue", res.Venue)
+	default:
 		s.cfg.Log.Info("app check-in accepted", "venue", res.Venue, "flags", res.Flags)
 	}
 	return res, nil
@@ -210,11 +284,40 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 	if math.IsNaN(req.Accuracy) || req.Accuracy < 0 || req.Accuracy > MaxAccuracy {
 		return rejected(ReasonBadLocation, "accuracy: want 0 to %.0f metres", MaxAccuracy), nil
 	}
+	if !validClientID(req.ClientID) {
+		return rejected(ReasonBadClientID, "client_id: want 1 to %d printable ASCII characters", MaxClientID), nil
+	}
+	// The time of the scan: now, or the phone's time of an offline scan.
+	at, offline := now, req.ScannedAt != nil
+	var flags []string
+	if offline {
+		switch t := req.ScannedAt.UTC(); {
+		case t.IsZero():
+			return rejected(ReasonBadTime, "scanned_at: want an RFC 3339 time"), nil
+		case now.Sub(t) > MaxScanAge:
+			return rejected(ReasonScanTooOld, "scanned %s, more than %d days ago", t.Format(time.RFC3339), int(MaxScanAge.Hours()/24)), nil
+		case t.Sub(now) > OfflineTolerance:
+			flags = append(flags, FlagLateOffline) // a time to come: recorded now
+		default:
+			at = t
+		}
+	}
 
 	// 1. The pass.
 	p, err := s.verifier.Verify(req.Pass, now)
 	if err != nil {
 		return rejected(ReasonPassPrefix+pass.Reason(err), "%v", err), nil
+	}
+	// A resend of a scan answered before gets the same answer.
+	var client [32]byte
+	if req.ClientID != "" {
+		client = s.clientKey(p.Pseudonym, req.ClientID)
+		r, err := s.cfg.Store.AppReceipt(ctx, client)
+		if err == nil {
+			return s.answer(ctx, r), nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return Result{}, fmt.Errorf("app check-in: %w", err)
+		}
 	}
 	if s.cfg.Revoked != nil {
 		revoked, err := s.cfg.Revoked(ctx, p.RevocationID())
@@ -227,8 +330,8 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 	}
 
 	// 2. The code.
-	var flags []string
 	var venue store.Venue
+	how := HowDisplay
 	switch {
 	case venuecode.IsDisplay(req.Code):
 		c, err := venuecode.ParseDisplay(req.Code)
@@ -247,9 +350,14 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 		if dev.Venue != c.Venue {
 			return rejected(ReasonWrongVenue, "device %s is enrolled at venue %s, not %s", c.Device, dev.Venue, c.Venue), nil
 		}
-		if !c.Fresh(now) {
+		if !offline && !c.Fresh(now) {
 			return rejected(ReasonStalePeriod, "code of period %d (%s), now is period %d",
 				c.Period, c.Start().Format(time.RFC3339), venuecode.PeriodOf(now, c.Length)), nil
+		}
+		if offline && !slices.Contains(flags, FlagLateOffline) && !periodMatches(c, at) {
+			flags = append(flags, FlagLateOffline)
+			s.cfg.Log.Warn("app check-in: offline scan time does not match the code's period", "venue", c.Venue,
+				"period_start", c.Start().Format(time.RFC3339), "scanned_at", at.Format(time.RFC3339))
 		}
 		if venue, err = s.cfg.Store.Venue(ctx, c.Venue); errors.Is(err, store.ErrNotFound) {
 			return rejected(ReasonUnknownVenue, "venue %s is not registered", c.Venue), nil
@@ -257,6 +365,7 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 			return Result{}, fmt.Errorf("app check-in: %w", err)
 		}
 	case venuecode.IsPoster(req.Code):
+		how = HowPoster
 		id, err := venuecode.VerifyPoster(s.cfg.PassKeys, req.Code)
 		if err != nil {
 			var pe *venuecode.PosterError
@@ -277,24 +386,134 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 	default:
 		return rejected(ReasonMalformedCode, "not a display code (%s…) nor a poster code (%s…)", venuecode.DisplayPrefix, venuecode.PosterPrefix), nil
 	}
+	kind := checkin.Entry
+	if req.Exit {
+		kind, how = checkin.Exit, HowExit
+	}
+
+	// Duplicates: the person's check-ins at the venue within its window.
+	s.mu.Lock() // so that two concurrent scans store one
+	defer s.mu.Unlock()
+	if first, ok, err := s.duplicate(ctx, p.Pseudonym, venue, kind, at); err != nil {
+		return Result{}, err
+	} else if ok {
+		return Result{Result: Duplicate, Flags: []string{}, Venue: venue.ID, VenueName: venue.Name, Time: first,
+			Detail: "already checked in at this venue at " + first.In(kst).Format("15:04")}, nil
+	}
 
 	// 3. Travel. The person was where the venue is (the fix of a display
 	// check-in is not needed; a poster's is checked above).
-	at := venue.Location
-	if at == (registry.Location{}) && fix != nil {
-		at = *fix
+	loc := venue.Location
+	if loc == (registry.Location{}) && fix != nil {
+		loc = *fix
 	}
-	if s.travel.check(p.Pseudonym, at, now) {
+	if s.travel.check(p.Pseudonym, loc, at) {
 		flags = append(flags, FlagImpossibleTravel)
 	}
 
-	if err := s.record(ctx, venue.ID, &p, flags, now); err != nil {
+	seq, err := s.record(ctx, venue.ID, &p, kind, flags, at, now)
+	if err != nil {
 		return Result{}, err
 	}
 	if flags == nil {
 		flags = []string{}
 	}
-	return Result{Result: Accepted, Flags: flags, Venue: venue.ID, Time: now}, nil
+	if req.ClientID != "" {
+		r := store.AppReceipt{Client: client, Device: AppDevice(venue.ID), Seq: seq, Venue: venue.ID, How: how, Flags: flags, Time: at, Created: now}
+		if err := s.cfg.Store.PutAppReceipt(ctx, r); err != nil && !errors.Is(err, store.ErrExists) {
+			// Stored, but a resend would be answered "duplicate".
+			s.cfg.Log.Warn("app check-in: receipt not stored", "venue", venue.ID, "err", err)
+		}
+	}
+	return Result{Result: Accepted, Flags: flags, Venue: venue.ID, VenueName: venue.Name, Time: at}, nil
+}
+
+// kst is Korea Standard Time, the zone of the times the app is told.
+var kst = time.FixedZone("KST", 9*3600)
+
+// answer is the answer to a resend of the scan whose receipt is r.
+func (s *Service) answer(ctx context.Context, r store.AppReceipt) Result {
+	res := Result{Result: Accepted, Flags: r.Flags, Venue: r.Venue, Time: r.Time}
+	if res.Flags == nil {
+		res.Flags = []string{}
+	}
+	if v, err := s.cfg.Store.Venue(ctx, r.Venue); err == nil {
+		res.VenueName = v.Name
+	}
+	return res
+}
+
+// clientKey is the receipt key of a person's scan: HMAC-SHA256 under the
+// client key of the pseudonym and the client id.
+func (s *Service) clientKey(pseudonym [16]byte, clientID string) [32]byte {
+	m := hmac.New(sha256.New, s.cfg.ClientKey)
+	m.Write(pseudonym[:])
+	m.Write([]byte(clientID))
+	return [32]byte(m.Sum(nil))
+}
+
+// validClientID reports whether id is empty or 1 to MaxClientID
+// printable ASCII characters.
+func validClientID(id string) bool {
+	if len(id) > MaxClientID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// periodMatches reports whether t lies within c's period widened by
+// OfflineTolerance on each side.
+func periodMatches(c venuecode.Display, t time.Time) bool {
+	start := c.Start()
+	return !t.Before(start.Add(-OfflineTolerance)) && t.Before(start.Add(c.Length+OfflineTolerance))
+}
+
+// Debounce returns a venue's same-pass window: its DebounceSeconds, or
+// DefaultDebounce when 0; 0 (none) when negative.
+func Debounce(v store.Venue) time.Duration {
+	switch {
+	case v.DebounceSeconds < 0:
+		return 0
+	case v.DebounceSeconds == 0:
+		return DefaultDebounce
+	}
+	return time.Duration(v.DebounceSeconds) * time.Second
+}
+
+// duplicate finds the person's earliest check-in of kind at the venue
+// within its debounce window of t (from kiosks too), by their day tags.
+func (s *Service) duplicate(ctx context.Context, who [16]byte, v store.Venue, kind checkin.Kind, t time.Time) (time.Time, bool, error) {
+	w := Debounce(v)
+	if w <= 0 {
+		return time.Time{}, false, nil
+	}
+	var first time.Time
+	for d := daykeys.DayOf(t.Add(-w)); d <= daykeys.DayOf(t.Add(w)); d++ {
+		tag, err := s.cfg.DayKeys.Tag(d, who)
+		if errors.Is(err, daykeys.ErrDestroyed) {
+			continue
+		} else if err != nil {
+			return first, false, fmt.Errorf("app check-in: %w", err)
+		}
+		rs, err := s.cfg.Store.CheckInsByTag(ctx, d.Start(), tag)
+		if err != nil {
+			return first, false, fmt.Errorf("app check-in: %w", err)
+		}
+		for _, r := range rs {
+			if r.Venue != v.ID || r.Kind != kind || r.Time.Sub(t).Abs() >= w {
+				continue
+			}
+			if first.IsZero() || r.Time.Before(first) {
+				first = r.Time
+			}
+		}
+	}
+	return first, !first.IsZero(), nil
 }
 
 func validLatLon(lat, lon float64) bool {
@@ -345,9 +564,10 @@ func AppDevice(venue string) string {
 // display codes).
 func isAppDevice(d store.Device) bool { return d.ID == AppDevice(d.Venue) }
 
-// record stores an accepted check-in as the next record of the venue's app
-// device.
-func (s *Service) record(ctx context.Context, venue string, p *pass.Pass, flags []string, now time.Time) error {
+// record stores an accepted check-in at time at (received now) as the
+// next record of the venue's app device and returns its sequence number.
+// The caller holds s.mu.
+func (s *Service) record(ctx context.Context, venue string, p *pass.Pass, kind checkin.Kind, flags []string, at, now time.Time) (uint64, error) {
 	device := AppDevice(venue)
 	var f uint32
 	for _, fl := range flags {
@@ -356,42 +576,42 @@ func (s *Service) record(ctx context.Context, venue string, p *pass.Pass, flags 
 			f |= store.FlagSuspect
 		case FlagImpossibleTravel:
 			f |= store.FlagImpossibleTravel
+		case FlagLateOffline:
+			f |= store.FlagLateOffline
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := s.ensureDevice(ctx, device, venue, now); err != nil {
-		return err
+		return 0, err
 	}
-	day := daykeys.DayOf(now)
+	day := daykeys.DayOf(at)
 	person := checkin.Personal{Pseudonym: p.Pseudonym, PassKind: uint8(p.Kind), Serial: p.Serial}
 	tag, err := s.cfg.DayKeys.Tag(day, p.Pseudonym)
 	if err != nil {
-		return fmt.Errorf("app check-in: %w", err)
+		return 0, fmt.Errorf("app check-in: %w", err)
 	}
 	// Another central worker may take a sequence number meanwhile: Ingest
 	// then stores nothing, and the next number is tried.
 	for range 8 {
 		st, err := s.cfg.Store.State(ctx, device)
 		if err != nil {
-			return fmt.Errorf("app check-in: %w", err)
+			return 0, fmt.Errorf("app check-in: %w", err)
 		}
 		seq := st.LastSeq + 1
 		var buf [checkin.PersonalLen]byte
 		sealed, err := s.cfg.DayKeys.Seal(day, person.AppendBinary(buf[:0]), daykeys.AD(device, seq))
 		clear(buf[:])
 		if err != nil {
-			return fmt.Errorf("app check-in: %w", err)
+			return 0, fmt.Errorf("app check-in: %w", err)
 		}
-		r := checkin.Record{Device: device, Seq: seq, Venue: venue, Wall: now, Quality: checkin.NTPSynced, Kind: checkin.Entry, Sealed: sealed}
+		r := checkin.Record{Device: device, Seq: seq, Venue: venue, Wall: at, Quality: checkin.NTPSynced, Kind: kind, Sealed: sealed}
 		raw, err := r.MarshalBinary()
 		if err != nil {
-			return fmt.Errorf("app check-in: %w", err)
+			return 0, fmt.Errorf("app check-in: %w", err)
 		}
 		h := checkin.Next(st.LastHash, raw)
 		recs := []store.CheckIn{{
-			Device: device, Seq: seq, Venue: venue, Kind: checkin.Entry,
-			RawWall: now, Quality: checkin.NTPSynced, Time: now,
+			Device: device, Seq: seq, Venue: venue, Kind: kind,
+			RawWall: at, Quality: checkin.NTPSynced, Time: at,
 			Sealed: sealed, Tag: tag, Hash: h, Flags: f, Received: now,
 		}}
 		// Its ledger leaf, as for a kiosk's batch: the record as built
@@ -400,23 +620,23 @@ func (s *Service) record(ctx context.Context, venue string, p *pass.Pass, flags 
 		leaf := ledgerstore.NewBatch(device, seq, seq, h, sha256.Sum256(raw), recs)
 		leafText, err := leaf.MarshalText()
 		if err != nil {
-			return fmt.Errorf("app check-in: ledger leaf: %w", err)
+			return 0, fmt.Errorf("app check-in: ledger leaf: %w", err)
 		}
 		n, err := s.cfg.Store.Ingest(ctx, store.Batch{
 			Device: device, LastSeq: seq, LastHash: h,
 			Records: recs, Leaf: leafText,
 		})
 		if err != nil {
-			return fmt.Errorf("app check-in: store: %w", err)
+			return 0, fmt.Errorf("app check-in: store: %w", err)
 		}
 		if n == 1 {
 			if s.cfg.Seen != nil {
 				s.cfg.Seen([][16]byte{p.Pseudonym})
 			}
-			return nil
+			return seq, nil
 		}
 	}
-	return fmt.Errorf("app check-in: device %s: no free sequence number after 8 tries", device)
+	return 0, fmt.Errorf("app check-in: device %s: no free sequence number after 8 tries", device)
 }
 
 // ensureDevice enrolls the venue's app device if it is not yet: with an

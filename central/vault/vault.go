@@ -191,6 +191,20 @@ func (v *Vault) Reveal(ctx context.Context, id string) (name, phone string, err 
 	return name, phone, nil
 }
 
+// Initial returns the first letter of the person's name, which the
+// visitor app shows beside their pass: the person's own data, shown to
+// their own device session; the name itself never leaves the vault.
+func (v *Vault) Initial(ctx context.Context, id string) (string, error) {
+	name, _, err := v.Reveal(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range name {
+		return string(r), nil
+	}
+	return "", nil
+}
+
 // Issued is a pass issued by [Vault.IssuePass].
 type Issued struct {
 	Text    string // the pass text, for a QR code
@@ -248,6 +262,42 @@ func (v *Vault) IssuePass(ctx context.Context, id string, kind pass.Kind, now ti
 		return Issued{}, err
 	}
 	return out, nil
+}
+
+// AppPass signs the person's app pass of serial (the app server's count
+// of the person's app passes, from 1), issued at issued (to the second)
+// and valid for the vault's pass lifetime, and records the use. Ed25519
+// signs deterministically: the same arguments give the same text, so a
+// caller may keep the serial and the time instead of the pass. The
+// person's revocation id of it is [AppRevocationID].
+func (v *Vault) AppPass(ctx context.Context, id string, serial uint32, issued, now time.Time) (Issued, error) {
+	if serial == 0 {
+		return Issued{}, invalid("serial", "an app pass's serial counts from 1")
+	}
+	p, err := v.store.Person(ctx, id)
+	if err != nil {
+		return Issued{}, fmt.Errorf("app pass: %w", err)
+	}
+	issued = issued.UTC().Truncate(time.Second)
+	pp := pass.Pass{Pseudonym: p.Pseudonym, Kind: pass.KindApp, Serial: serial, Issued: issued, Expires: issued.Add(v.lifetime)}
+	if err := v.store.TouchPerson(ctx, id, now); err != nil {
+		return Issued{}, fmt.Errorf("app pass: %w", err)
+	}
+	text, err := v.signer.Issue(pp)
+	if err != nil {
+		return Issued{}, err
+	}
+	return Issued{Text: text, Kind: pass.KindApp, Serial: serial, Expires: pp.Expires}, nil
+}
+
+// PassLifetime is how long the vault's passes are valid.
+func (v *Vault) PassLifetime() time.Duration { return v.lifetime }
+
+// AppRevocationID returns the revocation id of the app pass of serial of
+// the person with the pseudonym, to publish to kiosks.
+func AppRevocationID(pseudonym [16]byte, serial uint32) string {
+	p := pass.Pass{Pseudonym: pseudonym, Kind: pass.KindApp, Serial: serial}
+	return p.RevocationID()
 }
 
 // RevokeCard revokes a card of the person (a lost card) and returns the
