@@ -515,6 +515,12 @@ func (r *run) prefetchTags(pds []personDay) error {
 		byDay[pd.day] = append(byDay[pd.day], pd)
 	}
 	slices.Sort(days)
+	type job struct {
+		day   daykeys.Day
+		chunk []personDay
+		tags  [][16]byte
+	}
+	var jobs []job
 	for _, d := range days {
 		list := byDay[d]
 		for len(list) > 0 {
@@ -535,25 +541,52 @@ func (r *run) prefetchTags(pds []personDay) error {
 			if len(chunk) == 0 {
 				break
 			}
-			rss, err := bs.CheckInsByTags(r.ctx, d.Start(), tags)
-			if err != nil {
-				return fmt.Errorf("trace: %w", err)
+			jobs = append(jobs, job{d, chunk, tags})
+		}
+	}
+	results := make([][][]store.CheckIn, len(jobs))
+	err := fetchAll(len(jobs), func(i int) (err error) {
+		results[i], err = bs.CheckInsByTags(r.ctx, jobs[i].day.Start(), jobs[i].tags)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	for ji, j := range jobs {
+		r.stats.TagQueries++
+		for i, pd := range j.chunk {
+			rs := results[ji][i]
+			if rs == nil {
+				rs = []store.CheckIn{}
 			}
-			r.stats.TagQueries++
-			for i, pd := range chunk {
-				rs := rss[i]
-				if rs == nil {
-					rs = []store.CheckIn{}
-				}
-				r.stats.CheckIns += len(rs)
-				for _, c := range rs {
-					r.opened[ckey{c.Device, c.Seq}] = pd.who
-				}
-				r.days[pd] = rs
+			r.stats.CheckIns += len(rs)
+			for _, c := range rs {
+				r.opened[ckey{c.Device, c.Seq}] = pd.who
 			}
+			r.days[pd] = rs
 		}
 	}
 	return nil
+}
+
+// fetchParallel is how many batched queries a trace runs at once.
+const fetchParallel = 4
+
+// fetchAll runs fetch(0) … fetch(n−1), fetchParallel at a time, and
+// returns their errors joined.
+func fetchAll(n int, fetch func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, fetchParallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = fetch(i)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // pseudonym opens the sealed part of c (cached per device and sequence).
@@ -866,8 +899,9 @@ type batchStore interface {
 	CheckInsByTags(ctx context.Context, day time.Time, tags [][16]byte) ([][]store.CheckIn, error)
 }
 
-// batchSize bounds the windows or tags of one batched query.
-const batchSize = 2000
+// batchSize bounds the windows or tags of one batched query: several
+// run at once (fetchParallel).
+const batchSize = 500
 
 // prefetch reads the windows of every venue's clusters in batched
 // queries when the store can (nil otherwise: atVenue reads them).
@@ -882,23 +916,32 @@ func (r *run) prefetch(venues []string, byVenue map[string][]source) (map[window
 			ws = append(ws, window{v, cl.from, cl.to})
 		}
 	}
-	out := make(map[window][]store.CheckIn, len(ws))
+	var chunks [][]window
 	for len(ws) > 0 {
 		chunk := ws[:min(batchSize, len(ws))]
 		ws = ws[len(chunk):]
+		chunks = append(chunks, chunk)
+	}
+	results := make([][][]store.CheckIn, len(chunks))
+	err := fetchAll(len(chunks), func(i int) (err error) {
+		chunk := chunks[i]
 		vs := make([]string, len(chunk))
 		fs := make([]time.Time, len(chunk))
 		ts := make([]time.Time, len(chunk))
-		for i, w := range chunk {
-			vs[i], fs[i], ts[i] = w.venue, w.from, w.to
+		for j, w := range chunk {
+			vs[j], fs[j], ts[j] = w.venue, w.from, w.to
 		}
-		rss, err := bs.CheckInsAtMany(r.ctx, vs, fs, ts)
-		if err != nil {
-			return nil, fmt.Errorf("trace: %w", err)
-		}
-		for i, w := range chunk {
-			out[w] = rss[i]
-			r.stats.CheckIns += len(rss[i])
+		results[i], err = bs.CheckInsAtMany(r.ctx, vs, fs, ts)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	out := make(map[window][]store.CheckIn)
+	for i, chunk := range chunks {
+		for j, w := range chunk {
+			out[w] = results[i][j]
+			r.stats.CheckIns += len(results[i][j])
 		}
 		r.stats.VenueQueries += len(chunk)
 	}
