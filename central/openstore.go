@@ -2,8 +2,11 @@ package central
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/boltstore"
@@ -25,6 +28,10 @@ func OpenStore(cfg *Config) (store.Store, error) {
 		return pgstore.Open(ctx, path, nil)
 	}
 	st, err := boltstore.Open(path, &boltstore.Options{Timeout: 3 * time.Second})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		// Several centrals share a PostgreSQL store, never a bbolt file.
+		return nil, fmt.Errorf("%w (a bbolt store serves one central process: stop the other one, or run several centrals on PostgreSQL with --store postgres://…)", err)
+	}
 	if err != nil {
 		return nil, err
 	}

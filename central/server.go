@@ -224,10 +224,16 @@ func (s *Server) start(ctx, bg context.Context) error {
 	if err := s.connect(ctx); err != nil {
 		return err
 	}
-	if err := s.waitJetStream(ctx); err != nil {
+	if err := s.retryJetStream(ctx, "JetStream", func(ctx context.Context) error {
+		_, err := s.js.AccountInfo(ctx)
+		return err
+	}); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	if s.kv, err = ensureBuckets(ctx, s.js, s.cfg.ReplicasOrDefault()); err != nil {
+	if err := s.retryJetStream(ctx, "down-sync buckets", func(ctx context.Context) (err error) {
+		s.kv, err = ensureBuckets(ctx, s.js, s.cfg.ReplicasOrDefault())
+		return err
+	}); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	if err := s.publishAll(ctx); err != nil {
@@ -670,6 +676,7 @@ func (s *Server) ledgerSignerLoop(bg context.Context) {
 	ls, ok := s.store.(ledgerLeaser)
 	if !ok {
 		s.signsLedger.Store(true)
+		defer s.signsLedger.Store(false)
 		s.ledgerLoop(bg)
 		return
 	}
@@ -737,30 +744,26 @@ func (s *Server) signAsLeader(bg context.Context, lease *pgstore.Lease, tick <-c
 // now (it holds the signer's lease, or its store has one process).
 func (s *Server) SignsLedger() bool { return s.signsLedger.Load() }
 
-// waitJetStream waits, as long as ctx allows, until JetStream answers: a
-// cluster that has just started (or lost a node) answers "temporarily
-// unavailable" until its servers have elected a meta leader, and the
-// central starting with it should wait rather than fail.
-func (s *Server) waitJetStream(ctx context.Context) error {
+// retryJetStream runs f until it succeeds, fails for good, or ctx is
+// done. A cluster that has just started (or lost a node) answers
+// "temporarily unavailable" until its servers have elected a meta leader,
+// and "no suitable peers for placement" until they know each other: the
+// central starting with it waits rather than fails.
+func (s *Server) retryJetStream(ctx context.Context, what string, f func(context.Context) error) error {
 	start := time.Now()
 	last := start
 	for {
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := s.js.AccountInfo(actx)
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := f(actx)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		var apiErr *jetstream.APIError
-		transient := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-			errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
-			errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
-			(errors.As(err, &apiErr) && apiErr.Code == 503)
-		if !transient || ctx.Err() != nil {
-			return fmt.Errorf("JetStream: %w (is JetStream enabled on every NATS server, and has the cluster a quorum?)", err)
+		if !transientJS(err) || ctx.Err() != nil {
+			return fmt.Errorf("%s: %w (is JetStream enabled on every NATS server, and has the cluster a quorum?)", what, err)
 		}
 		if now := time.Now(); now.Sub(last) >= 10*time.Second {
-			s.log.Warn("waiting for JetStream", "waited", now.Sub(start).Round(time.Second), "err", err)
+			s.log.Warn("waiting for JetStream", "for", what, "waited", now.Sub(start).Round(time.Second), "err", err)
 			last = now
 		}
 		sleep := time.NewTimer(250 * time.Millisecond)
@@ -770,4 +773,23 @@ func (s *Server) waitJetStream(ctx context.Context) error {
 		case <-sleep.C:
 		}
 	}
+}
+
+// JetStream's error codes of a cluster still forming.
+const (
+	jsErrNoPeers       = 10005 // no suitable peers for placement
+	jsErrClusterNotAvl = 10008 // JetStream system temporarily unavailable
+)
+
+// transientJS reports whether a JetStream call may succeed if repeated
+// shortly: timeouts, no responders, a cluster without meta leader or
+// without its peers yet.
+func transientJS(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503 || apiErr.ErrorCode == jsErrNoPeers || apiErr.ErrorCode == jsErrClusterNotAvl
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected)
 }

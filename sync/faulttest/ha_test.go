@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,21 +38,21 @@ import (
 // disk, sync_interval always), one PostgreSQL database and several
 // `central serve` processes sharing all of it.
 type haCluster struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	keys     *province.Keys
 	keysDir  string
 	dsn      string
 	nkeyFile string // the centrals' shared NATS user
-	nats     []*natsNode
+	nats     []*haNode
 	urls     []string
-	centrals []*centralNode
+	centrals []*haNode
 }
 
 // newHACluster starts nNATS clustered nats-servers (1 or 3) and nCentral
 // centrals on a new database, the first central writing the users file
 // that every server includes. Replicas are 3 on three servers.
-func newHACluster(t *testing.T, nNATS, nCentral int) *haCluster {
+func newHACluster(t testing.TB, nNATS, nCentral int) *haCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a NATS cluster, centrals and PostgreSQL sessions for minutes: not with -short")
@@ -89,36 +88,38 @@ func newHACluster(t *testing.T, nNATS, nCentral int) *haCluster {
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		h.nats = append(h.nats, &natsNode{t: t, conf: conf, url: h.urls[i], log: newLineLog(t, name)})
+		h.nats = append(h.nats, &haNode{tb: t, name: name, bin: bins.nats, args: []string{"-c", conf}, ready: "Server is ready", log: newLineLog(t, name)})
 	}
 	t.Logf("nats-server (built from %s): %d nodes at %s", bins.natsFrom, nNATS, strings.Join(h.urls, ","))
 	replicas := min(nNATS, 3)
 	for i := range nCentral {
 		name := fmt.Sprintf("central%d", i+1)
-		cn := &centralNode{t: t, data: filepath.Join(h.dir, name), keys: h.keysDir, log: newLineLog(t, name)}
-		cn.extra = []string{"--store", h.dsn, "--nats", strings.Join(h.urls, ","), "--nats-nkey", h.nkeyFile,
-			"--replicas", strconv.Itoa(replicas), "--nats-insecure"}
+		data := filepath.Join(h.dir, name)
+		cn := &haNode{tb: t, name: name, bin: bins.central, data: data, ready: `"msg":"central started"`, log: newLineLog(t, name),
+			args: []string{"serve", "--data", data, "--keys", h.keysDir, "--http", "127.0.0.1:0",
+				"--store", h.dsn, "--nats", strings.Join(h.urls, ","), "--nats-nkey", h.nkeyFile,
+				"--replicas", strconv.Itoa(replicas), "--nats-insecure"}}
 		h.centrals = append(h.centrals, cn)
 	}
 	// The first central writes the users file (its NATS user first), then
 	// waits for NATS; the servers include that file.
 	first := h.centrals[0]
-	mark := first.start(false)
+	mark := first.start()
 	conf := filepath.Join(first.data, central.DevicesConfFile)
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(conf); err == nil {
 			break
 		}
-		if time.Now().After(deadline) || !first.p.running() {
+		if time.Now().After(deadline) || !first.running() {
 			t.Fatalf("the first central wrote no %s", conf)
 		}
 	}
 	var wg sync.WaitGroup
 	for _, n := range h.nats {
-		wg.Go(n.start)
+		wg.Go(func() { n.waitReady(n.start()) })
 	}
 	wg.Wait()
-	first.waitStarted(mark)
+	first.waitReady(mark)
 	// Every central needs the same day keys (the ratchet is
 	// deterministic from there): the others get a copy of the first's.
 	dk, err := os.ReadFile(filepath.Join(first.data, central.DayKeysFile))
@@ -132,7 +133,7 @@ func newHACluster(t *testing.T, nNATS, nCentral int) *haCluster {
 		if err := os.WriteFile(filepath.Join(cn.data, central.DayKeysFile), dk, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cn.waitStarted(cn.start(false))
+		cn.waitReady(cn.start())
 	}
 	return h
 }
@@ -157,7 +158,7 @@ type simKiosk struct {
 
 // enrollSims registers n venues and enrolls a simulated kiosk at each
 // through cn's HTTP API (POST /v1/enroll), then connects them.
-func (h *haCluster) enrollSims(cn *centralNode, n int) []*simKiosk {
+func (h *haCluster) enrollSims(cn *haNode, n int) []*simKiosk {
 	h.t.Helper()
 	kp := h.centralUser()
 	pub, _ := kp.PublicKey()
@@ -370,10 +371,10 @@ func (h *haCluster) startWitness(ctx context.Context) *witness {
 
 // leader returns the running central that signs the ledger now, by its
 // log; it fails the test if several say so.
-func (h *haCluster) leader() *centralNode {
-	var found *centralNode
+func (h *haCluster) leader() *haNode {
+	var found *haNode
 	for _, cn := range h.centrals {
-		if cn.p != nil && cn.p.running() && cn.signsNow() {
+		if cn.running() && cn.signsNow() {
 			if found != nil {
 				h.t.Errorf("%s and %s both sign the ledger", found.log.name, cn.log.name)
 			}
@@ -385,10 +386,10 @@ func (h *haCluster) leader() *centralNode {
 
 // signsNow reports whether the central's current run logged that it took
 // the ledger signer's lease and not since that it lost it.
-func (c *centralNode) signsNow() bool {
+func (c *haNode) signsNow() bool {
 	from := 0
 	for i, l := range c.log.grep(0, func(string) bool { return true }) {
-		if strings.HasPrefix(l, "=== central serve") {
+		if strings.HasPrefix(l, "=== ") {
 			from = i
 		}
 	}
@@ -473,9 +474,9 @@ func TestHA(t *testing.T) {
 		t.Errorf("stream %s has %d replicas, want 3", wire.Stream, info.Config.Replicas)
 	}
 	t.Logf("%v: SIGKILL %s (the stream's leader)", time.Since(t0).Round(time.Millisecond), victim.log.name)
-	victim.crash(syscall.SIGKILL)
+	victim.kill()
 	at(18 * time.Second)
-	victim.start()
+	victim.waitReady(victim.start())
 	t.Logf("%v: %s restarted", time.Since(t0).Round(time.Millisecond), victim.log.name)
 
 	// 2. The central signing the ledger: SIGKILL; the other takes over.
@@ -486,7 +487,7 @@ func TestHA(t *testing.T) {
 	}
 	before := latestCheckpoint(ctx, db)
 	killed := time.Now()
-	lead.p.kill()
+	lead.kill()
 	t.Logf("%v: SIGKILL %s (the ledger signer; checkpoint size %d)", time.Since(t0).Round(time.Millisecond), lead.log.name, before)
 	var takeover time.Duration
 	for time.Since(killed) < 30*time.Second {
@@ -501,7 +502,7 @@ func TestHA(t *testing.T) {
 	} else if takeover > 15*time.Second {
 		t.Errorf("first checkpoint %v after the signer's death, want within 15 s", takeover)
 	}
-	var other *centralNode
+	var other *haNode
 	for _, cn := range h.centrals {
 		if cn != lead && cn.signsNow() {
 			other = cn
@@ -511,7 +512,7 @@ func TestHA(t *testing.T) {
 		t.Errorf("no other central took the ledger signer's lease")
 	}
 	at(36 * time.Second)
-	lead.waitStarted(lead.start(false))
+	lead.waitReady(lead.start())
 	t.Logf("%v: %s restarted", time.Since(t0).Round(time.Millisecond), lead.log.name)
 
 	// 3. Every session of the centrals cut.
@@ -566,7 +567,7 @@ func TestHA(t *testing.T) {
 	h.verify(ctx, db, ks)
 	h.verifyWitness(ctx, w, size)
 	for _, cn := range h.centrals {
-		if cn.p.running() {
+		if cn.running() {
 			out, err := runCmd(t, anshim, "ledger", "verify", "--central", cn.http, "--bundle", filepath.Join(h.keysDir, province.BundleFile))
 			if err != nil {
 				t.Errorf("anshim ledger verify against %s: %v", cn.log.name, err)
@@ -588,7 +589,7 @@ func TestHA(t *testing.T) {
 	t.Logf("FIGURES: longest publish-to-PubAck wait of a kiosk %v (at %v, device %s); first checkpoint %v after the signer's SIGKILL",
 		l.stall.Round(time.Millisecond), l.stallAt.Sub(t0).Round(time.Millisecond), l.stallDev, takeover.Round(time.Millisecond))
 	for _, cn := range h.centrals {
-		if cn.p.running() {
+		if cn.running() {
 			cn.stop()
 		}
 	}
@@ -724,4 +725,66 @@ func sealedPool(t testing.TB, pub *[32]byte, n int) [][]byte {
 		}
 	}
 	return out
+}
+
+// haNode is one process of the HA tests and benchmarks — a nats-server or
+// a central — and its restarts.
+type haNode struct {
+	tb    testing.TB
+	name  string
+	bin   string
+	args  []string
+	ready string // in a line that says the run is ready
+	log   *lineLog
+	p     *proc
+	runs  int
+	// A central's data directory, and its HTTP API and admin token once
+	// started.
+	data, http, token string
+}
+
+// start starts a run and returns its log mark.
+func (n *haNode) start() int {
+	n.tb.Helper()
+	n.runs++
+	mark := n.log.len()
+	n.p = startProc(n.tb, n.log, false, nil, n.bin, n.args...)
+	return mark
+}
+
+// waitReady waits for the ready line of the run at mark; a central's
+// gives its HTTP address.
+func (n *haNode) waitReady(mark int) {
+	n.tb.Helper()
+	line, ok := n.log.wait(mark, 90*time.Second, n.p.done, contains(n.ready))
+	if !ok {
+		n.tb.Fatalf("%s (run %d) not ready", n.name, n.runs)
+	}
+	if n.data == "" {
+		return
+	}
+	var l struct{ HTTP string }
+	if err := json.Unmarshal([]byte(line), &l); err != nil || l.HTTP == "" {
+		n.tb.Fatalf("%s: started line %q: %v", n.name, line, err)
+	}
+	n.http = l.HTTP
+	tok, err := os.ReadFile(filepath.Join(n.data, central.AdminTokenFile))
+	if err != nil {
+		n.tb.Fatal(err)
+	}
+	n.token = strings.TrimSpace(string(tok))
+}
+
+func (n *haNode) running() bool { return n.p != nil && n.p.running() }
+
+// kill SIGKILLs the run and waits until it is gone.
+func (n *haNode) kill() { n.p.kill() }
+
+// stop stops the run with SIGTERM.
+func (n *haNode) stop() { n.p.stop(n.tb, 30*time.Second) }
+
+// api calls a central's admin API and decodes the answer into out.
+func (n *haNode) api(method, path string, body, out any) error {
+	c := centralNode{http: n.http, token: n.token}
+	return c.api(method, path, body, out)
 }

@@ -1,0 +1,141 @@
+package central
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/anshim/anshim/central/store/pgstore/pgtest"
+)
+
+// Ensure that the JetStream errors of a cluster still forming are retried
+// at start and the others are not.
+func TestTransientJS(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no peers for placement", fmt.Errorf("KV bucket x: %w", &jetstream.APIError{Code: 400, ErrorCode: jsErrNoPeers, Description: "no suitable peers for placement, peer offline"}), true},
+		{"temporarily unavailable", &jetstream.APIError{Code: 503, ErrorCode: jsErrClusterNotAvl}, true},
+		{"not enabled", jetstream.ErrJetStreamNotEnabled, true},
+		{"no responders", fmt.Errorf("account info: %w", nats.ErrNoResponders), true},
+		{"timeout", context.DeadlineExceeded, true},
+		{"disconnected", nats.ErrDisconnected, true},
+		{"bad config", &jetstream.APIError{Code: 400, ErrorCode: 10058, Description: "stream name already in use with a different configuration"}, false},
+		{"other", errors.New("permission denied"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := transientJS(tt.err); got != tt.want {
+				t.Errorf("transientJS(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// Ensure that a second central pointed at a bbolt file in use fails within
+// a few seconds, saying that bbolt serves one process and what to do.
+func TestOpenStore_BoltInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "central.db")
+	cfg := Config{Data: t.TempDir(), Store: "bolt:" + path}
+	first, err := OpenStore(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	start := time.Now()
+	second, err := OpenStore(&cfg) // bbolt's flock: per open file, so also within a process
+	if err == nil {
+		second.Close()
+		t.Fatal("a second OpenStore of a bbolt file in use succeeded")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the second OpenStore failed after %v, want a few seconds", d)
+	}
+	for _, want := range []string{"locked by another process", "one central process", "postgres://"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// Ensure that of two centrals on one PostgreSQL store exactly one signs
+// the ledger's checkpoints, and that the other takes over within a few
+// seconds when it stops.
+func TestLedgerSigner_OneOfTwo(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	old := leaseEvery
+	leaseEvery = 100 * time.Millisecond
+	defer func() { leaseEvery = old }()
+	clock := newTestClock()
+	dir := t.TempDir()
+	cfg1, keys := testConfig(t, dir, clock)
+	cfg1.Store = dsn
+	cfg2 := cfg1
+	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
+	a := startServerWith(t, cfg1, keys, clock)
+	b := startServerWith(t, cfg2, keys, clock)
+
+	signers := func() (n int, which *testServer) {
+		for _, s := range []*testServer{a, b} {
+			if s.SignsLedger() {
+				n, which = n+1, s
+			}
+		}
+		return n, which
+	}
+	waitOne := func(what string) *testServer {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			n, s := signers()
+			if n == 1 {
+				// And it stays one.
+				time.Sleep(5 * leaseEvery)
+				if n2, s2 := signers(); n2 != 1 || s2 != s {
+					t.Fatalf("%s: %d signers after %d", what, n2, n)
+				}
+				return s
+			}
+			if n > 1 {
+				t.Fatalf("%s: both centrals sign the ledger", what)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no central signs the ledger after 10 s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	lead := waitOne("at start")
+	other := a
+	if lead == a {
+		other = b
+	}
+	stopped := time.Now()
+	if err := lead.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if lead.SignsLedger() {
+		t.Error("a closed central still says it signs the ledger")
+	}
+	if got := waitOne("after the signer stopped"); got != other {
+		t.Fatal("the stopped central signs")
+	}
+	t.Logf("the other central signs %v after the first stopped", time.Since(stopped).Round(time.Millisecond))
+	// It signs: a checkpoint of the shared tree.
+	ctx := context.Background()
+	if _, _, err := other.CheckpointLedger(ctx, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.store.LatestCheckpoint(ctx); err != nil {
+		t.Fatalf("no checkpoint after the takeover: %v", err)
+	}
+}
