@@ -34,7 +34,7 @@ func TestAppFiles(t *testing.T) {
 			headers: map[string]string{"Service-Worker-Allowed": AppServiceWorkerScope},
 			has:     []string{`const VERSION = "` + appInfo().version + `"`}, hasNot: []string{"__APP_VERSION__"}},
 		{path: "/static/app/app.js", ctype: "text/javascript; charset=utf-8", cache: "public, max-age=86400"},
-		{path: "/static/app/vendor/qrcode.mjs", ctype: "text/javascript; charset=utf-8"},
+		{path: "/static/app/vendor/qrcode.min.mjs", ctype: "text/javascript; charset=utf-8"},
 		{path: "/static/app/icon-192.png", ctype: "image/png"},
 	}
 	for _, tc := range tests {

@@ -5,7 +5,7 @@
 // service worker (/app/sw.js) keeps the page for use without network.
 "use strict";
 
-import qrcode from "/static/app/vendor/qrcode.mjs";
+import qrcode from "/static/app/vendor/qrcode.min.mjs";
 import { call, clientID, NetworkError } from "/static/app/api.js";
 import { apply, has, lang, n, setLang, t, time } from "/static/app/i18n.js";
 import { Camera, decodeFile } from "/static/app/scan.js";
@@ -88,7 +88,16 @@ function route() {
   document.body.dataset.screen = screen;
   switch (screen) {
     case "pass": renderPass(); renewPass(); break;
-    case "scan": renderPending(); renderCameraButton(); if (!camera.running) startCamera(); break;
+    case "scan":
+      // A new visit to the screen is a new scan: the last answer goes.
+      if (!camera.running) {
+        show($("result"), false);
+        $("result").dataset.result = "";
+        startCamera();
+      }
+      renderPending();
+      renderCameraButton();
+      break;
     case "visits": loadVisits(); break;
     case "inbox": loadInbox(); break;
     case "settings": renderSettings(); break;
@@ -291,8 +300,28 @@ function qrSVG(text) {
   p.setAttribute("d", d);
   p.setAttribute("fill", "#000");
   svg.append(bg, p);
+  svg.dataset.modules = String(size);
   return svg;
 }
+
+/**
+ * fitQR sizes the pass's code to a whole number of pixels per module, as
+ * large as its box allows: a module split over uneven pixels reads worse
+ * on a kiosk's camera.
+ */
+function fitQR() {
+  const box = $("pass-qr");
+  const svg = box.querySelector("svg");
+  if (!svg || !box.clientWidth) {
+    return;
+  }
+  const size = Number(svg.dataset.modules);
+  const px = Math.max(1, Math.floor((box.clientWidth - 2) / size));
+  svg.setAttribute("width", String(px * size));
+  svg.setAttribute("height", String(px * size));
+}
+
+window.addEventListener("resize", fitQR);
 
 let drawnPass = "";
 
@@ -306,6 +335,7 @@ function renderPass() {
     $("pass-qr").dataset.pass = p.pass;
     drawnPass = p.pass;
   }
+  fitQR();
   $("pass-holder").textContent = t("app.pass.holder", p.initial || "");
   $("pass-valid").textContent = t("app.pass.valid", time(p.expires));
   const expired = Date.parse(p.expires) <= Date.now();
@@ -400,6 +430,7 @@ function isVenueCode(text) {
 }
 
 function renderCameraButton() {
+  show($("viewfinder"), camera.running);
   const b = $("camera");
   b.dataset.t = camera.running ? "app.scan.stop" : "app.scan.start";
   b.textContent = t(b.dataset.t);
@@ -407,6 +438,7 @@ function renderCameraButton() {
 
 async function startCamera() {
   say($("scan-error"), "");
+  show($("viewfinder"));
   try {
     await camera.start(onCode);
   } catch {
@@ -591,6 +623,9 @@ function showResult(kind, title, venue = "", when = "", text = "", flags = []) {
   say($("result-time"), when);
   say($("result-text"), text);
   show(box);
+  if (kind !== "sending") {
+    box.scrollIntoView({ block: "nearest" });
+  }
 }
 
 function renderPending() {

@@ -73,5 +73,7 @@ export function time(v, withDate = true) {
   if (withDate) {
     Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
   }
-  return new Intl.DateTimeFormat(current === "ko" ? "ko-KR" : "en-GB", opts).format(d);
+  // English: 2026-12-06 13:19 (sv-SE's order), which no reader takes
+  // for a month-first or a day-first date.
+  return new Intl.DateTimeFormat(current === "ko" ? "ko-KR" : "sv-SE", opts).format(d);
 }

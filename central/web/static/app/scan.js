@@ -1,6 +1,6 @@
 // Reading QR codes: from the camera (getUserMedia) or from a photo, with
 // the browser's BarcodeDetector where it has one for QR codes, else the
-// vendored jsQR (vendor/jsQR.js, loaded only then).
+// vendored jsQR (vendor/jsQR.min.js, loaded only then).
 "use strict";
 
 let detector = null;
@@ -25,7 +25,7 @@ async function ready() {
       // Fall back to jsQR.
     }
   }
-  await import("/static/app/vendor/jsQR.js"); // UMD: sets self.jsQR
+  await import("/static/app/vendor/jsQR.min.js"); // UMD: sets self.jsQR
   jsQR = self.jsQR;
   decoderName = "jsQR";
 }
