@@ -63,6 +63,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeviceStatuses", testDeviceStatuses},
 		{"Cases", testCases},
 		{"FollowUps", testFollowUps}, {"Notifications", testNotifications}, {"FollowUpRetention", testFollowUpRetention},
+		{"Apps", testApps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
