@@ -686,6 +686,8 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 	var all []personStay
 	people := map[[16]byte][]store.CheckIn{}
 	groups := map[group][]store.CheckIn{}
+	counts := map[group]int{}
+	var gs []group
 	for _, cl := range r.clusters(srcs) {
 		cluster, lo, hi := srcs[cl.i:cl.j], cl.lo, cl.hi
 		w := window{venue, cl.from, cl.to}
@@ -704,10 +706,26 @@ func (r *run) atVenue(venue string, srcs []source, k int, fetched map[window][]s
 		// group by day and tag (a tag names one pseudonym within a day),
 		// join the groups of one person that a stay spans across midnight,
 		// and open a unit when one of its stays overlaps a source.
+		// Each group a part of one array, sized by a first count: no
+		// growing of slices of large structs.
 		clear(groups)
+		clear(counts)
+		gs = gs[:0]
 		for _, c := range rs {
 			g := group{daykeys.DayOf(c.Time), c.Tag}
-			groups[g] = append(groups[g], c)
+			gs = append(gs, g)
+			counts[g]++
+		}
+		backing := make([]store.CheckIn, len(rs))
+		off := 0
+		for i, c := range rs {
+			g := gs[i]
+			cs, ok := groups[g]
+			if !ok {
+				n := counts[g]
+				cs, off = backing[off:off:off+n], off+n
+			}
+			groups[g] = append(cs, c)
 		}
 		next, err := r.link(groups, lo, hi)
 		if err != nil {
