@@ -13,7 +13,7 @@ import (
 func (s *Server) startIngest(ctx, bg context.Context) error {
 	cfg := ingest.Config{
 		JS:       s.js,
-		Store:    s.ingestMetrics.TimeStore(s.store, s.now), // batch latency histograms
+		Store:    s.ingestMetrics.TimeStore(s.store), // batch latency histograms
 		SealPub:  s.keys.SealingPublicKey(),
 		SealPriv: s.keys.SealingPrivateKey(),
 		DayKeys:  s.dayKeys,

@@ -149,26 +149,21 @@ func (m *Metrics) ObserveBatch(commit, sinceSend time.Duration) {
 
 // TimeStore returns s measured into m: every Ingest (a batch's one write)
 // is observed with ObserveBatch, its publish time being the Received of
-// its first record, by now (default time.Now). The Ingester's Config.Store
-// takes it.
-func (m *Metrics) TimeStore(s Store, now func() time.Time) Store {
-	if now == nil {
-		now = time.Now
-	}
-	return &timedStore{Store: s, m: m, now: now}
-}
+// its first record. Both are measured on the real clock, as the NATS
+// server stamps messages, not on an injected one. The Ingester's
+// Config.Store takes it.
+func (m *Metrics) TimeStore(s Store) Store { return &timedStore{Store: s, m: m} }
 
 type timedStore struct {
 	Store
-	m   *Metrics
-	now func() time.Time
+	m *Metrics
 }
 
 func (t *timedStore) Ingest(ctx context.Context, b store.Batch) (int, error) {
-	start := t.now()
+	start := time.Now()
 	n, err := t.Store.Ingest(ctx, b)
 	if err == nil {
-		end := t.now()
+		end := time.Now()
 		since := time.Duration(-1)
 		if len(b.Records) > 0 && !b.Records[0].Received.IsZero() {
 			since = end.Sub(b.Records[0].Received)
