@@ -293,6 +293,19 @@ func (t *Tracer) Trace(ctx context.Context, req Request) (*Result, error) {
 		if err := r.prefetchTags(pds); err != nil {
 			return nil, err
 		}
+		var vs []string
+		seen := map[string]bool{}
+		for _, pd := range pds {
+			for _, c := range r.days[pd] {
+				if !seen[c.Venue] {
+					seen[c.Venue] = true
+					vs = append(vs, c.Venue)
+				}
+			}
+		}
+		if err := r.prefetchVenues(vs); err != nil {
+			return nil, err
+		}
 		for _, e := range improved {
 			if spread[e.who] != e {
 				continue // improved again at this degree
@@ -419,6 +432,64 @@ func (r *run) defaultStay(venue string) time.Duration {
 	}
 	return d
 }
+
+// venueBatchStore reads many venues in one query (pgstore does).
+type venueBatchStore interface {
+	VenuesByID(ctx context.Context, ids []string) ([]store.Venue, error)
+}
+
+// prefetchVenues reads the default stays of the venues not known to the
+// run yet in batched queries, when the store can: one round trip for
+// many instead of one a venue.
+func (r *run) prefetchVenues(venues []string) error {
+	vs, ok := r.t.st.(venueBatchStore)
+	if !ok {
+		return nil
+	}
+	var need []string
+	seen := make(map[string]bool, len(venues))
+	r.mu.Lock()
+	for _, v := range venues {
+		if _, ok := r.venues[v]; !ok && !seen[v] {
+			seen[v] = true
+			need = append(need, v)
+		}
+	}
+	r.mu.Unlock()
+	if len(need) < 2 {
+		return nil
+	}
+	for len(need) > 0 {
+		chunk := need[:min(venueBatch, len(need))]
+		need = need[len(chunk):]
+		got, err := vs.VenuesByID(r.ctx, chunk)
+		if err != nil {
+			return fmt.Errorf("trace: %w", err)
+		}
+		stays := make(map[string]time.Duration, len(chunk))
+		for _, v := range got {
+			m := v.DefaultStay
+			if m <= 0 {
+				m = r.t.stays.Of(v.Category)
+			}
+			if m <= 0 {
+				m = r.t.stays.Of(registry.Other)
+			}
+			stays[v.ID] = time.Duration(m) * time.Minute
+		}
+		r.mu.Lock()
+		for _, id := range chunk {
+			if d, ok := stays[id]; ok {
+				r.venues[id] = d
+			} // else: defaultStay reads it (not found: the default of Other)
+		}
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// venueBatch bounds the venues of one VenuesByID.
+const venueBatch = 5000
 
 // staysOf returns who's stays that end after from and start before to,
 // read by tag from the day before from's to to's, and the next day's too
@@ -631,6 +702,9 @@ func (r *run) exposures(sources []source, k int) ([]*exposure, error) {
 		byVenue[s.stay.Venue] = append(byVenue[s.stay.Venue], s)
 	}
 	slices.Sort(venues)
+	if err := r.prefetchVenues(venues); err != nil {
+		return nil, err
+	}
 	fetched, err := r.prefetch(venues, byVenue)
 	if err != nil {
 		return nil, err

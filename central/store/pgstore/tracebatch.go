@@ -126,3 +126,21 @@ func (s *Store) CheckInsByTags(ctx context.Context, day time.Time, tags [][16]by
 	}
 	return out, nil
 }
+
+// VenuesByID returns the venues of ids that exist, in no order, in one
+// query. central/trace uses it for the default stays of the venues a
+// trace meets.
+func (s *Store) VenuesByID(ctx context.Context, ids []string) ([]store.Venue, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	bs := make([][]byte, len(ids))
+	for i, id := range ids {
+		bs[i] = []byte(id)
+	}
+	v, err := s.venues(ctx, "WHERE id = ANY($1)", bs)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: venues by id: %w", err)
+	}
+	return v, nil
+}
