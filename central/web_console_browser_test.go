@@ -3,8 +3,10 @@ package central
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/anshim/anshim/central/daykeys"
@@ -20,6 +24,7 @@ import (
 	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/internal/browsertest"
+	"github.com/anshim/anshim/notify"
 )
 
 // Ensure, in a real headless Chromium against a real central, that an
@@ -111,7 +116,7 @@ func TestConsoleBrowser(t *testing.T) {
 	actx := browsertest.Allocator(t, exe)
 	bctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 60*time.Second)
+	bctx, cancel = context.WithTimeout(bctx, 150*time.Second)
 	defer cancel()
 	base := ts.HTTPURL()
 	do := func(actions ...chromedp.Action[chromedp.Void]) {
@@ -280,6 +285,109 @@ func TestConsoleBrowser(t *testing.T) {
 		}
 	}
 
+	lap("csv")
+
+	// The printable report: the graph, one node per contact, fits an A4
+	// page under the print stylesheet (190 × 277 mm inside 1 cm margins,
+	// at 96 CSS px an inch); the report printed to an A4 PDF, its pages as
+	// PNGs, go to the screenshots.
+	do(chromedp.Navigate(base+casePath+"/report"), chromedp.WaitVisible(chromedp.CSS(".report-graph svg.tracegraph")))
+	if n := eval(`String(document.querySelectorAll(".report-graph svg.tracegraph circle.node.contact").length)`); n != "3" {
+		t.Errorf("the report's graph draws %s contact nodes, want 3", n)
+	}
+	const a4w, a4h = 718, 1047 // 190 mm, 277 mm
+	do(chromedp.EmulateViewport(a4w, a4h), media("print"))
+	box := eval(`(() => { const r = document.querySelector(".report-graph svg.tracegraph").getBoundingClientRect(), s = document.querySelector(".report-graph").getBoundingClientRect(); return [r.width, r.height, s.height].map(Math.round).join(" "); })()`)
+	var gw, gh, sh int
+	if _, err := fmt.Sscan(box, &gw, &gh, &sh); err != nil || gw == 0 || gw > a4w || gh > a4h || sh > a4h {
+		t.Errorf("the report's graph prints %s px (graph width, height; section height), want within an A4 page's %d × %d", box, a4w, a4h)
+	}
+	if hidden := eval(`String(getComputedStyle(document.querySelector(".top")).display)`); hidden != "none" {
+		t.Errorf("the report prints the page's header (display %s)", hidden)
+	}
+	do(media(""))
+	if dir != "" {
+		pdf, err := chromedp.Run(bctx, chromedp.PrintToPDF(chromedp.PDFPaper(chromedp.PaperA4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		printPages(t, pdf, filepath.Join(dir, "console-report-print"))
+		for _, lang := range []string{"en", "ko"} {
+			do(chromedp.Navigate(base+casePath+"/report?lang="+lang), chromedp.WaitVisible(chromedp.ID("case-report")))
+			shot("console-report-"+lang+"-1280.png", 1280, 800)
+		}
+	}
+	lap("report")
+
+	// Follow-up, clicked through: the second-degree contact under
+	// follow-up, notified (the notify sink), tested, then positive with a
+	// new case reference: the linked case opens, and the first case's row
+	// links to it.
+	do(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(base+casePath+"?tab=contacts"), chromedp.WaitVisible(chromedp.ID("followup-add")),
+		chromedp.SetValue(chromedp.ID("followup-set"), "d2"),
+		chromedp.Click(chromedp.ID("followup-add-submit")),
+		chromedp.WaitVisible(chromedp.ID("followup-done")))
+	key := eval(`Array.from(document.querySelectorAll("#followups tr.followup")).map(r => r.dataset.key + ":" + r.dataset.status).join(",")`)
+	key, st, _ := strings.Cut(key, ":")
+	if len(key) != 32 || st != "to-notify" {
+		t.Fatalf("follow-up rows %q, want the one second-degree contact to notify", key+":"+st)
+	}
+	row := `#followups tr.followup[data-key="` + key + `"]`
+	rowStatus := func() string { return eval(`document.querySelector(` + strconv.Quote(row) + `).dataset.status`) }
+	ts.clock.Advance(time.Minute)
+	do(chromedp.Click(chromedp.CSS(row+` input[name="contact"]`)),
+		chromedp.Click(chromedp.ID("notify-selected")),
+		chromedp.WaitVisible(chromedp.CSS(row+`[data-status="notified"]`)))
+	if recs, err := notify.ReadSink(filepath.Join(ts.cfg.DataOrDefault(), NotifyFile)); err != nil || len(recs) != 1 || recs[0].To != "+821077778888" {
+		t.Errorf("the notify sink holds %+v (%v), want one message to the second-degree contact", recs, err)
+	}
+	if dir != "" {
+		for _, lang := range []string{"en", "ko"} {
+			do(chromedp.Navigate(base+casePath+"?tab=contacts&lang="+lang+"#followup"), chromedp.WaitVisible(chromedp.ID("followups")))
+			shot("console-followup-"+lang+"-1280.png", 1280, 800)
+			shot("console-followup-"+lang+"-360.png", 360, 740)
+		}
+		do(chromedp.EmulateViewport(1280, 800))
+	}
+	ts.clock.Advance(time.Hour)
+	do(chromedp.Navigate(base+casePath+"?tab=contacts"), chromedp.WaitVisible(chromedp.CSS(row+" form.move")),
+		chromedp.SetValue(chromedp.CSS(row+` form.move select`), "tested"),
+		chromedp.Click(chromedp.CSS(row+` form.move button`)),
+		chromedp.WaitVisible(chromedp.CSS(row+`[data-status="tested"]`)))
+	ts.clock.Advance(time.Hour)
+	do(chromedp.SetValue(chromedp.CSS(row+` form.move select`), "positive"),
+		chromedp.SendKeys(chromedp.CSS(row+` form.move input[name="new_case"]`), "JJ-2026-89"),
+		chromedp.Click(chromedp.CSS(row+` form.move button`)),
+		chromedp.WaitVisible(chromedp.ID("from-case")))
+	if ref := eval(`document.getElementById("case-ref").textContent.trim()`); ref != "JJ-2026-89" {
+		t.Fatalf("after the positive test the browser shows case %q, want the new JJ-2026-89", ref)
+	}
+	if back := eval(`document.querySelector("#from-case a").getAttribute("href")`); back != casePath {
+		t.Errorf("the new case links back to %q, want %q", back, casePath)
+	}
+	do(chromedp.Navigate(base+casePath+"?tab=contacts"), chromedp.WaitVisible(chromedp.CSS(row+`[data-status="positive"]`)))
+	if st := rowStatus(); st != "positive" {
+		t.Errorf("the contact's follow-up is %q, want positive", st)
+	}
+	do(chromedp.Click(chromedp.CSS(row+` td.status a`)), chromedp.WaitVisible(chromedp.ID("from-case")))
+	if ref := eval(`document.getElementById("case-ref").textContent.trim()`); ref != "JJ-2026-89" {
+		t.Errorf("the follow-up's link opens case %q, want JJ-2026-89", ref)
+	}
+	do(chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.ID("followup-list")))
+	if home := eval(`document.querySelector("main").innerText`); !strings.Contains(home, "JJ-2026-89") || !strings.Contains(home, "JJ-2026-88") {
+		t.Errorf("/console lacks the linked cases: %q", home)
+	}
+	if dir != "" {
+		for _, lang := range []string{"en", "ko"} {
+			for _, sz := range [][2]int64{{360, 740}, {1280, 800}} {
+				do(chromedp.EmulateViewport(sz[0], sz[1]), chromedp.Navigate(base+"/console?lang="+lang), chromedp.WaitVisible(chromedp.ID("followup-list")))
+				shot("console-home-"+lang+"-"+strconv.FormatInt(sz[0], 10)+".png", sz[0], sz[1])
+			}
+		}
+		do(chromedp.EmulateViewport(1280, 800))
+	}
+	lap("follow-up")
+
 	// Every console route refused to a business account and to nobody.
 	var routes []web.Route
 	for _, rt := range web.Routes() {
@@ -299,7 +407,6 @@ func TestConsoleBrowser(t *testing.T) {
 			}
 		}
 	}
-	lap("csv")
 	do(chromedp.Click(chromedp.CSS("form.signout button")), chromedp.WaitVisible(chromedp.CSS(`.top a[href="/signin"]`)))
 	refused("anonymous", func(rt web.Route, code int) bool {
 		if rt.Method == "GET" {
@@ -321,4 +428,30 @@ func sortJoin(s []string) string {
 		}
 	}
 	return strings.Join(s, ",")
+}
+
+// media emulates the CSS media type ("print"; "" ends the emulation).
+func media(m string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+		return chromedp.Void{}, err
+	}
+}
+
+// printPages renders a printed PDF's pages with pdftoppm to
+// prefix-N.png, to look at (skipped without pdftoppm).
+func printPages(t *testing.T, pdf []byte, prefix string) {
+	t.Helper()
+	pdftoppm, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		t.Log("pdftoppm not installed (make deps): no PNGs of the printed report")
+		return
+	}
+	in := prefix + ".pdf"
+	if err := os.WriteFile(in, pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(pdftoppm, "-r", "60", "-png", in, prefix).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v: %s", err, out)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/trace"
 	"github.com/anshim/anshim/central/tracegraph"
 	"github.com/anshim/anshim/central/web/form"
 )
@@ -186,13 +187,10 @@ func (wb *Web) consoleCaseRender(w http.ResponseWriter, r *http.Request, status 
 		p.FromID = ids[tr.FromCase]
 	}
 	if tab == "graph" {
-		var b bytes.Buffer
-		name := func(id string) string { return venues[id].Name }
-		if err := tracegraph.Render(&b, res, &tracegraph.Options{VenueName: name, Lang: stateOf(r).P.Lang(), IDPrefix: "case-graph"}); err != nil {
-			wb.serverError(w, r, fmt.Errorf("contact graph: %w", err))
+		if p.Graph, err = caseGraph(r, res, venues, "case-graph"); err != nil {
+			wb.serverError(w, r, err)
 			return
 		}
-		p.Graph = template.HTML(b.String()) // every label escaped by tracegraph
 	}
 	wb.render(w, r, status, "console_case", p)
 }
@@ -251,4 +249,15 @@ func (wb *Web) consoleClose(w http.ResponseWriter, r *http.Request) {
 	}
 	wb.audit(r.Context(), "case-closed", who, `{"case":`+strconv.FormatUint(c.ID, 10)+`}`)
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
+}
+
+// caseGraph draws the contact graph of res (central/tracegraph) in the
+// request's language, its <title> and <desc> ids starting with prefix.
+func caseGraph(r *http.Request, res *trace.Result, venues map[string]venueInfo, prefix string) (template.HTML, error) {
+	var b bytes.Buffer
+	name := func(id string) string { return venues[id].Name }
+	if err := tracegraph.Render(&b, res, &tracegraph.Options{VenueName: name, Lang: stateOf(r).P.Lang(), IDPrefix: prefix}); err != nil {
+		return "", fmt.Errorf("contact graph: %w", err)
+	}
+	return template.HTML(b.String()), nil // every label escaped by tracegraph
 }

@@ -26,7 +26,8 @@ func (wb *Web) consoleCSV(w http.ResponseWriter, r *http.Request) {
 }
 
 // consoleReport shows the printable case report: the summary, the
-// timeline, the per-venue summary and every contact, on one page with a
+// timeline, the per-venue summary, the contact graph (scaled by the print
+// stylesheet to fit an A4 page) and every contact, on one page with a
 // print stylesheet.
 func (wb *Web) consoleReport(w http.ResponseWriter, r *http.Request) {
 	c, ok := wb.consoleCaseOf(w, r)
@@ -47,5 +48,9 @@ func (wb *Web) consoleReport(w http.ResponseWriter, r *http.Request) {
 	p := consoleCasePage{Case: c, Trace: tr, Tab: "report", All: len(res.Contacts),
 		Timeline: timeline(res, venues), Venues: venueSummary(res, venues)}
 	p.Contacts, p.Total = contactRows(res, venues, contactView{Page: -1}) // every contact
+	if p.Graph, err = caseGraph(r, res, venues, "report-graph"); err != nil {
+		wb.serverError(w, r, err)
+		return
+	}
 	wb.render(w, r, http.StatusOK, "console_case", p)
 }
