@@ -18,8 +18,11 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/central/appcheckin"
+	"github.com/anshim/anshim/central/daykeys"
+	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/vault"
+	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/notify"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/venuecode"
@@ -514,5 +517,118 @@ func TestApp_CheckInOffline(t *testing.T) {
 	}
 	if got := vault.AppRevocationID(p.Pseudonym, 1); got == vault.AppRevocationID(p.Pseudonym, 2) {
 		t.Error("app passes of two serials share a revocation id")
+	}
+}
+
+// Ensure that the visits list says how each check-in was made: the app's
+// pass at a kiosk, a card at a kiosk, a poster scanned by the app, and an
+// exit without its entry; and that it leaves out another person's.
+func TestApp_VisitsHow(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	const phone, e164 = "010-6666-7777", "+821066667777"
+	st, s1 := ts.app(t, "POST", "/v1/app/sessions", "", map[string]any{"phone": phone, "code": ts.sendCode(t, phone, e164), "name": "최방문"})
+	if st != http.StatusCreated {
+		t.Fatalf("verify = %d %+v", st, s1)
+	}
+	me, err := ts.vault.Lookup(ctx, e164)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ts.vault.Register(ctx, "남", "010-8888-9999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"v-k", "v-p"} {
+		if code := ts.do(t, "POST", "/v1/venues", testRegistration(id, registry.StatusApproved), true, nil); code != http.StatusCreated {
+			t.Fatalf("add venue %s: %d", id, code)
+		}
+	}
+	if err := ts.store.AddDevice(ctx, store.Device{ID: "k-v-k", Venue: "v-k", NKey: "UKVK", Enrolled: ts.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	now := ts.clock.Now()
+	kioskAt := func(personID string, seq uint64, kind pass.Kind, ck checkin.Kind, at time.Time) {
+		t.Helper()
+		p, err := ts.vault.Person(ctx, personID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := daykeys.DayOf(at)
+		pers := checkin.Personal{Pseudonym: p.Pseudonym, PassKind: uint8(kind)}
+		sealed, err := ts.dayKeys.Seal(day, pers.AppendBinary(nil), daykeys.AD("k-v-k", seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag, _ := ts.dayKeys.Tag(day, p.Pseudonym)
+		r := store.CheckIn{Device: "k-v-k", Seq: seq, Venue: "v-k", Kind: ck, RawWall: at, Time: at, Quality: 1, Sealed: sealed, Tag: tag, Received: at}
+		if _, err := ts.store.Ingest(ctx, store.Batch{Device: "k-v-k", Records: []store.CheckIn{r}, LastSeq: seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kioskAt(me.ID, 1, pass.KindApp, checkin.Entry, now.Add(-5*time.Hour))
+	kioskAt(me.ID, 2, pass.KindCard, checkin.Entry, now.Add(-3*time.Hour))
+	kioskAt(me.ID, 3, pass.KindCard, checkin.Exit, now.Add(-2*time.Hour)) // ends the card's stay
+	kioskAt(me.ID, 4, pass.KindCard, checkin.Exit, now.Add(-30*time.Hour))
+	kioskAt(other.ID, 5, pass.KindApp, checkin.Entry, now.Add(-4*time.Hour))
+
+	var poster Poster
+	if code := ts.do(t, "POST", "/v1/venues/v-p/poster", nil, true, &poster); code != http.StatusCreated {
+		t.Fatalf("poster: %d", code)
+	}
+	if st, r := ts.appCheckIn(t, map[string]any{"pass": s1.Pass, "code": poster.Poster, "lat": 33.5113, "lon": 126.4930, "accuracy": 10}); st != http.StatusOK || r.Result != appcheckin.Accepted {
+		t.Fatalf("poster check-in = %d %+v", st, r)
+	}
+
+	st, a := ts.app(t, "GET", "/v1/app/visits", s1.Session, nil)
+	if st != http.StatusOK {
+		t.Fatalf("visits = %d", st)
+	}
+	var got []string
+	for _, v := range a.Visits {
+		e := "-"
+		if v.ExitTime != nil {
+			e = v.ExitTime.Sub(now).String()
+		}
+		got = append(got, v.Venue+" "+v.How+" "+v.Time.Sub(now).String()+" "+e)
+	}
+	want := []string{"v-p app-poster 0s -", "v-k card -3h0m0s -2h0m0s", "v-k kiosk -5h0m0s -", "v-k exit -30h0m0s -"}
+	if !slices.Equal(got, want) {
+		t.Errorf("visits\n%q\nwant\n%q", got, want)
+	}
+}
+
+// Ensure that retention drops inbox notices and check-in receipts with
+// their days, and expired codes and sessions.
+func TestApp_Retention(t *testing.T) {
+	ts := startServer(t)
+	ctx := context.Background()
+	now := ts.clock.Now()
+	if err := ts.store.AddAppNotice(ctx, store.AppNotice{ID: "n-1", Person: "p-1", Sent: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.PutAppReceipt(ctx, store.AppReceipt{Client: [32]byte{1}, Device: "app-v", Seq: 1, Venue: "v", How: "exit", Time: now, Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.AddAppSession(ctx, store.AppSession{Hash: [32]byte{2}, Person: "p-1", Created: now, LastUsed: now, Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.RunRetention(ctx, now.Add(27*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ns, _ := ts.store.AppNotices(ctx, "p-1"); len(ns) != 1 {
+		t.Fatalf("a notice 27 days old was dropped")
+	}
+	if _, err := ts.RunRetention(ctx, now.Add(29*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ns, _ := ts.store.AppNotices(ctx, "p-1"); len(ns) != 0 {
+		t.Errorf("a notice 29 days old was kept")
+	}
+	if _, err := ts.store.AppReceipt(ctx, [32]byte{1}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a receipt 29 days old: %v, want dropped", err)
+	}
+	if _, err := ts.store.AppSession(ctx, [32]byte{2}, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an expired session: %v, want dropped", err)
 	}
 }

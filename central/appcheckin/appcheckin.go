@@ -418,12 +418,16 @@ func (s *Service) checkIn(ctx context.Context, req Request, now time.Time) (Resu
 	if flags == nil {
 		flags = []string{}
 	}
-	if req.ClientID != "" {
-		r := store.AppReceipt{Client: client, Device: AppDevice(venue.ID), Seq: seq, Venue: venue.ID, How: how, Flags: flags, Time: at, Created: now}
-		if err := s.cfg.Store.PutAppReceipt(ctx, r); err != nil && !errors.Is(err, store.ErrExists) {
-			// Stored, but a resend would be answered "duplicate".
-			s.cfg.Log.Warn("app check-in: receipt not stored", "venue", venue.ID, "err", err)
-		}
+	// The receipt says how it was made; without a client id, under a
+	// random key nobody will ask for.
+	if req.ClientID == "" {
+		rand.Read(client[:])
+	}
+	r := store.AppReceipt{Client: client, Device: AppDevice(venue.ID), Seq: seq, Venue: venue.ID, How: how, Flags: flags, Time: at, Created: now}
+	if err := s.cfg.Store.PutAppReceipt(ctx, r); err != nil && !errors.Is(err, store.ErrExists) {
+		// Stored, but a resend would be answered "duplicate", and the
+		// visits list says "app-display".
+		s.cfg.Log.Warn("app check-in: receipt not stored", "venue", venue.ID, "err", err)
 	}
 	return Result{Result: Accepted, Flags: flags, Venue: venue.ID, VenueName: venue.Name, Time: at}, nil
 }
