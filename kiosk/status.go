@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,29 +45,35 @@ func statusHandler(now statusFunc) http.Handler {
 	return mux
 }
 
-func writeMetrics(w io.Writer, st Status) {
-	b := func(v bool) int {
-		if v {
-			return 1
-		}
-		return 0
+// b01 is 1 for true.
+func b01(v bool) float64 {
+	if v {
+		return 1
 	}
+	return 0
+}
+
+// kioskGauges are the kiosk's own metrics of a status: name, help, value.
+// writeMetrics (metrics.go, or metrics_promclient.go with the build tag
+// kiosk_promclient) exports them with the process's metrics.
+func kioskGauges(st Status) []struct {
+	name, help string
+	v          float64
+} {
 	var sync uplink.Status
 	if st.Sync != nil {
 		sync = *st.Sync
 	}
-	for _, m := range []struct {
+	return []struct {
 		name, help string
-		v          any
+		v          float64
 	}{
-		{"anshim_kiosk_pending_records", "Check-ins waiting in the outbox.", st.Pending},
-		{"anshim_kiosk_out_of_order", "1 while the outbox cannot commit (full disk, broken storage).", b(st.OutOfOrder)},
-		{"anshim_kiosk_sync_enabled", "1 when the kiosk is enrolled to sync.", b(st.Sync != nil)},
-		{"anshim_kiosk_sync_connected", "1 while connected to NATS.", b(sync.Connected)},
-		{"anshim_kiosk_ledger_receipts_total", "Ledger receipts verified and kept this run.", sync.Receipts},
-		{"anshim_kiosk_ledger_alert", "1 once the kiosk caught the central's ledger in a fork.", b(sync.LedgerAlert)},
-	} {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %v\n", m.name, m.help, m.name, m.name, m.v)
+		{"anshim_kiosk_pending_records", "Check-ins waiting in the outbox.", float64(st.Pending)},
+		{"anshim_kiosk_out_of_order", "1 while the outbox cannot commit (full disk, broken storage).", b01(st.OutOfOrder)},
+		{"anshim_kiosk_sync_enabled", "1 when the kiosk is enrolled to sync.", b01(st.Sync != nil)},
+		{"anshim_kiosk_sync_connected", "1 while connected to NATS.", b01(sync.Connected)},
+		{"anshim_kiosk_ledger_receipts_total", "Ledger receipts verified and kept this run.", float64(sync.Receipts)},
+		{"anshim_kiosk_ledger_alert", "1 once the kiosk caught the central's ledger in a fork.", b01(sync.LedgerAlert)},
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/anshim/anshim/hardware/scanner"
 	"github.com/anshim/anshim/hardware/scanner/scannertest"
 	"github.com/anshim/anshim/sync/uplink"
@@ -38,10 +41,16 @@ func TestStatusHandler(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"anshim_kiosk_ledger_alert 1", "anshim_kiosk_pending_records 7", "anshim_kiosk_ledger_receipts_total 3", "anshim_kiosk_sync_connected 1"} {
+	for _, want := range []string{"anshim_kiosk_ledger_alert 1", "anshim_kiosk_pending_records 7", "anshim_kiosk_ledger_receipts_total 3", "anshim_kiosk_sync_connected 1",
+		"process_resident_memory_bytes ", "go_goroutines "} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %q:\n%s", want, b)
 		}
+	}
+	// A strict parser of the exposition format reads it whole.
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	if _, err := p.TextToMetricFamilies(strings.NewReader(string(b))); err != nil {
+		t.Errorf("metrics do not parse: %v\n%s", err, b)
 	}
 }
 
