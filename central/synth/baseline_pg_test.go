@@ -20,6 +20,9 @@ import (
 // small province whose people meet often (exits scanned by a fifth, stays
 // across midnight included).
 func TestSQLBaseline_MatchesEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow (loads provinces on PostgreSQL): run without -short")
+	}
 	admin := pgtest.DSN(t)
 	ctx := context.Background()
 	f, err := OpenFixture(ctx, Config{Venues: 60, People: 1500, Days: 5, PerDay: 6000, Seed: 3},

@@ -207,3 +207,20 @@ func pct(ds []time.Duration) (p50, p99 time.Duration) {
 	slices.Sort(ds)
 	return ds[len(ds)/2], ds[min(len(ds)-1, len(ds)*99/100)]
 }
+
+// TestDropKept removes the provinces kept in ANSHIM_SYNTH_KEEP (their
+// databases on ANSHIM_TEST_PG too) when ANSHIM_SYNTH_DROP=1:
+//
+//	ANSHIM_SYNTH_DROP=1 ANSHIM_SYNTH_KEEP=/var/tmp/anshim-synth ANSHIM_TEST_PG=... \
+//	go test -run DropKept -v ./central/synth/
+func TestDropKept(t *testing.T) {
+	keep := os.Getenv("ANSHIM_SYNTH_KEEP")
+	if os.Getenv("ANSHIM_SYNTH_DROP") == "" || keep == "" {
+		t.Skip("set ANSHIM_SYNTH_DROP=1 and ANSHIM_SYNTH_KEEP to drop the kept provinces")
+	}
+	n, err := DropFixtures(context.Background(), keep, os.Getenv("ANSHIM_TEST_PG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dropped %d kept provinces in %s", n, keep)
+}
