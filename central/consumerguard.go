@@ -234,6 +234,9 @@ func (s *Server) guardAudit(ctx context.Context, central string, data []byte) {
 		// Not an nkey user (nothing of Anshim's): judge it by its shape.
 		creator = "(unknown)"
 	}
+	if creator != central && creator != "(unknown)" {
+		s.knowNKey(ctx, creator) // a kiosk another central (same store) just enrolled
+	}
 	v := judgeConsumer(r.Config, creator, central, s.deviceNKey)
 	if v.Reason == "" {
 		return

@@ -56,6 +56,11 @@ type Server struct {
 
 	usersMu sync.Mutex          // serialises changes of the NATS users
 	users   map[string]natsUser // device id → user
+	// usersSeen are the devices of the store at the last look
+	// (refreshUsers): only devices not among them are added from it.
+	usersSeen map[string]bool
+	// usersAskedAt is when knowNKey last read the store.
+	usersAskedAt time.Time
 
 	// Set by Start.
 	nc      *nats.Conn
@@ -207,7 +212,9 @@ func (s *Server) start(ctx, bg context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	s.usersMu.Lock()
+	s.usersSeen = make(map[string]bool, len(devices))
 	for _, d := range devices {
+		s.usersSeen[d.ID] = true
 		if !gone[d.ID] {
 			s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
 		}
@@ -243,6 +250,7 @@ func (s *Server) start(ctx, bg context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	s.goBackground("republish", func() error { s.republishLoop(bg); return nil })
+	s.goBackground("NATS users from the store", func() error { s.refreshUsersLoop(bg); return nil })
 	s.goBackground("check-in retention", func() error {
 		s.periodic(bg, retentionEvery, func(ctx context.Context, now time.Time) error {
 			_, err := s.RunRetention(ctx, now)
@@ -642,6 +650,9 @@ func (s *Server) applyUsers() error {
 func (s *Server) addUser(d store.Device) error {
 	s.usersMu.Lock()
 	s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
+	if s.usersSeen != nil {
+		s.usersSeen[d.ID] = true // not new to refreshUsers
+	}
 	s.usersMu.Unlock()
 	return s.applyUsers()
 }
@@ -792,4 +803,91 @@ func transientJS(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
 		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected)
+}
+
+// usersRefreshEvery is how often a central reads the kiosks that other
+// centrals sharing its store enrolled or decommissioned (refreshUsers).
+var usersRefreshEvery = 10 * time.Second
+
+// refreshUsers brings the NATS users up to date with the store, which
+// several centrals may share: a device enrolled since the last look (by
+// another central) is added, a device decommissioned (by any central:
+// the audit event) is removed, and the users are applied — the users file
+// of an external cluster rewritten — only if that changed anything. So
+// every central's users file lists every kiosk within usersRefreshEvery,
+// and its consumer guard knows every kiosk's watches. A device that this
+// central removed itself is not added back before its audit event is
+// stored: only devices new to the store are added.
+func (s *Server) refreshUsers(ctx context.Context) error {
+	devices, err := s.store.Devices(ctx)
+	if err != nil {
+		return fmt.Errorf("NATS users: list devices: %w", err)
+	}
+	gone, err := s.decommissioned(ctx)
+	if err != nil {
+		return fmt.Errorf("NATS users: %w", err)
+	}
+	changed := false
+	s.usersMu.Lock()
+	seen := make(map[string]bool, len(devices))
+	for _, d := range devices {
+		seen[d.ID] = true
+		_, have := s.users[d.ID]
+		switch {
+		case gone[d.ID] && have:
+			delete(s.users, d.ID)
+			changed = true
+		case !gone[d.ID] && !have && !s.usersSeen[d.ID]:
+			s.users[d.ID] = natsUser{NKey: d.NKey, Device: d.ID, Permissions: DevicePermissions(d.Venue, d.ID)}
+			changed = true
+		}
+	}
+	s.usersSeen = seen
+	s.usersMu.Unlock()
+	if !changed {
+		return nil
+	}
+	return s.applyUsers()
+}
+
+// refreshUsersLoop runs refreshUsers every usersRefreshEvery until ctx is
+// done.
+func (s *Server) refreshUsersLoop(ctx context.Context) {
+	t := time.NewTicker(usersRefreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.refreshUsers(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("NATS users: cannot read the store's devices; trying again", "err", err, "in", usersRefreshEvery)
+		}
+	}
+}
+
+// knowNKey reads the store's devices again when nkey is not a known
+// device's (a kiosk another central enrolled a moment ago), at most once
+// a second.
+func (s *Server) knowNKey(ctx context.Context, nkey string) {
+	s.usersMu.Lock()
+	for _, u := range s.users {
+		if u.NKey == nkey {
+			s.usersMu.Unlock()
+			return
+		}
+	}
+	// Real time, not the server's clock: this only spaces store reads.
+	recent := !s.usersAskedAt.IsZero() && time.Since(s.usersAskedAt) < time.Second
+	if !recent {
+		s.usersAskedAt = time.Now()
+	}
+	s.usersMu.Unlock()
+	if recent {
+		return
+	}
+	if err := s.refreshUsers(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("NATS users: cannot read the store's devices", "err", err)
+	}
 }

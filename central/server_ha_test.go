@@ -139,3 +139,54 @@ func TestLedgerSigner_OneOfTwo(t *testing.T) {
 		t.Fatalf("no checkpoint after the takeover: %v", err)
 	}
 }
+
+// Ensure that a central learns from the shared store of the kiosks
+// another central enrolled and decommissioned (its NATS users and its
+// consumer guard need them), and never adds back a device it removed
+// itself before the audit event that records it is stored.
+func TestRefreshUsers_TwoCentrals(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	dir := t.TempDir()
+	cfg1, keys := testConfig(t, dir, clock)
+	cfg1.Store = dsn
+	cfg2 := cfg1
+	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
+	a := startServerWith(t, cfg1, keys, clock)
+	b := startServerWith(t, cfg2, keys, clock)
+	ctx := context.Background()
+
+	k := a.enroll(t, "v-1")
+	dev := k.enr.Device
+	pub, _ := k.nkey.PublicKey()
+	if _, ok := a.deviceNKey(dev); !ok {
+		t.Fatal("the enrolling central does not know its kiosk")
+	}
+	if _, ok := b.deviceNKey(dev); ok {
+		t.Fatal("the other central knew the kiosk before reading the store")
+	}
+	b.knowNKey(ctx, pub) // as the consumer guard does for an unknown creator
+	if got, ok := b.deviceNKey(dev); !ok || got != pub {
+		t.Fatalf("after reading the store the other central has %q, %v; want %q", got, ok, pub)
+	}
+
+	// A device removed here before its audit event is stored stays out.
+	a.usersMu.Lock()
+	delete(a.users, dev)
+	a.usersMu.Unlock()
+	if err := a.refreshUsers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.deviceNKey(dev); ok {
+		t.Fatal("refreshUsers added back a device this central had removed")
+	}
+	if err := a.Decommission(ctx, dev, "stolen"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.refreshUsers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.deviceNKey(dev); ok {
+		t.Fatal("the other central kept a decommissioned kiosk's NATS user")
+	}
+}
