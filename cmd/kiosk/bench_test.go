@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,21 +106,96 @@ func BenchmarkKioskRSS100k(b *testing.B) {
 }
 
 // BenchmarkKioskBinaryARM64 builds the linux/arm64 kiosk as `make cross`
-// does and reports its size (goal ≤ 20 MB).
+// does and reports its size (goal ≤ 20 MB), and the packages that weigh
+// most: the sizes of their symbols in the file (as `go tool nm -size`
+// lists them, of the same build without -s -w, leaving out what takes no
+// room in the file: .bss and .noptrbss), as "KB:PACKAGE" metrics for the
+// ten heaviest and "KB:(other)" for the rest.
 func BenchmarkKioskBinaryARM64(b *testing.B) {
-	out := filepath.Join(b.TempDir(), "kiosk-arm64")
+	dir := b.TempDir()
+	out := filepath.Join(dir, "kiosk-arm64")
 	for b.Loop() {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			b.Fatalf("%v: %s", err, stderr.String())
-		}
+		buildARM64(b, out, "-s -w")
 	}
 	fi, err := os.Stat(out)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(fi.Size())/(1<<20), "MB")
+	b.StopTimer()
+	syms := filepath.Join(dir, "kiosk-arm64-syms")
+	buildARM64(b, syms, "")
+	weights, err := packageWeights(syms)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var other int64
+	for i, w := range weights {
+		if i < 10 {
+			b.ReportMetric(float64(w.size)/1024, "KB:"+w.pkg)
+		} else {
+			other += w.size
+		}
+	}
+	b.ReportMetric(float64(other)/1024, "KB:(other)")
+}
+
+// buildARM64 builds the kiosk for linux/arm64 without cgo into out.
+func buildARM64(b *testing.B, out, ldflags string) {
+	b.Helper()
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, ".")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%v: %s", err, stderr.String())
+	}
+}
+
+type weight struct {
+	pkg  string
+	size int64
+}
+
+// packageWeights sums the sizes of the ELF file's symbols that take room
+// in the file by package, the heaviest first. Type descriptors, itabs and
+// the like ("type:", "go:" symbols) count as "(runtime-data)".
+func packageWeights(path string) ([]weight, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("package weights: %w", err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("package weights: %w", err)
+	}
+	by := map[string]int64{}
+	for _, s := range syms {
+		i := int(s.Section)
+		if i <= 0 || i >= len(f.Sections) || f.Sections[i].Type == elf.SHT_NOBITS {
+			continue
+		}
+		by[symbolPackage(s.Name)] += int64(s.Size)
+	}
+	ws := make([]weight, 0, len(by))
+	for p, s := range by {
+		ws = append(ws, weight{p, s})
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].size > ws[j].size || ws[i].size == ws[j].size && ws[i].pkg < ws[j].pkg })
+	return ws, nil
+}
+
+// symbolPackage returns the import path of a symbol's package:
+// "github.com/x/y.(*T).M" → "github.com/x/y", "vendor/golang.org/x/net/http2/hpack.f" → the same path.
+func symbolPackage(name string) string {
+	if strings.HasPrefix(name, "type:") || strings.HasPrefix(name, "go:") || !strings.Contains(name, ".") {
+		return "(runtime-data)"
+	}
+	slash := strings.LastIndex(name, "/")
+	if i := strings.Index(name[slash+1:], "."); i >= 0 {
+		name = name[:slash+1+i]
+	}
+	return strings.ReplaceAll(name, "%2e", ".") // nm escapes a dot in the last element: nats%2ego
+
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/province"
 )
@@ -76,6 +77,14 @@ type centralEnv struct {
 // fsync), on random ports. It is closed when the benchmark ends.
 func startCentral(tb testing.TB) *centralEnv {
 	tb.Helper()
+	return startCentralStore(tb, "bolt")
+}
+
+// startCentralStore is startCentral with the store backend: "bolt", or
+// "pg" for a PostgreSQL database of its own on ANSHIM_TEST_PG's server
+// (pgtest: skipped loudly without it), dropped when the benchmark ends.
+func startCentralStore(tb testing.TB, backend string) *centralEnv {
+	tb.Helper()
 	dir := tb.TempDir()
 	keys, err := province.Generate(nil, "jeju")
 	if err != nil {
@@ -88,6 +97,9 @@ func startCentral(tb testing.TB) *centralEnv {
 		Data: dir,
 		HTTP: "127.0.0.1:0",
 		NATS: central.NATSConfig{Listen: "127.0.0.1:-1", SyncInterval: "always", Insecure: true},
+	}
+	if backend == "pg" {
+		cfg.Store = pgtest.NewDatabase(tb)
 	}
 	log := newWarnLog("central")
 	s, err := central.New(cfg, log.logger())
