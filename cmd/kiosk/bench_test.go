@@ -182,7 +182,9 @@ func packageWeights(path string) ([]weight, error) {
 	for p, s := range by {
 		ws = append(ws, weight{p, s})
 	}
-	sort.Slice(ws, func(i, j int) bool { return ws[i].size > ws[j].size || ws[i].size == ws[j].size && ws[i].pkg < ws[j].pkg })
+	sort.Slice(ws, func(i, j int) bool {
+		return ws[i].size > ws[j].size || ws[i].size == ws[j].size && ws[i].pkg < ws[j].pkg
+	})
 	return ws, nil
 }
 
