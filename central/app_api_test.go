@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/central/appcheckin"
+	"github.com/anshim/anshim/central/audit"
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/store/boltstore"
 	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/notify"
@@ -363,6 +365,21 @@ func TestApp_Flow(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(ts.cfg.DataOrDefault(), NotifyFile))
 	if strings.Contains(string(raw), "김안심") {
 		t.Error("the sink holds the name")
+	}
+
+	// The data audit finds the app's check-ins, exits and offline scans
+	// in order with their ledger leaves.
+	if err := ts.Close(); err != nil {
+		t.Fatal(err)
+	}
+	view, err := boltstore.OpenAuditView(strings.TrimPrefix(ts.cfg.StoreOrDefault(), "bolt:"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer view.Close()
+	rep, err := audit.Run(ctx, view, nil)
+	if err != nil || !rep.OK() || rep.Records != 5 {
+		t.Errorf("data audit: %d records, findings %v, %v; want 5 and none", rep.Records, rep.Findings, err)
 	}
 }
 
