@@ -15,11 +15,13 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/kiosk ./cmd/anshim ./cmd/central
 
-## deps: system packages the tests use (zbarimg: the decode baseline; chromium: the display page's browser test; pdftoppm: the poster test)
+## deps: system packages the tests use (zbarimg: the decode baseline; chromium: the display page's browser test; pdftoppm: the poster test; systemd-analyze and dpkg-deb: the units' and packages' tests)
 deps:
 	@missing=""; command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
 	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	  command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	  command -v dpkg-deb >/dev/null || missing="$$missing dpkg"; \
 	  if [ -n "$$missing" ]; then echo "installing$$missing (Debian packages the tests use)"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; fi
 
@@ -36,6 +38,11 @@ cross:
 	GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kiosk-linux-armv7 ./cmd/kiosk
 	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kiosk-linux-amd64 ./cmd/kiosk
 	@ls -l $(BIN)/kiosk-linux-*
+
+## deb: anshim-kiosk and anshim-central .deb packages for amd64, arm64 and armhf in dist/ (VERSION=0.1.0)
+VERSION ?= 0.1.0
+deb:
+	$(GO) run ./internal/debpkg/mkdeb --out dist --version $(VERSION)
 
 ## bench: every benchmark with its baseline measured in the same run
 bench: deps
@@ -74,4 +81,4 @@ demo: build
 	$(BIN)/anshim demo $(DEMO_FLAGS)
 
 clean:
-	rm -rf $(BIN) bench.out
+	rm -rf $(BIN) bench.out dist
