@@ -369,7 +369,7 @@ func TestConsoleBrowser(t *testing.T) {
 	if st := rowStatus(); st != "positive" {
 		t.Errorf("the contact's follow-up is %q, want positive", st)
 	}
-	do(chromedp.Click(chromedp.CSS(row+` td.status a`)), chromedp.WaitVisible(chromedp.ID("from-case")))
+	do(chromedp.Click(chromedp.CSS(row+` td.fstatus a`)), chromedp.WaitVisible(chromedp.ID("from-case")))
 	if ref := eval(`document.getElementById("case-ref").textContent.trim()`); ref != "JJ-2026-89" {
 		t.Errorf("the follow-up's link opens case %q, want JJ-2026-89", ref)
 	}
