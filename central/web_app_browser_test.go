@@ -29,6 +29,7 @@ import (
 
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/camera"
 	"github.com/anshim/anshim/internal/browsertest"
 	"github.com/anshim/anshim/pass"
@@ -52,6 +53,10 @@ import (
 //     accepted but flagged;
 //   - receives an investigator's notice in the inbox, naming no case;
 //   - switches to English (kept after a reload) and back;
+//   - leaves without network: the exit is kept on the phone and sent with
+//     its time once back online;
+//   - reports a lost phone (the pass on the kiosks' revocation list) and
+//     verifies again without a name;
 //   - deletes the account, which destroys the identity in the vault.
 //
 // On the way it checks that every control has an accessible name, that
@@ -153,7 +158,7 @@ func TestAppBrowser(t *testing.T) {
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, 60*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			t.Fatalf("%s: %v (the page says: %s)", what, err, pageState(bctx))
@@ -383,6 +388,38 @@ func TestAppBrowser(t *testing.T) {
 	shot("app-scan-flagged-ko.png")
 	step("near again", geo(nearLat, nearLon, nearAcc))
 
+	// Leaving without network: the exit scan is saved on the phone with
+	// its time and sent when the network is back.
+	// The last check-in was at a poster, whose code does not change: the
+	// app leaves with it at once, without scanning again.
+	step("offline exit", setOnline(false), chromedp.Click(chromedp.ID("exit")))
+	waitJS("the exit saved", `document.getElementById("result").dataset.result === "queued"`)
+	if got := eval(`JSON.parse(localStorage.getItem("anshim.queue")).map(q => q.exit + " " + (q.code === `+strconv.Quote(poster3.Poster)+`) + " " + (q.scanned_at !== undefined)).join()`); got != "true true true" {
+		t.Errorf("the offline queue holds %q", got)
+	}
+	if got := text("result-title"); got != "저장했습니다. 인터넷에 연결되면 보냅니다." {
+		t.Errorf("offline scan says %q", got)
+	}
+	shot("app-scan-queued-ko.png")
+	step("online, the queue sent", setOnline(true))
+	waitJS("the exit sent", `localStorage.getItem("anshim.queue") === null && document.getElementById("result").dataset.result !== "queued"`)
+	if r, title := eval(`document.getElementById("result").dataset.result`), text("result-title"); r != "exit" || title != "퇴장 기록되었습니다" {
+		t.Errorf("the queued exit: %q %q %q", r, title, text("result-text"))
+	}
+	if got := text("flash"); got != "저장해 둔 출입 기록 1건을 보냈습니다." {
+		t.Errorf("after sending the queue: %q", got)
+	}
+	if last := proxy.checkIns()[len(proxy.checkIns())-1]; last["exit"] != true || last["scanned_at"] == nil {
+		t.Errorf("the queued exit was sent as %v", last)
+	}
+	stored = stored[:0]
+	if err := ts.store.CheckIns(ctx, "app-v3", 1, func(c store.CheckIn) bool { stored = append(stored, c); return true }); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 2 || stored[0].Kind != checkin.Entry || stored[0].Flags&store.FlagSuspect == 0 || stored[1].Kind != checkin.Exit {
+		t.Errorf("stored at app-v3 (the poster, then leaving): %+v", stored)
+	}
+
 	// An investigator's notice reaches the inbox.
 	tok, err := ts.AddAPIToken(ctx, "kim.epi", "investigator")
 	if err != nil {
@@ -434,6 +471,31 @@ func TestAppBrowser(t *testing.T) {
 	step("Korean", chromedp.Click(chromedp.ID("lang-ko")))
 	waitJS("Korean", `document.documentElement.lang === "ko" && document.getElementById("h-settings").textContent === "설정"`)
 
+	// Lost phone: the pass is revoked (on the kiosks' list), the session
+	// ends; verifying the number again needs no name and gives a new pass.
+	tab("pass")
+	step("lost phone", chromedp.Click(chromedp.CSS("#lost summary")), chromedp.Click(chromedp.ID("revoke")),
+		chromedp.WaitVisible(chromedp.ID("revoke-yes")))
+	shot("app-pass-lost-ko.png")
+	step("revoke", chromedp.Click(chromedp.ID("revoke-yes")))
+	screen("phone")
+	if got := text("flash"); got != "패스를 폐기했습니다. 다시 인증하시면 새 패스를 받습니다." {
+		t.Errorf("after revoking: %q", got)
+	}
+	if revoked, err := ts.passRevoked(ctx, p.RevocationID()); err != nil || !revoked {
+		t.Errorf("the revoked pass is not on the kiosks' revocation list: %v %v", revoked, err)
+	}
+	clock.Advance(time.Minute) // the number may have a new code (one per 30 s)
+	step("verify again", chromedp.SendKeys(chromedp.ID("phone"), phone), chromedp.Click(chromedp.ID("phone-send")))
+	screen("code")
+	step("code again", chromedp.SendKeys(chromedp.ID("code"), lastCode(t, sink, e164)), chromedp.Click(chromedp.ID("code-verify")))
+	screen("pass")
+	waitJS("the new pass", `document.querySelector("#pass-qr svg path") !== null`)
+	if got := eval(`document.getElementById("pass-qr").dataset.pass`); got == passText || !strings.HasPrefix(got, pass.Prefix) {
+		t.Errorf("after verifying again the pass is %q", got)
+	}
+	tab("settings")
+
 	// Delete the account: refused without the box, then done.
 	step("delete without the box", chromedp.Click(chromedp.ID("delete")), chromedp.WaitVisible(chromedp.ID("delete-error")))
 	step("delete", chromedp.Click(chromedp.ID("delete-confirm")), chromedp.Click(chromedp.ID("delete")))
@@ -448,6 +510,21 @@ func TestAppBrowser(t *testing.T) {
 		t.Error("the phone keeps the session or the pass after the account was deleted")
 	}
 	shot("app-deleted-ko.png")
+	step("English again", chromedp.Click(chromedp.ID("lang")))
+	waitJS("English consent", `document.getElementById("h-consent").textContent === "Getting started with Anshim Code"`)
+	narrow("consent in English")
+	shot("app-consent-en.png")
+	step("consent in English", chromedp.Click(chromedp.ID("consent-agree")), chromedp.Click(chromedp.ID("consent-continue")))
+	screen("phone")
+	shot("app-phone-en.png")
+	step("phone in English", chromedp.SendKeys(chromedp.ID("phone"), "+82 10 3456 7890"), chromedp.Click(chromedp.ID("phone-send")))
+	screen("code")
+	step("a wrong code", chromedp.SendKeys(chromedp.ID("code"), "000000"), chromedp.Click(chromedp.ID("code-verify")))
+	waitJS("the wrong code refused", `document.getElementById("code-error").textContent !== ""`)
+	if got := text("code-error"); !strings.HasPrefix(got, "That code is wrong.") && !strings.HasPrefix(got, "First time here") {
+		t.Errorf("a wrong code in English: %q", got)
+	}
+	shot("app-code-en.png")
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -461,7 +538,7 @@ func TestAppBrowser(t *testing.T) {
 func pageState(ctx context.Context) string {
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(sctx, chromedp.Evaluate[string](`(document.body.dataset.screen || "?") + ": " +
+	s, err := chromedp.Run(sctx, chromedp.Evaluate[string](`(document.body.dataset.screen || "?") + " (phone " + JSON.stringify(document.getElementById("phone").value) + "): " +
 		Array.from(document.querySelectorAll(".error:not([hidden]), #flash:not([hidden]), #result:not([hidden])")).map(e => e.id + "=" + e.textContent.trim()).join("; ")`))
 	if err != nil {
 		return err.Error()

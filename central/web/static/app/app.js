@@ -245,6 +245,7 @@ $("f-code").addEventListener("submit", async (e) => {
     store.session = data.session;
     savePass(data);
     store.phone = null;
+    $("phone").value = "";
     $("code").value = "";
     $("name").value = "";
     show($("name-field"), false);
