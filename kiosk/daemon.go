@@ -203,9 +203,11 @@ func (d *daemon) newDisplay() error {
 	if !d.cfg.Display {
 		return nil
 	}
-	clock := d.clock
+	clock, ob, venue := d.clock, d.ob, d.dev.Venue
 	disp, err := display.New(display.Config{Device: d.dev.ID, Venue: d.dev.Venue, Key: d.dev.PrivateKey(), Period: time.Duration(d.cfg.DisplayPeriod), Log: d.log,
-		Clock: func() (time.Time, bool) { s := clock.Now(); return s.Wall, s.Trusted() }})
+		Clock: func() (time.Time, bool) { s := clock.Now(); return s.Wall, s.Trusted() },
+		// The venue's name and category from the down-sync (cached).
+		VenueInfo: func() (string, string) { return CachedVenue(ob, venue) }})
 	if err != nil {
 		return err
 	}

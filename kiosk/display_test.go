@@ -22,7 +22,8 @@ import (
 
 // Ensure that a kiosk run with display mode serves the display page: the
 // venue's code signed by the device while its clock is trusted, and reader
-// mode only, said on the page, while it is not.
+// mode only, said on the page, while it is not; with the venue's name and
+// category from the down-sync cache as its headline.
 func TestRun_Display(t *testing.T) {
 	keys, err := province.Generate(rand.Reader, "test")
 	if err != nil {
@@ -36,6 +37,10 @@ func TestRun_Display(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kiosk")
 	dev, err := Provision(dir, filepath.Join(kdir, "public.json"), "v-1234567891", clock.Now().Wall)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Never synced: the name given at `kiosk init --venue-name`.
+	if err := SetVenueName(dir, dev, "카페 한라", "cafe"); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -81,7 +86,10 @@ func TestRun_Display(t *testing.T) {
 	if st.Mode != display.ModeReader || st.Code != "" || st.Reason != display.ReasonClockUntrusted {
 		t.Fatalf("untrusted clock: %+v", st)
 	}
-	if page := string(get("/")); !strings.Contains(page, "Reader mode only") || strings.Contains(page, "<svg") {
+	if st.Venue != "카페 한라" || st.CategoryKO != "카페" {
+		t.Errorf("venue %q, category %q; want the name and category given at init", st.Venue, st.CategoryKO)
+	}
+	if page := string(get("/")); !strings.Contains(page, "Show your pass or card to the scanner.") || !strings.Contains(page, `<h1 id="venue">카페 한라</h1>`) || strings.Contains(page, "<svg") {
 		t.Errorf("untrusted clock page:\n%.600s", page)
 	}
 

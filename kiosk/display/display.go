@@ -5,19 +5,37 @@
 //
 // # Pages
 //
-//	GET /           the full-screen page (Korean and English), the QR code
-//	                inline; a small script fetches /code.json and redraws
-//	                when the period ends
-//	GET /code.json  {"mode","code","qr_svg","period","period_seconds",
-//	                 "expires","reason","message_ko","message_en"}
+//	GET /            the full-screen page (Korean and English at once: an
+//	                 unattended entrance has no one to switch), the venue's
+//	                 name as headline, its category, the QR code inline and
+//	                 a line for visitors without the app; display.js
+//	                 fetches /code.json and redraws when the period ends
+//	GET /code.json   {"mode","code","qr_svg","period","period_seconds",
+//	                  "expires","reason","message_ko","message_en","venue",
+//	                  "category_ko","category_en","no_app_ko","no_app_en"}
+//	GET /display.css, /display.js, /fonts/…  the page's style, script and
+//	                 font (Noto Sans KR, embedded: the page shows Korean on
+//	                 a kiosk image without any CJK font)
+//
+// The page loads nothing from elsewhere, and its Content-Security-Policy
+// allows only its own server: no inline script or style.
+//
+// # The venue's name
+//
+// The kiosk knows its venue's id from its device; the name and category
+// come with the venue's settings of the down-sync (wire.VenueSettings,
+// cached in the outbox for offline restarts; `kiosk init --venue-name`
+// puts them there for a kiosk that has never synced). Config.VenueInfo is
+// asked at every request, so a renamed venue shows within a period.
 //
 // # Clock
 //
 // A code is only as good as the kiosk's clock: a kiosk whose wall clock is
 // not trustworthy (not NTP-synced, no RTC, not corrected at its last sync)
 // would show codes of the wrong period, which the central refuses. So it
-// shows none: the page says the kiosk is in reader mode only, and
-// /code.json has mode "reader" and reason "clock-untrusted".
+// shows none: the page tells the visitor to show a pass or card to the
+// scanner (what works without a code), and /code.json has mode "reader"
+// and reason "clock-untrusted".
 package display
 
 import (
@@ -54,8 +72,15 @@ type Config struct {
 	// Period is how long one code is shown (default 30 s; whole seconds,
 	// at most an hour).
 	Period time.Duration
-	// Name is the venue's name shown on the page (default the venue id).
-	Name string
+	// Name and Category are the venue's name, shown as the page's
+	// headline (default the venue id), and its category (central/registry
+	// names: "cafe", "restaurant"…; "" shows none).
+	Name     string
+	Category string
+	// VenueInfo, if set, is asked for the venue's name and category at
+	// every request; an empty name keeps Name and Category. It must be
+	// safe for concurrent use.
+	VenueInfo func() (name, category string)
 	// Log receives errors (default slog.Default()).
 	Log *slog.Logger
 }
@@ -87,7 +112,54 @@ type State struct {
 	Reason    string `json:"reason,omitempty"`
 	MessageKO string `json:"message_ko"`
 	MessageEN string `json:"message_en"`
-	Venue     string `json:"venue"`
+	// Venue is the venue's name (the headline); CategoryKO and
+	// CategoryEN its category, "" when unknown.
+	Venue      string `json:"venue"`
+	CategoryKO string `json:"category_ko"`
+	CategoryEN string `json:"category_en"`
+	// NoAppKO and NoAppEN tell visitors without the app what to do (display
+	// mode; in reader mode the message says it).
+	NoAppKO string `json:"no_app_ko"`
+	NoAppEN string `json:"no_app_en"`
+}
+
+// What the page says.
+const (
+	displayKO = "안심 앱으로 QR 코드를 스캔해 체크인하세요."
+	displayEN = "Scan the QR code with the Anshim app to check in."
+	noAppKO   = "앱이 없으시면 안심 카드를 스캐너에 보여주세요"
+	noAppEN   = "No app? Show your Anshim card to the scanner."
+	readerKO  = "안심 패스(앱의 QR 코드)나 안심 카드를 스캐너에 보여주세요."
+	readerEN  = "Show your pass or card to the scanner."
+)
+
+// categories are the venue categories (central/registry.Category) in
+// Korean and English.
+var categories = map[string][2]string{
+	"restaurant": {"음식점", "Restaurant"},
+	"cafe":       {"카페", "Café"},
+	"bar":        {"주점", "Bar"},
+	"bathhouse":  {"목욕탕", "Bathhouse"},
+	"gym":        {"체육시설", "Gym"},
+	"karaoke":    {"노래연습장", "Karaoke"},
+	"pc-room":    {"PC방", "PC room"},
+	"church":     {"종교시설", "Place of worship"},
+	"academy":    {"학원", "Academy"},
+	"other":      {"", ""},
+}
+
+// venue returns the venue's name and category labels now.
+func (d *Display) venue() (name, ko, en string) {
+	name, cat := d.cfg.Name, d.cfg.Category
+	if d.cfg.VenueInfo != nil {
+		if n, c := d.cfg.VenueInfo(); n != "" {
+			name, cat = n, c
+		}
+	}
+	if l, ok := categories[cat]; ok {
+		return name, l[0], l[1]
+	}
+	return name, cat, cat // a category this kiosk does not know: as the central names it
 }
 
 // Modes and reasons of a State.
@@ -129,12 +201,13 @@ func New(cfg Config) (*Display, error) {
 func (d *Display) Current() (State, error) {
 	now, trusted := d.cfg.Clock()
 	secs := int(d.cfg.Period / time.Second)
+	name, catKO, catEN := d.venue()
 	if !trusted {
 		return State{
-			Mode: ModeReader, Reason: ReasonClockUntrusted, PeriodSeconds: secs, Venue: d.cfg.Name,
+			Mode: ModeReader, Reason: ReasonClockUntrusted, PeriodSeconds: secs,
+			Venue: name, CategoryKO: catKO, CategoryEN: catEN,
 			RefreshMS: untrustedRetry.Milliseconds(),
-			MessageKO: "시계가 맞춰지지 않아 QR 체크인 코드를 표시할 수 없습니다. 리더 모드만 가능합니다: 출입 QR(패스)을 스캐너에 보여 주세요.",
-			MessageEN: "The kiosk's clock is not synchronised, so no check-in code can be shown. Reader mode only: show your pass QR to the scanner.",
+			MessageKO: readerKO, MessageEN: readerEN,
 		}, nil
 	}
 	c := venuecode.Display{Device: d.cfg.Device, Venue: d.cfg.Venue, Length: d.cfg.Period, Period: venuecode.PeriodOf(now, d.cfg.Period)}
@@ -151,12 +224,11 @@ func (d *Display) Current() (State, error) {
 		}
 		d.cached = State{
 			Mode: ModeDisplay, Code: text, QRSVG: svg, Period: c.Period, PeriodSeconds: secs,
-			Expires: c.End(), Venue: d.cfg.Name,
-			MessageKO: "안심 앱으로 QR 코드를 스캔해 체크인하세요.",
-			MessageEN: "Scan the QR code with the Anshim app to check in.",
+			Expires: c.End(), MessageKO: displayKO, MessageEN: displayEN, NoAppKO: noAppKO, NoAppEN: noAppEN,
 		}
 	}
 	st := d.cached
+	st.Venue, st.CategoryKO, st.CategoryEN = name, catKO, catEN
 	// Ask again just after the period ends.
 	st.RefreshMS = max(c.End().Sub(now).Milliseconds()+200, 200)
 	return st, nil
@@ -167,7 +239,22 @@ func (d *Display) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", d.servePage)
 	mux.HandleFunc("GET /code.json", d.serveCode)
-	return mux
+	mux.Handle("GET /display.css", staticFile("display.css"))
+	mux.Handle("GET /display.js", staticFile("display.js"))
+	mux.Handle("GET /fonts/", http.FileServerFS(static))
+	return securityHeaders(mux)
+}
+
+// csp allows the page nothing but its own server: its style, script,
+// font and /code.json. The QR code is inline SVG markup, not an image.
+const csp = "default-src 'none'; style-src 'self'; script-src 'self'; font-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", csp)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (d *Display) serveCode(w http.ResponseWriter, r *http.Request) {

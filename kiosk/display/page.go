@@ -1,13 +1,36 @@
 package display
 
 import (
+	"embed"
 	"html/template"
 	"io"
+	"mime"
+	"net/http"
+	"path"
 )
 
+// static holds the page's style, script and font (fonts/README.md).
+//
+//go:embed assets/display.css assets/display.js fonts/*.woff2 fonts/fonts.css
+var static embed.FS
+
+// staticFile serves assets/name.
+func staticFile(name string) http.Handler {
+	data, err := static.ReadFile("assets/" + name)
+	if err != nil {
+		panic(err) // embedded above
+	}
+	typ := mime.TypeByExtension(path.Ext(name))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", typ)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(data)
+	})
+}
+
 // renderPage writes the full-screen page for st. The QR code is inline, so
-// the page works without the script; the script fetches /code.json when
-// the period ends and redraws, and reloads on errors.
+// the page works without the script; display.js fetches /code.json when
+// the period ends and redraws, and retries on errors.
 func renderPage(w io.Writer, st State) error {
 	return page.Execute(w, struct {
 		State
@@ -20,52 +43,25 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>안심 체크인 · Anshim check-in</title>
-<style>
-html,body{margin:0;height:100%;background:#fff;color:#111;font-family:"Noto Sans KR",sans-serif}
-main{display:flex;flex-direction:column;align-items:center;justify-content:center;height:100%;text-align:center;gap:2vh}
-#qr svg{width:min(70vh,90vw);height:min(70vh,90vw)}
-#qr:empty{display:none}
-h1{margin:0;font-size:4vh}
-p{margin:0;font-size:3vh;max-width:90vw}
-.en{color:#555;font-size:2.4vh}
-body.reader{background:#fff4e5}
-#left{font-size:2vh;color:#777}
-</style>
+<title>{{.Venue}} · 안심 체크인</title>
+<link rel="stylesheet" href="/fonts/fonts.css">
+<link rel="stylesheet" href="/display.css">
+<script src="/display.js" defer></script>
 </head>
 <body class="{{.Mode}}" data-mode="{{.Mode}}" data-period="{{.Period}}" data-refresh-ms="{{.RefreshMS}}">
 <main>
+<header>
 <h1 id="venue">{{.Venue}}</h1>
+<p id="category"{{if not .CategoryKO}} hidden{{end}}><span id="category-ko">{{.CategoryKO}}</span> <span id="category-en" lang="en">{{.CategoryEN}}</span></p>
+</header>
 <div id="qr">{{.QR}}</div>
 <p id="ko">{{.MessageKO}}</p>
-<p id="en" class="en">{{.MessageEN}}</p>
-<div id="left"></div>
+<p id="en" class="en" lang="en">{{.MessageEN}}</p>
+<div id="noapp"{{if not .NoAppKO}} hidden{{end}}>
+<p id="noapp-ko">{{.NoAppKO}}</p>
+<p id="noapp-en" class="en" lang="en">{{.NoAppEN}}</p>
+</div>
 </main>
-<script>
-(function(){
-  var body=document.body;
-  function show(s){
-    body.className=s.mode; body.dataset.mode=s.mode; body.dataset.period=s.period||"";
-    document.getElementById("qr").innerHTML=s.mode==="display"?s.qr_svg:"";
-    document.getElementById("ko").textContent=s.message_ko;
-    document.getElementById("en").textContent=s.message_en;
-    document.getElementById("venue").textContent=s.venue;
-    schedule(s.refresh_ms);
-  }
-  function schedule(ms){ setTimeout(refresh, Math.max(200, ms|0)); }
-  function refresh(){
-    fetch("/code.json",{cache:"no-store"}).then(function(r){
-      if(!r.ok) throw new Error(r.status); return r.json();
-    }).then(show).catch(function(){
-      document.getElementById("qr").innerHTML="";
-      document.getElementById("ko").textContent="코드를 불러올 수 없습니다. 잠시 후 다시 시도합니다.";
-      document.getElementById("en").textContent="Cannot load the code; retrying.";
-      schedule(5000);
-    });
-  }
-  schedule(+body.dataset.refreshMs);
-})();
-</script>
 </body>
 </html>
 `))
