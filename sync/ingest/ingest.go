@@ -128,8 +128,14 @@ type Config struct {
 	// Stream configures the stream Run ensures exists.
 	Stream StreamConfig
 	// Durable is the name of the durable pull consumer. Default "central".
-	// Central workers sharing one name share the work.
+	// Centrals sharing one name share it: one of them at a time (the
+	// pinned client of its priority group IngestGroup) receives batches,
+	// the others stand by (docs/sync.md, "Several centrals").
 	Durable string
+	// PinnedTTL is how long the consumer stays pinned to a central that
+	// sends no pull request (it died, or a batch took this long): then
+	// another central's request is pinned. Default DefaultPinnedTTL.
+	PinnedTTL time.Duration
 	// MaxAckPending bounds the messages delivered and not yet acked.
 	// Default 256.
 	MaxAckPending int
@@ -180,6 +186,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.MaxAckPending <= 0 {
 		cfg.MaxAckPending = 256
+	}
+	if cfg.PinnedTTL <= 0 {
+		cfg.PinnedTTL = DefaultPinnedTTL
 	}
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = DefaultAckWait

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/anshim/anshim/sync/wire"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/anshim/anshim/sync/wire"
 )
 
 // The stream of kiosk batches (docs/sync.md): wire.Stream on
@@ -26,6 +27,16 @@ const (
 	// hands them to the next one. Run reports progress on slow work, so
 	// it need not cover the longest handling.
 	DefaultAckWait = 5 * time.Second
+	// DefaultPinnedTTL is the consumer's default pinned TTL: how soon
+	// after the ingesting central died (sent no pull request) another
+	// central takes over — the ack wait, after which the dead central's
+	// batches come back anyway. Run sends a pull request at least every
+	// fetchWait while it is not busy with a fetched batch.
+	DefaultPinnedTTL = DefaultAckWait
+	// IngestGroup is the priority group of the central's consumer: the
+	// server pins it to one central at a time (single active consumer
+	// with takeover), so a device's batches go to one central.
+	IngestGroup = "ingest"
 )
 
 // StreamConfig is what the central may tune of the batch stream. The zero
@@ -90,11 +101,20 @@ func (cfg *Config) consumerConfig() jetstream.ConsumerConfig {
 		MaxAckPending: cfg.MaxAckPending,
 		FilterSubject: wire.CheckInsWildcard,
 		Replicas:      max(cfg.Stream.Replicas, 1),
+		// One central at a time receives batches: the pinned one.
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PinnedTTL:      cfg.PinnedTTL,
+		PriorityGroups: []string{IngestGroup},
 	}
 }
 
-// fetchWait bounds one pull request.
-const fetchWait = 5 * time.Second
+// fetchWait bounds one pull request; takeWait bounds the request that
+// takes the messages waiting (a pinned consumer takes no "no wait"
+// request: it needs the priority group).
+const (
+	fetchWait = 2 * time.Second
+	takeWait  = 100 * time.Millisecond
+)
 
 // Run ensures the stream and the durable consumer exist, then consumes
 // batches until ctx is done, when it returns nil. See the package doc for
@@ -154,11 +174,14 @@ func (in *Ingester) Run(ctx context.Context) error {
 // redelivered behind the failed one; after ctx is done it NAKs them for
 // another worker. It reports whether a store error happened.
 //
-// Only a request that returns at once (FetchNoWait) or ends with its
-// first message (a wait for one) is used: a NAKed message must not come
-// back within the same pull request, ahead of the pause.
+// Only a request that returns within takeWait or ends with its first
+// message (a wait for one) is used: a NAKed message must not come back
+// within the same pull request, ahead of the pause. Both ask in the
+// priority group: only the central the consumer is pinned to gets
+// messages.
 func (in *Ingester) fetchOnce(ctx context.Context, cons jetstream.Consumer) (failed bool, err error) {
-	batch, err := cons.FetchNoWait(in.cfg.FetchBatch)
+	group := jetstream.FetchPriorityGroup(IngestGroup)
+	batch, err := cons.Fetch(in.cfg.FetchBatch, group, jetstream.FetchMaxWait(takeWait))
 	if err != nil {
 		return false, err
 	}
@@ -169,7 +192,7 @@ func (in *Ingester) fetchOnce(ctx context.Context, cons jetstream.Consumer) (fai
 	}
 	fctx, cancel := context.WithTimeout(ctx, fetchWait)
 	defer cancel()
-	if batch, err = cons.Fetch(1, jetstream.FetchContext(fctx)); err != nil {
+	if batch, err = cons.Fetch(1, group, jetstream.FetchContext(fctx)); err != nil {
 		return false, err
 	}
 	failed, _ = in.handleAll(ctx, batch)
@@ -244,8 +267,11 @@ func (in *Ingester) handleAll(ctx context.Context, batch jetstream.MessageBatch)
 // end of the wait or of the messages waiting.
 func fetchError(batch jetstream.MessageBatch) error {
 	err := batch.Error()
+	// A pin ID mismatch: another central was pinned meanwhile (this one
+	// sent no request for the pinned TTL); nats.go forgets the pin and
+	// this central stands by.
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, jetstream.ErrPinIDMismatch) {
 		return nil
 	}
 	return err

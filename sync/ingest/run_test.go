@@ -334,3 +334,75 @@ func TestRun_ProgressOnSlowWork(t *testing.T) {
 		t.Errorf("%d batches handled, %d duplicate records, %d commits; want 2, 0, 2 (no redelivery)\n%s", b, d, n, f.logs)
 	}
 }
+
+// countingStore counts the Ingest calls that reach the store.
+type countingStore struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (s *countingStore) Ingest(ctx context.Context, b store.Batch) (int, error) {
+	s.n.Add(1)
+	return s.Store.Ingest(ctx, b)
+}
+
+// Ensure that of two centrals on one consumer only the pinned one ingests,
+// and that the other takes over within about the pinned TTL once the
+// first stops.
+func TestRun_OneCentralAtATime(t *testing.T) {
+	js := startNATS(t)
+	const ttl = time.Second
+	var a *countingStore
+	f := newFixture(t, func(st store.Store) store.Store { a = &countingStore{Store: st}; return a }, func(c *Config) {
+		testConfig(js)(c)
+		c.PinnedTTL = ttl
+	})
+	k := newKiosk(t, f.keys, "k-1", "v-1", f.enroll(t, "k-1", "v-1")).addN(40)
+	b := &countingStore{Store: f.store}
+	cfgB := f.in.cfg
+	cfgB.Store = b
+	inB, err := New(cfgB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxA, stopA := context.WithCancel(context.Background())
+	doneA := make(chan error, 1)
+	go func() { doneA <- f.in.Run(ctxA) }()
+	defer stopA()
+	for i := uint64(0); i < 10; i++ {
+		publish(t, js, k, i+1, i+1)
+	}
+	eventually(t, "the first central to drain the stream", func() bool { return drained(t, js) })
+	runIngest(t, inB)
+	time.Sleep(300 * time.Millisecond) // B's requests are waiting
+	for i := uint64(10); i < 20; i++ {
+		publish(t, js, k, i+1, i+1)
+	}
+	eventually(t, "the stream drained with both running", func() bool { return drained(t, js) })
+	if n := b.n.Load(); n != 0 {
+		t.Fatalf("the standby central ingested %d batches while the pinned one ran", n)
+	}
+	if n := a.n.Load(); n != 20 {
+		t.Errorf("the pinned central ingested %d batches, want 20", n)
+	}
+	stopA()
+	if err := <-doneA; err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	for i := uint64(20); i < 30; i++ {
+		publish(t, js, k, i+1, i+1)
+	}
+	eventually(t, "the standby to take over", func() bool { return drained(t, js) })
+	took := time.Since(stopped)
+	if n := b.n.Load(); n != 10 {
+		t.Errorf("after the takeover the standby ingested %d batches, want 10", n)
+	}
+	if took > ttl+fetchWait+2*time.Second {
+		t.Errorf("takeover after %v, want within the pinned TTL %v and one pull request", took, ttl)
+	}
+	if got := storedSeqs(t, f.store, "k-1"); len(got) != 30 {
+		t.Errorf("stored %d records, want 30", len(got))
+	}
+	t.Logf("the standby took over %v after the pinned central stopped", took.Round(time.Millisecond))
+}
