@@ -302,6 +302,13 @@ func TestConsoleBrowser(t *testing.T) {
 	if _, err := fmt.Sscan(box, &gw, &gh, &sh); err != nil || gw == 0 || gw > a4w || gh > a4h || sh > a4h {
 		t.Errorf("the report's graph prints %s px (graph width, height; section height), want within an A4 page's %d × %d", box, a4w, a4h)
 	}
+	// A graph ten times this one's size (a large trace) still fits: the
+	// print stylesheet scales it down, keeping its shape.
+	big := eval(`(() => { const g = document.querySelector(".report-graph svg.tracegraph"), w = g.width.baseVal.value, h = g.height.baseVal.value; g.setAttribute("width", w * 10); g.setAttribute("height", h * 10); const r = g.getBoundingClientRect(), s = document.querySelector(".report-graph").getBoundingClientRect(); return [r.width, r.height, s.height, Math.round(1000 * (r.width / r.height) / (w / h))].map(Math.round).join(" "); })()`)
+	var ratio int
+	if _, err := fmt.Sscan(big, &gw, &gh, &sh, &ratio); err != nil || gw > a4w || gh > a4h || sh > a4h || ratio < 990 || ratio > 1010 {
+		t.Errorf("a 10× graph prints %s px (width, height, section height, shape ‰ of the drawing's), want within %d × %d and its shape", big, a4w, a4h)
+	}
 	if hidden := eval(`String(getComputedStyle(document.querySelector(".top")).display)`); hidden != "none" {
 		t.Errorf("the report prints the page's header (display %s)", hidden)
 	}
