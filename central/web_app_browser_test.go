@@ -394,7 +394,7 @@ func TestAppBrowser(t *testing.T) {
 	// app leaves with it at once, without scanning again.
 	step("offline exit", setOnline(false), chromedp.Click(chromedp.ID("exit")))
 	waitJS("the exit saved", `document.getElementById("result").dataset.result === "queued"`)
-	if got := eval(`JSON.parse(localStorage.getItem("anshim.queue")).map(q => q.exit + " " + (q.code === `+strconv.Quote(poster3.Poster)+`) + " " + (q.scanned_at !== undefined)).join()`); got != "true true true" {
+	if got := eval(`JSON.parse(localStorage.getItem("anshim.queue")).map(q => q.exit + " " + (q.code === ` + strconv.Quote(poster3.Poster) + `) + " " + (q.scanned_at !== undefined)).join()`); got != "true true true" {
 		t.Errorf("the offline queue holds %q", got)
 	}
 	if got := text("result-title"); got != "저장했습니다. 인터넷에 연결되면 보냅니다." {

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -139,7 +141,9 @@ func (wb *Web) appServiceWorker(w http.ResponseWriter, r *http.Request) {
 		wb.serverError(w, r, fmt.Errorf("service worker: %v %v", err, app.err))
 		return
 	}
+	fonts, _ := json.Marshal(app.fonts)
 	b = bytes.ReplaceAll(b, []byte("__APP_VERSION__"), []byte(app.version))
+	b = bytes.ReplaceAll(b, []byte(`["__APP_FONTS__"]`), fonts)
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")
 	h.Set("Service-Worker-Allowed", AppServiceWorkerScope)
@@ -148,10 +152,11 @@ func (wb *Web) appServiceWorker(w http.ResponseWriter, r *http.Request) {
 }
 
 // appState is what the app's handlers compute once: the messages of the
-// page and the version of the files.
+// page, the version of the files and the font files of the messages.
 type appState struct {
 	msgs    []byte
 	version string
+	fonts   []string
 	err     error
 }
 
@@ -165,7 +170,72 @@ func newAppState() appState {
 		return appState{err: err}
 	}
 	v, err := appVersion(msgs)
-	return appState{msgs: msgs, version: v, err: err}
+	if err != nil {
+		return appState{err: err}
+	}
+	fonts, err := appFonts(msgs)
+	return appState{msgs: msgs, version: v, fonts: fonts, err: err}
+}
+
+// fontFace is one file of the embedded font (static/fonts/fonts.css): the
+// font is split by unicode-range, and a browser fetches only the files of
+// the characters it shows.
+var fontFace = regexp.MustCompile(`@font-face\{[^}]*src:url\((/static/fonts/[^)]+\.woff2)\)[^}]*unicode-range:([^}]+)\}`)
+
+// appFonts returns the font files (both weights) that hold a character of
+// the app's messages (msgs, as appMessages) or of its language names: the
+// service worker keeps them, so that every message of the app shows in
+// its font without network.
+func appFonts(msgs []byte) ([]string, error) {
+	css, err := staticFiles.ReadFile("static/fonts/fonts.css")
+	if err != nil {
+		return nil, err
+	}
+	var runes []rune
+	seen := map[rune]bool{}
+	for _, r := range string(msgs) + "한국어English" {
+		if !seen[r] {
+			seen[r] = true
+			runes = append(runes, r)
+		}
+	}
+	var out []string
+	for _, m := range fontFace.FindAllStringSubmatch(string(css), -1) {
+		for _, part := range strings.Split(m[2], ",") {
+			lo, hi, err := unicodeRange(strings.TrimSpace(part))
+			if err != nil {
+				return nil, fmt.Errorf("fonts.css: %w", err)
+			}
+			if slices.ContainsFunc(runes, func(r rune) bool { return lo <= r && r <= hi }) {
+				out = append(out, m[1])
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("fonts.css: no font file for the app's messages")
+	}
+	return out, nil
+}
+
+// unicodeRange parses "U+ac00-d7a3" or "U+20".
+func unicodeRange(s string) (lo, hi rune, err error) {
+	v, ok := strings.CutPrefix(s, "U+")
+	if !ok {
+		return 0, 0, fmt.Errorf("unicode-range %q", s)
+	}
+	a, b, isRange := strings.Cut(v, "-")
+	x, err := strconv.ParseUint(a, 16, 32)
+	if err != nil {
+		return 0, 0, fmt.Errorf("unicode-range %q: %w", s, err)
+	}
+	y := x
+	if isRange {
+		if y, err = strconv.ParseUint(b, 16, 32); err != nil {
+			return 0, 0, fmt.Errorf("unicode-range %q: %w", s, err)
+		}
+	}
+	return rune(x), rune(y), nil
 }
 
 // AppShellFiles are the files the service worker keeps when it installs

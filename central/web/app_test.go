@@ -202,3 +202,78 @@ func TestAppKeys(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that the service worker is told the font files of the app's
+// messages, and that they hold every character of the messages in both
+// weights and exist.
+func TestAppFonts(t *testing.T) {
+	app := appInfo()
+	if app.err != nil {
+		t.Fatal(app.err)
+	}
+	s := newSite(t, Options{})
+	_, sw := s.get(s.client(), "/app/sw.js")
+	list, _ := json.Marshal(app.fonts)
+	if !strings.Contains(sw, "const FONTS = "+string(list)+";") {
+		t.Errorf("sw.js does not list the app's font files %s", list)
+	}
+	css, err := staticFiles.ReadFile("static/fonts/fonts.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type face struct {
+		weight string
+		lo, hi []rune
+	}
+	var kept []face
+	for _, m := range regexp.MustCompile(`font-weight:(\d+);src:url\(([^)]+)\)[^}]*unicode-range:([^}]+)\}`).FindAllStringSubmatch(string(css), -1) {
+		if !slices.Contains(app.fonts, m[2]) {
+			continue
+		}
+		if !appFileExists(m[2]) {
+			t.Errorf("%s is not embedded", m[2])
+		}
+		f := face{weight: m[1]}
+		for _, part := range strings.Split(m[3], ",") {
+			lo, hi, err := unicodeRange(strings.TrimSpace(part))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.lo, f.hi = append(f.lo, lo), append(f.hi, hi)
+		}
+		kept = append(kept, f)
+	}
+	if len(kept) != len(app.fonts) || len(kept) < 10 {
+		t.Errorf("%d of the %d font files found in fonts.css", len(kept), len(app.fonts))
+	}
+	covered := func(r rune, weight string) bool {
+		for _, f := range kept {
+			for i := range f.lo {
+				if f.weight == weight && f.lo[i] <= r && r <= f.hi[i] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var msgs map[string]map[string]string
+	if err := json.Unmarshal(app.msgs, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range locale.Languages {
+		for k, m := range msgs[lang] {
+			for _, r := range m {
+				for _, w := range []string{"400", "700"} {
+					if !covered(r, w) {
+						t.Errorf("%s %s: %q (weight %s) is in no font file the service worker keeps", lang, k, r, w)
+					}
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"U+", "U+ac00-", "12-34", "U+zz"} {
+		if _, _, err := unicodeRange(bad); err == nil {
+			t.Errorf("unicodeRange(%q) took it", bad)
+		}
+	}
+}

@@ -27,10 +27,16 @@ const SHELL = [
   "/static/app/icon-maskable-512.png",
 ];
 
+// FONTS are the font files of the app's own messages (the server lists
+// them: web.appFonts); the font files of other text the page showed
+// (venue names, notices) are kept as the page fetches them.
+const FONTS = ["__APP_FONTS__"];
+
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
     await cache.addAll(SHELL.map((u) => new Request(u, { cache: "reload" })));
+    await cache.addAll(FONTS);
     await self.skipWaiting();
   })());
 });
