@@ -73,6 +73,7 @@ fuzz:
 	$(GO) test ./venuecode -run '^$$' -fuzz FuzzParsePoster -fuzztime $(FUZZTIME)
 	$(GO) test ./province -run '^$$' -fuzz FuzzParseKeyUpdate -fuzztime $(FUZZTIME)
 	$(GO) test ./central/vault -run '^$$' -fuzz FuzzNormalizePhone -fuzztime $(FUZZTIME)
+	$(GO) test ./central/appcheckin -run '^$$' -fuzz FuzzCheckIn -fuzztime $(FUZZTIME)
 	$(GO) test ./central/registry -run '^$$' -fuzz FuzzParseBusinessNumber -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/text -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
 
