@@ -2,10 +2,13 @@ package appcheckin
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/anshim/anshim/central/registry"
+	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/venuecode"
 )
 
 var (
@@ -124,5 +127,65 @@ func TestAppDevice(t *testing.T) {
 	long := AppDevice(string(make([]byte, 64)))
 	if len(long) != 20 || long[:4] != "app-" {
 		t.Errorf("long venue: %q", long)
+	}
+}
+
+// Ensure that an offline scan's time matches a display code's period
+// widened by OfflineTolerance on each side, and nothing farther.
+func TestPeriodMatches(t *testing.T) {
+	c := venuecode.Display{Device: "k1", Venue: "v1", Length: 30 * time.Second, Period: 59_000_000}
+	start := c.Start()
+	for _, tc := range []struct {
+		at   time.Time
+		want bool
+	}{
+		{start, true},
+		{start.Add(29 * time.Second), true},
+		{start.Add(-OfflineTolerance), true},
+		{start.Add(-OfflineTolerance - time.Second), false},
+		{start.Add(30*time.Second + OfflineTolerance - time.Nanosecond), true},
+		{start.Add(30*time.Second + OfflineTolerance), false},
+		{start.Add(time.Hour), false},
+	} {
+		if got := periodMatches(c, tc.at); got != tc.want {
+			t.Errorf("scan at start%+v: %v, want %v", tc.at.Sub(start), got, tc.want)
+		}
+	}
+}
+
+// Ensure a venue's debounce window: its own, the default for 0, none
+// when negative.
+func TestDebounce(t *testing.T) {
+	for _, tc := range []struct {
+		seconds int
+		want    time.Duration
+	}{
+		{0, DefaultDebounce},
+		{-1, 0},
+		{90, 90 * time.Second},
+	} {
+		if got := Debounce(store.Venue{DebounceSeconds: tc.seconds}); got != tc.want {
+			t.Errorf("Debounce(%d) = %v, want %v", tc.seconds, got, tc.want)
+		}
+	}
+}
+
+// Ensure that a client id is empty or 1 to 64 printable ASCII characters.
+func TestValidClientID(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{"", true},
+		{"0123456789abcdef0123456789abcdef", true},
+		{strings.Repeat("x", MaxClientID), true},
+		{strings.Repeat("x", MaxClientID+1), false},
+		{"a b", false},
+		{"é", false},
+		{"a\x00", false},
+	} {
+		if got := validClientID(tc.id); got != tc.want {
+			t.Errorf("validClientID(%q) = %v, want %v", tc.id, got, tc.want)
+		}
 	}
 }
