@@ -193,7 +193,7 @@ var webCases = map[string]routeCase{
 	"GET /app":                      {"", [4]int{200, 200, 200, 200}},
 	"GET /app/manifest.webmanifest": {"", [4]int{200, 200, 200, 200}},
 	"GET /app/sw.js":                {"", [4]int{200, 200, 200, 200}},
-	"POST /signout": {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
+	"POST /signout":                 {"", [4]int{303, 303, 303, 401}}, // walked last: it ends the session
 }
 
 // apiCases are the API's routes: bearer tokens.
