@@ -242,13 +242,16 @@ func cell(s string) string {
 }
 
 // Num formats a figure with three significant digits, thousands
-// separated: 0.219, 2.19, 21.9, 219, 2,190, 21,900.
+// separated: 0.219, 2.19, 21.9, 219, 2,190, 21,900; a whole number
+// below 1,000 without decimals: 84.
 func Num(v float64) string {
 	switch {
 	case v == 0 || math.IsNaN(v) || math.IsInf(v, 0):
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	case math.Abs(v) >= 1000:
 		return thousands(int64(math.Round(v)))
+	case v == math.Trunc(v):
+		return strconv.FormatFloat(v, 'f', 0, 64) // a count: 84, not 84.0
 	case math.Abs(v) >= 100:
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}

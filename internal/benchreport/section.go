@@ -13,7 +13,7 @@ import (
 // `go test` command runs, and the goals they are held to.
 type Section struct {
 	Name string   // marker name: <!-- bench:Name begin -->
-	Env  []string // added to the environment, e.g. "ANSHIM_SYNTH_BENCH=1"
+	Env  []string // defaults added to the environment where it does not set them, e.g. "ANSHIM_SYNTH_BENCH=1"
 	Args []string // after "go test"; Run adds -p 1
 	// Units are the table's columns in order; empty means every unit the
 	// benchmarks reported except ns/op, B/op and allocs/op (or ns/op
@@ -36,10 +36,14 @@ type Goal struct {
 	Limit float64 // the bound
 }
 
-// Command is the section's command line as a user would type it.
+// Command is the section's command line as a user would type it, with
+// the environment it runs with (Env, or the value the environment set).
 func (s Section) Command() string {
 	var b strings.Builder
 	for _, e := range s.Env {
+		if k, _, _ := strings.Cut(e, "="); os.Getenv(k) != "" {
+			e = k + "=" + os.Getenv(k)
+		}
 		b.WriteString(shellQuote(e) + " ")
 	}
 	b.WriteString("go test")
@@ -63,7 +67,12 @@ func (s Section) Run(ctx context.Context, goBin string, m Machine, w io.Writer) 
 		return fmt.Errorf("section %s: %w", s.Name, err)
 	}
 	cmd := exec.CommandContext(ctx, goBin, append([]string{"test"}, s.args()...)...)
-	cmd.Env = append(os.Environ(), s.Env...)
+	cmd.Env = os.Environ()
+	for _, e := range s.Env {
+		if k, _, _ := strings.Cut(e, "="); os.Getenv(k) == "" {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("section %s: %s: %w", s.Name, s.Command(), err)

@@ -23,7 +23,8 @@ var Sections = []Section{
 		},
 		Note: "Baseline: `zbarimg -q --xml -Sdisable -Sqrcode.enable` (QR only, as the kiosk) on the same PNG files: " +
 			"`corpus` is one process each over every file (ours: the decoder of `kiosk decode`, Thorough, reading the files in one process); " +
-			"`per-file` is one zbarimg process per file against one DecodeFile call per file, each timed alone.",
+			"`per-file` is one process per file each, alternating. read-ratio is capped by the corpus: with ours-missed 0 we read " +
+			"every code there is, and the ratio cannot pass coded-frames ÷ zbar-read.",
 	},
 	{
 		Name: "kiosk-size",
@@ -35,7 +36,7 @@ var Sections = []Section{
 	},
 	{
 		Name: "store-ingest",
-		Args: []string{"-run", "^$", "-bench", "^BenchmarkIngestLatency$/days=28", "-benchtime", "1000x", "-timeout", "20m", "./central/store/storebench"},
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkIngestLatency$/(bolt|pg)/days=28", "-benchtime", "1000x", "-timeout", "20m", "./central/store/storebench"},
 		Goals: []Goal{
 			{Text: "a lone 20-record Ingest on bbolt, p50 ≤ 3× a raw commit", Bench: "IngestLatency/bolt/days=28/ledger=on/records=20", Unit: "p50-ratio", Op: "<=", Limit: 3},
 		},
@@ -61,15 +62,20 @@ var Sections = []Section{
 	{
 		Name: "console",
 		Env:  []string{"ANSHIM_CONSOLE_BENCH=1"},
-		Args: []string{"-run", "^$", "-bench", "^BenchmarkConsole", "-benchtime", "1x", "-timeout", "20m", "./central"},
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkConsole", "-benchtime", "20x", "-timeout", "20m", "./central"},
 	},
 	{
 		Name:     "province",
 		Separate: true,
-		Env:      []string{"ANSHIM_SYNTH_BENCH=1"},
-		Args:     []string{"-run", "^$", "-bench", "^BenchmarkProvince", "-benchtime", "1x", "-timeout", "3h", "./central/synth"},
+		// The full-scale province of issue 5 on PostgreSQL, 100 cases;
+		// any of these set in the environment wins.
+		Env: []string{"ANSHIM_SYNTH_BENCH=1", "ANSHIM_SYNTH_BACKENDS=pg", "ANSHIM_SYNTH_VENUES=50000",
+			"ANSHIM_SYNTH_PEOPLE=1000000", "ANSHIM_SYNTH_DAYS=28", "ANSHIM_SYNTH_PER_DAY=1300000"},
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkProvince", "-benchtime", "100x", "-timeout", "3h", "./central/synth"},
 		Goals: []Goal{
-			{Text: "degree-3 trace p99 ≤ 1 s at 36.4 M check-ins on PostgreSQL", Bench: "Province.*pg.*degree=3.*", Unit: "p99-ms", Op: "<=", Limit: 1000},
+			{Text: "degree-2 trace p50 ≤ 200 ms", Bench: "Province/pg/degree-2", Unit: "p50-ms", Op: "<=", Limit: 200},
+			{Text: "degree-2 trace p99 ≤ 1 s", Bench: "Province/pg/degree-2", Unit: "p99-ms", Op: "<=", Limit: 1000},
+			{Text: "degree-3 trace p99 ≤ 1 s at 36.4 M check-ins on PostgreSQL", Bench: "Province/pg/degree-3", Unit: "p99-ms", Op: "<=", Limit: 1000},
 		},
 	},
 }
