@@ -26,8 +26,12 @@ var haOneCentral struct {
 // centrals start together and drain it. checkins/s is the rate between
 // 10 % and 90 % of the backlog stored (polled every 100 ms from the
 // database); x-one-central, in centrals=2, is its ratio to centrals=1's
-// (measured by centrals=2 itself when run alone). Everything shares the
-// machine: the figure is the whole system's, not a central's alone.
+// (measured by centrals=2 itself when run alone). The consumer is pinned
+// to one central at a time (docs/sync.md, "Several centrals"), so the
+// ratio shows what a standby central costs, not a second ingester; with
+// one shared consumer and no pin it was 0.46 (the two centrals held each
+// other's devices back). Everything shares the machine: the figure is
+// the whole system's, not a central's alone.
 //
 //	go test -run '^$' -bench HAIngest -benchtime 1x ./sync/faulttest
 func BenchmarkHAIngest(b *testing.B) {
