@@ -81,17 +81,30 @@ func (r *result) median(unit string) (float64, bool) {
 	return s[len(s)/2], true
 }
 
-// format shows the median and, over several runs, the range.
+// format shows the median and, over several runs, the range; ns/op in
+// milliseconds (see unitName).
 func (r *result) format(unit string) string {
 	m, ok := r.median(unit)
 	if !ok {
 		return "–"
 	}
 	v := r.vals[unit]
-	if len(v) == 1 || slices.Min(v) == slices.Max(v) {
-		return Num(m)
+	scale := 1.0
+	if unit == "ns/op" {
+		scale = 1e-6
 	}
-	return fmt.Sprintf("%s (%s–%s)", Num(m), Num(slices.Min(v)), Num(slices.Max(v)))
+	if len(v) == 1 || slices.Min(v) == slices.Max(v) {
+		return Num(m * scale)
+	}
+	return fmt.Sprintf("%s (%s–%s)", Num(m*scale), Num(slices.Min(v)*scale), Num(slices.Max(v)*scale))
+}
+
+// unitName is how a table heads a unit: ns/op as ms/op.
+func unitName(unit string) string {
+	if unit == "ns/op" {
+		return "ms/op"
+	}
+	return unit
 }
 
 // group gathers results by name in order of first appearance, then by the
@@ -170,13 +183,13 @@ func renderGroup(b *strings.Builder, s Section, g []*result) {
 	if len(g) == 1 {
 		fmt.Fprintf(b, "| %s | |\n|---|---|\n", cell(g[0].name))
 		for _, u := range cols {
-			fmt.Fprintf(b, "| %s | %s |\n", cell(u), g[0].format(u))
+			fmt.Fprintf(b, "| %s | %s |\n", cell(unitName(u)), g[0].format(u))
 		}
 		return
 	}
 	b.WriteString("| benchmark |")
 	for _, u := range cols {
-		fmt.Fprintf(b, " %s |", cell(u))
+		fmt.Fprintf(b, " %s |", cell(unitName(u)))
 	}
 	b.WriteString("\n|---|" + strings.Repeat("---|", len(cols)) + "\n")
 	for _, r := range g {

@@ -56,8 +56,9 @@ var Sections = []Section{
 			"IngestKiosks runs on bbolt (store=bolt) and on PostgreSQL (store=pg).",
 	},
 	{
-		Name: "web",
-		Args: []string{"-run", "^$", "-bench", ".", "-benchtime", "20x", "./central/web", "./central/poster", "./central/tracegraph", "./notify"},
+		Name:  "web",
+		Units: []string{"ns/op", "bytes/pdf", "bytes/png", "bytes/svg"},
+		Args:  []string{"-run", "^$", "-bench", ".", "-benchtime", "20x", "./central/web", "./central/poster", "./central/tracegraph", "./notify"},
 	},
 	{
 		Name: "console",
