@@ -23,6 +23,8 @@ import (
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/boltstore"
+	"github.com/anshim/anshim/central/store/pgstore"
+	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/notify"
@@ -137,8 +139,19 @@ func (ts *testServer) appCheckIn(t *testing.T, req map[string]any) (int, appchec
 // verification revoking the pass before, and the account deleted: the
 // session ends, the vault no longer finds the number, the audit trail
 // records it without personal data.
-func TestApp_Flow(t *testing.T) {
-	ts := startServer(t)
+func TestApp_Flow(t *testing.T) { testAppFlow(t, startServer(t)) }
+
+// TestApp_FlowPostgres is TestApp_Flow on a central whose store is
+// PostgreSQL (ANSHIM_TEST_PG; skipped loudly without it, failed under CI).
+func TestApp_FlowPostgres(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	cfg, keys := testConfig(t, t.TempDir(), clock)
+	cfg.Store = dsn
+	testAppFlow(t, startServerWith(t, cfg, keys, clock))
+}
+
+func testAppFlow(t *testing.T, ts *testServer) {
 	ctx := context.Background()
 	k := ts.enroll(t, "v1")
 	dev := k.enr.Device
@@ -372,7 +385,12 @@ func TestApp_Flow(t *testing.T) {
 	if err := ts.Close(); err != nil {
 		t.Fatal(err)
 	}
-	view, err := boltstore.OpenAuditView(strings.TrimPrefix(ts.cfg.StoreOrDefault(), "bolt:"), time.Second)
+	var view store.AuditView
+	if where := ts.cfg.StoreOrDefault(); strings.HasPrefix(where, "postgres") {
+		view, err = pgstore.OpenAuditView(ctx, where)
+	} else {
+		view, err = boltstore.OpenAuditView(strings.TrimPrefix(where, "bolt:"), time.Second)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
