@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,7 +230,7 @@ func writeTLS(t *testing.T, dir string) {
 	}
 	caCert, _ := x509.ParseCertificate(caDER)
 	srv := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "n1"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.Add(time.Hour), DNSNames: []string{"n1.nats.jeju.example", "localhost"},
+		NotAfter: now.Add(time.Hour), DNSNames: []string{"n1.nats.jeju.example", "localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
 	srvDER, err := x509.CreateCertificate(rand.Reader, srv, caCert, &srvKey.PublicKey, caKey)
 	if err != nil {
