@@ -167,12 +167,13 @@ func watchdog(ctx context.Context, h *Health, notify Notifier, interval time.Dur
 				notify("STATUS=unhealthy: " + err.Error())
 			}
 		} else {
+			if err := notify("WATCHDOG=1"); err != nil {
+				log.Warn("watchdog: notify", "err", err)
+			}
 			if failing {
 				failing = false
 				log.Warn("watchdog: healthy again, pings resumed")
-			}
-			if err := notify("WATCHDOG=1"); err != nil {
-				log.Warn("watchdog: notify", "err", err)
+				notify("STATUS=healthy")
 			}
 		}
 		select {

@@ -263,6 +263,9 @@ func TestRun_SystemdWatchdog(t *testing.T) {
 	if s, _ := next(time.Second); s != "WATCHDOG=1" {
 		t.Fatalf("after the unwedge got %q, want WATCHDOG=1", s)
 	}
+	if s, _ := next(time.Second); s != "STATUS=healthy" {
+		t.Fatalf("after the first ping again got %q, want STATUS=healthy", s)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
