@@ -371,13 +371,26 @@ func TestAppBrowser(t *testing.T) {
 	narrow("visits")
 	shot("app-visits-ko.png")
 
-	// A second scan of the same code: already checked in.
+	// A second scan of the same code, the location refused this time: no
+	// fix is sent, and the answer is "already checked in".
+	permission := func(setting browser.PermissionSetting) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, chromedp.FromContext(ctx).Browser, browser.SetPermission, browser.SetPermissionParams{
+				Permission: &browser.PermissionDescriptor{Name: "geolocation"}, Setting: setting, Origin: base})
+			return err
+		})
+	}
+	step("location refused", permission(browser.PermissionSettingDenied))
 	tab("scan")
 	waitJS("the second scan's answer", `["duplicate", "accepted", "rejected"].includes(document.getElementById("result").dataset.result)`)
 	if r := eval(`document.getElementById("result").dataset.result`); r != "duplicate" || text("result-title") != "이미 입장 확인되었습니다" {
 		t.Errorf("second scan: %q %q %q", r, text("result-title"), text("result-text"))
 	}
 	shot("app-scan-duplicate-ko.png")
+	if posts := proxy.checkIns(); len(posts) != 2 || posts[1]["lat"] != nil || posts[1]["lon"] != nil || posts[1]["accuracy"] != nil {
+		t.Errorf("with the location refused the app sent %v", posts[len(posts)-1])
+	}
+	step("location allowed", permission(browser.PermissionSettingGranted))
 
 	// A poster's code from a photo, with a fix in Seoul: accepted, flagged.
 	step("far away", geo(37.5665, 126.9780, 15), chromedp.SendKeys(chromedp.ID("photo"), posterPhoto))
