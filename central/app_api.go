@@ -353,6 +353,11 @@ func (h *appAPI) verify(r *http.Request) (any, int, error) {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, 0, err
 	}
+	if !registered && name != "" {
+		if err := vault.CheckName(name); err != nil { // before the code is used
+			return appFail(http.StatusBadRequest, appErrNameInvalid, "%v", err)
+		}
+	}
 	// A number not registered yet needs a name: the code is checked but
 	// not used, so that the app asks for the name and sends it again.
 	phone := h.phoneKey(e164)

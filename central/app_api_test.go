@@ -667,3 +667,21 @@ func TestApp_Retention(t *testing.T) {
 		t.Errorf("an expired session: %v, want dropped", err)
 	}
 }
+
+// Ensure that a name the vault would refuse (too long, invisible
+// characters, blank) is answered name-invalid before the code is used, so that
+// the same code then verifies with a good name.
+func TestApp_NameRefused(t *testing.T) {
+	ts := startServer(t)
+	const phone, e164 = "010-3030-4040", "+821030304040"
+	code := ts.sendCode(t, phone, e164)
+	for _, name := range []string{strings.Repeat("가", appMaxNameRunes+1), "김\u200b안심", "  "} {
+		st, a := ts.app(t, "POST", "/v1/app/sessions", "", map[string]any{"phone": phone, "code": code, "name": name})
+		if st != http.StatusBadRequest || a.Error != "name-invalid" {
+			t.Errorf("name %q = %d %+v, want 400 name-invalid", name, st, a)
+		}
+	}
+	if st, a := ts.app(t, "POST", "/v1/app/sessions", "", map[string]any{"phone": phone, "code": code, "name": "김안심"}); st != http.StatusCreated {
+		t.Errorf("the same code with a good name = %d %+v", st, a)
+	}
+}

@@ -191,6 +191,14 @@ func (v *Vault) Reveal(ctx context.Context, id string) (name, phone string, err 
 	return name, phone, nil
 }
 
+// CheckName reports whether Register would take name as a person's
+// name (a *FieldError for "name" otherwise), so that a caller can refuse
+// it before it spends anything.
+func CheckName(name string) error {
+	_, err := checkName(name)
+	return err
+}
+
 // Initial returns the first letter of the person's name, which the
 // visitor app shows beside their pass: the person's own data, shown to
 // their own device session; the name itself never leaves the vault.
