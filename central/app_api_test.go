@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/anshim/anshim/central/appcheckin"
 	"github.com/anshim/anshim/central/audit"
 	"github.com/anshim/anshim/central/daykeys"
@@ -29,6 +31,7 @@ import (
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/notify"
 	"github.com/anshim/anshim/pass"
+	"github.com/anshim/anshim/sync/wire"
 	"github.com/anshim/anshim/venuecode"
 )
 
@@ -329,6 +332,20 @@ func testAppFlow(t *testing.T, ts *testServer) {
 	ts.clock.Advance(15 * time.Minute)
 	if st, r := ts.appCheckIn(t, map[string]any{"pass": s2.Pass, "code": cur()}); st != http.StatusForbidden || r.Reason != "pass-revoked" {
 		t.Errorf("check-in with the pass a new verification replaced = %d %+v", st, r)
+	}
+
+	// A kiosk reads both revocations from the revoked bucket, which it
+	// follows; the current pass is not in it.
+	nc, _ := k.connect(t, ts.NATSURL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked := readBucket(t, js, wire.BucketRevoked)
+	for serial, want := range map[uint32]bool{1: true, 2: true, 3: false} {
+		if _, ok := revoked[vault.AppRevocationID(p1.Pseudonym, serial)]; ok != want {
+			t.Errorf("app pass %d in the kiosks' revoked bucket: %v, want %v", serial, ok, want)
+		}
 	}
 
 	// Delete the account.
