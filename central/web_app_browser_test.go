@@ -57,6 +57,7 @@ import (
 //     its time once back online;
 //   - reports a lost phone (the pass on the kiosks' revocation list) and
 //     verifies again without a name;
+//   - gets a new pass once the pass is past its renewal time;
 //   - deletes the account, which destroys the identity in the vault.
 //
 // On the way it checks that every control has an accessible name, that
@@ -506,6 +507,28 @@ func TestAppBrowser(t *testing.T) {
 	waitJS("the new pass", `document.querySelector("#pass-qr svg path") !== null`)
 	if got := eval(`document.getElementById("pass-qr").dataset.pass`); got == passText || !strings.HasPrefix(got, pass.Prefix) {
 		t.Errorf("after verifying again the pass is %q", got)
+	}
+	renewed := eval(`document.getElementById("pass-qr").dataset.pass`)
+
+	// Renewal: once the pass is past its renewal time the app asks for a
+	// new one and shows it. (The central's clock moves past the time; the
+	// phone's saved pass is made to say it is due, as months would.)
+	var saved struct {
+		RenewAfter time.Time `json:"renew_after"`
+	}
+	if err := json.Unmarshal([]byte(eval(`localStorage.getItem("anshim.pass")`)), &saved); err != nil || saved.RenewAfter.IsZero() {
+		t.Fatalf("the saved pass has no renewal time: %v", err)
+	}
+	clock.Advance(saved.RenewAfter.Sub(clock.Now()) + time.Hour)
+	eval(`(() => { const p = JSON.parse(localStorage.getItem("anshim.pass")); p.renew_after = new Date(Date.now() - 60000).toISOString(); localStorage.setItem("anshim.pass", JSON.stringify(p)); return ""; })()`)
+	tab("visits")
+	tab("pass")
+	waitJS("the renewed pass", `document.getElementById("pass-qr").dataset.pass !== `+strconv.Quote(renewed))
+	if got := eval(`document.getElementById("pass-qr").dataset.pass`); func() error {
+		_, err := pass.NewVerifier(keys.PassKeys(), nil).Verify(got, clock.Now())
+		return err
+	}() != nil {
+		t.Errorf("the renewed pass %q is not valid at the central's time", got)
 	}
 	tab("settings")
 
