@@ -28,6 +28,7 @@ import (
 	"github.com/anshim/anshim/central/store/pgstore"
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/kiosk"
 	anledger "github.com/anshim/anshim/ledger"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/wire"
@@ -165,11 +166,7 @@ func (h *haCluster) enrollSims(cn *haNode, n int) []*simKiosk {
 	var ks []*simKiosk
 	for i := range n {
 		venue := fmt.Sprintf("venue-%d", i+1)
-		reg := registry.Registration{ID: venue, Name: "Venue " + venue, BusinessNumber: testBusinessNumber(venue), Address: "제주시 중앙로 1",
-			Category: registry.Other, Location: registry.JejuCity, OwnerPhone: "064-710-1234", Status: registry.StatusApproved}
-		if err := cn.api("POST", "/v1/venues", reg, nil); err != nil {
-			h.t.Fatal(err)
-		}
+		h.addVenue(cn, venue)
 		var tok struct{ Token string }
 		if err := cn.api("POST", "/v1/venues/"+venue+"/tokens", nil, &tok); err != nil {
 			h.t.Fatal(err)
@@ -203,6 +200,59 @@ func (h *haCluster) enrollSims(cn *haNode, n int) []*simKiosk {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// enrollRealKiosks registers a venue per kiosk and enrolls n kiosk
+// processes through cn with `kiosk enroll` (their NATS URLs are the
+// cluster's, as enrollment gives them), then has every NATS server reload
+// the users file cn rewrote, so that they can connect.
+func (h *haCluster) enrollRealKiosks(t *testing.T, cn *haNode, n int) []*kioskNode {
+	t.Helper()
+	sum, err := h.keys.Bundle().SHA256()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kioskNode's world: nats non-nil says plaintext NATS.
+	c := &cluster{t: t, dir: h.dir, keys: h.keys, keysDir: h.keysDir, nats: &natsNode{}}
+	var ks []*kioskNode
+	for i := range n {
+		name := fmt.Sprintf("kiosk%d", i+1)
+		venue := "venue-real-" + strconv.Itoa(i+1)
+		h.addVenue(cn, venue)
+		var tok struct{ Token string }
+		if err := cn.api("POST", "/v1/venues/"+venue+"/tokens", nil, &tok); err != nil {
+			t.Fatal(err)
+		}
+		data := filepath.Join(h.dir, name)
+		if _, err := runCmd(t, bins.kiosk, "enroll", "--token", tok.Token, "--central", cn.http, "--data", data, "--bundle-sha256", sum); err != nil {
+			t.Fatal(err)
+		}
+		dev, err := kiosk.LoadDevice(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks = append(ks, &kioskNode{t: t, c: c, name: name, data: data, device: dev.ID, venue: dev.Venue, log: newLineLog(t, name)})
+	}
+	for _, nn := range h.nats {
+		mark := nn.log.len()
+		if _, err := runCmd(t, bins.nats, "--signal", "reload="+strconv.Itoa(nn.p.pid())); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := nn.log.wait(mark, 30*time.Second, nn.p.done, contains("Reloaded server configuration")); !ok {
+			t.Fatalf("%s did not reload its configuration", nn.name)
+		}
+	}
+	return ks
+}
+
+// addVenue registers an approved venue through cn.
+func (h *haCluster) addVenue(cn *haNode, venue string) {
+	h.t.Helper()
+	reg := registry.Registration{ID: venue, Name: "Venue " + venue, BusinessNumber: testBusinessNumber(venue), Address: "제주시 중앙로 1",
+		Category: registry.Other, Location: registry.JejuCity, OwnerPhone: "064-710-1234", Status: registry.StatusApproved}
+	if err := cn.api("POST", "/v1/venues", reg, nil); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // centralUser reads the centrals' shared NATS user.
@@ -369,6 +419,27 @@ func (h *haCluster) startWitness(ctx context.Context) *witness {
 	return w
 }
 
+// nodeOf returns the NATS server that the kiosk process logged last that
+// it is connected to.
+func (h *haCluster) nodeOf(k *kioskNode) *haNode {
+	lines := k.log.grep(0, func(s string) bool {
+		return strings.Contains(s, `"msg":"sync connected"`) || strings.Contains(s, `"msg":"sync reconnected"`)
+	})
+	if len(lines) == 0 {
+		return nil
+	}
+	var l struct{ Server string }
+	if json.Unmarshal([]byte(lines[len(lines)-1]), &l) != nil {
+		return nil
+	}
+	for i, u := range h.urls {
+		if strings.TrimPrefix(u, "nats://") == strings.TrimPrefix(l.Server, "nats://") {
+			return h.nats[i]
+		}
+	}
+	return nil
+}
+
 // leader returns the running central that signs the ledger now, by its
 // log; it fails the test if several say so.
 func (h *haCluster) leader() *haNode {
@@ -427,6 +498,10 @@ func latestCheckpoint(ctx context.Context, db *pgx.Conn) int64 {
 // longest publish-to-PubAck wait of a kiosk and the time from the
 // signer's death to the next checkpoint.
 func TestHA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a NATS cluster, two centrals and kiosks for minutes: not with -short")
+	}
+	t.Parallel() // beside the other scenarios that run in parallel: the package stays within make test's timeout
 	h := newHACluster(t, 3, 2)
 	ctx := context.Background()
 	db, err := pgx.Connect(ctx, h.dsn)
@@ -436,6 +511,11 @@ func TestHA(t *testing.T) {
 	defer db.Close(ctx)
 
 	ks := h.enrollSims(h.centrals[0], 50)
+	// Two kiosk processes besides: their uplink fails over between the
+	// enrolled URLs, their witness checks every receipt's checkpoint.
+	real := h.enrollRealKiosks(t, h.centrals[0], 2)
+	startAll(real, nil)
+	rl, ps := newLedger(), passes{h.keys.Signer()}
 	sealed := sealedPool(t, h.keys.SealingPublicKey(), 256)
 	wctx, wstop := context.WithCancel(ctx)
 	defer wstop()
@@ -445,6 +525,7 @@ func TestHA(t *testing.T) {
 	var l load
 	var lwg sync.WaitGroup
 	lwg.Go(func() { l.run(lctx, ks, sealed, time.Second) })
+	sc := startScanning(real, ps, rl, 200*time.Millisecond)
 	t0 := time.Now()
 	at := func(d time.Duration) { sleepCtx(ctx, time.Until(t0.Add(d))) }
 
@@ -524,9 +605,34 @@ func TestHA(t *testing.T) {
 	}
 	t.Logf("%v: pg_terminate_backend on %d sessions of the centrals", time.Since(t0).Round(time.Millisecond), cut)
 
-	at(54 * time.Second)
+	// 4. The NATS node a kiosk process is connected to: it fails over to
+	// another of its enrolled URLs.
+	at(48 * time.Second)
+	if n := h.nodeOf(real[0]); n == nil {
+		t.Errorf("%s logged no server it is connected to", real[0].name)
+	} else {
+		mark := real[0].log.len()
+		n.kill()
+		t.Logf("%v: SIGKILL %s (%s's server)", time.Since(t0).Round(time.Millisecond), n.name, real[0].name)
+		if _, ok := real[0].log.wait(mark, 20*time.Second, nil, contains(`"msg":"sync reconnected"`)); !ok {
+			t.Errorf("%s did not reconnect to another server within 20 s of its server's death", real[0].name)
+		}
+		n.waitReady(n.start())
+		to := "?"
+		if m := h.nodeOf(real[0]); m != nil {
+			to = m.name
+		}
+		t.Logf("%v: %s restarted; %s reconnected to %s", time.Since(t0).Round(time.Millisecond), n.name, real[0].name, to)
+	}
+
+	at(56 * time.Second)
 	lstop()
 	lwg.Wait()
+	scans := sc.stop(t)
+	for _, k := range real {
+		k.waitDrained(90 * time.Second)
+	}
+	t.Logf("kiosk processes: %d scans", scans)
 	t.Logf("load: %d batches, %d records from %d kiosks in %v", l.batches, l.records, len(ks), time.Since(t0).Round(time.Millisecond))
 
 	// Drain: every acked record stored.
@@ -565,6 +671,7 @@ func TestHA(t *testing.T) {
 		t.Fatalf("go build cmd/anshim: %v\n%s", err, out)
 	}
 	h.verify(ctx, db, ks)
+	h.verifyReal(ctx, db, real, rl)
 	h.verifyWitness(ctx, w, size)
 	for _, cn := range h.centrals {
 		if cn.running() {
@@ -787,4 +894,30 @@ func (n *haNode) stop() { n.p.stop(n.tb, 30*time.Second) }
 func (n *haNode) api(method, path string, body, out any) error {
 	c := centralNode{http: n.http, token: n.token}
 	return c.api(method, path, body, out)
+}
+
+// verifyReal checks the kiosk processes: every pass they accepted is
+// stored once (the device's count and its distinct sequence numbers), no
+// break or quarantine, and the kiosk never raised a ledger alert.
+func (h *haCluster) verifyReal(ctx context.Context, db *pgx.Conn, real []*kioskNode, l *ledger) {
+	t := h.t
+	want := l.recorded()
+	for _, k := range real {
+		var n, distinct, records, q, breaks int64
+		db.QueryRow(ctx, "SELECT count(*), count(DISTINCT seq) FROM checkins WHERE device = $1", []byte(k.device)).Scan(&n, &distinct)
+		db.QueryRow(ctx, "SELECT records, quarantined, breaks FROM device_states WHERE device = $1", []byte(k.device)).Scan(&records, &q, &breaks)
+		if n != distinct || n != records || int(n) != want[k.device] || want[k.device] == 0 {
+			t.Errorf("%s: %d stored (%d distinct, state %d), %d accepted", k.name, n, distinct, records, want[k.device])
+		}
+		if q != 0 || breaks != 0 {
+			t.Errorf("%s: quarantined %d, breaks %d", k.name, q, breaks)
+		}
+		for _, bad := range []string{"ledger fork detected", `"ledger_alert":true`} {
+			if got := countLines(k.log, bad); got > 0 {
+				t.Errorf("%s logged %d lines with %q", k.name, got, bad)
+			}
+		}
+		t.Logf("%s: %d check-ins stored once; %d reconnects; %d receipts lines", k.name, n,
+			countLines(k.log, `"msg":"sync reconnected"`), countLines(k.log, "receipt"))
+	}
 }
