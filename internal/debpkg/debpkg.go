@@ -114,7 +114,7 @@ var Packages = []Package{
 			" The province's central of Anshim: ingest of kiosk check-ins over NATS\n" +
 			" JetStream, the tamper-evident ledger, contact tracing and the web, and the\n" +
 			" operator tool 'anshim'. Examples of the configuration and of a three-node\n" +
-			" NATS cluster (nats-server 2.10 or later) are in /usr/share/doc/anshim-central.",
+			" NATS cluster (nats-server 2.11 or later) are in /usr/share/doc/anshim-central.",
 		Commands: []string{"central", "anshim"},
 		Files: []File{
 			{Src: "bin:central", Dst: "/usr/bin/central", Mode: 0o755},
@@ -130,7 +130,7 @@ var Packages = []Package{
 			{Src: "docs/sync.md", Dst: "/usr/share/doc/anshim-central/sync.md", Mode: 0o644},
 		},
 		Depends:  []string{"adduser"},
-		Suggests: []string{"postgresql", "nats-server (>= 2.10)"},
+		Suggests: []string{"postgresql", "nats-server (>= 2.11)"},
 		Unit:     "anshim-central.service",
 		Data:     "/var/lib/anshim-central",
 		DataMode: "0700",
