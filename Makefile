@@ -76,6 +76,7 @@ fuzz:
 	$(GO) test ./central/appcheckin -run '^$$' -fuzz FuzzCheckIn -fuzztime $(FUZZTIME)
 	$(GO) test ./central/registry -run '^$$' -fuzz FuzzParseBusinessNumber -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/text -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/benchreport -run '^$$' -fuzz FuzzParseOutput -fuzztime $(FUZZTIME)
 
 ## demo: the whole system on embedded defaults: a scripted day, then the check (DEMO_FLAGS=--keep to leave it running)
 demo: build

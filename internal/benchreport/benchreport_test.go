@@ -279,3 +279,31 @@ func TestSections(t *testing.T) {
 		t.Errorf("Command = %q", got)
 	}
 }
+
+// FuzzParseOutput checks that any output ParseOutput accepts renders into
+// a block that ParseDoc reads back with the run's date.
+func FuzzParseOutput(f *testing.F) {
+	sample, err := os.ReadFile("testdata/sample.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(sample))
+	f.Add("anshim-date: 2026-12-06T05:00:00Z\nanshim-cores: 2\nanshim-command: go test\n--- SKIP: BenchmarkX\n")
+	f.Add("anshim-date: 2026-12-06T05:00:00Z\nanshim-cores: 2\nBenchmarkA|B-2 1 5 ns/op 3 x|y\n")
+	f.Add("anshim-date: 2026-12-06T05:00:00+09:00\nanshim-cores: 2\nBenchmarkA-2 1 5 ns/op\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := ParseOutput(strings.NewReader(in), "fuzz")
+		if err != nil {
+			return
+		}
+		block := Render(sampleSection, out)
+		doc := beginMarker("f") + "\n" + block + "\n" + endMarker("f") + "\n"
+		gs, err := ParseDoc([]byte(doc))
+		if err != nil {
+			t.Fatalf("rendered block does not parse: %v\n%s", err, block)
+		}
+		if len(gs) != 1 || !gs[0].Date.Equal(out.Machine.Date.Truncate(time.Minute)) {
+			t.Fatalf("ParseDoc = %+v, want the date %v", gs, out.Machine.Date)
+		}
+	})
+}

@@ -145,7 +145,7 @@ func (o *Output) setHeader(get func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", keyCores, err)
 	}
-	o.Machine = Machine{Date: t, CPU: get(keyCPU), Cores: cores, Load: get(keyLoad)}
+	o.Machine = Machine{Date: t.UTC(), CPU: get(keyCPU), Cores: cores, Load: get(keyLoad)}
 	o.Command = get(keyCommand)
 	return nil
 }
