@@ -59,8 +59,8 @@ const (
 	appCodesPerNumberBurst  = 5
 	appCodesPerClientEvery  = 3 * time.Minute
 	appCodesPerClientBurst  = 20
-	appSessionsPerClientEv  = 6 * time.Second // verification attempts per address
-	appSessionsPerClientBur = 30
+	appVerifyPerClientEvery = 6 * time.Second // verification attempts per address
+	appVerifyPerClientBurst = 30
 )
 
 // AuditAppAccountDeleted is the kind of the audit event of a visitor who
@@ -108,10 +108,10 @@ type appAPI struct {
 	sender notify.Sender
 	err    error // why the app API cannot work (no vault, no key, no sender)
 
-	perNumber    *appcheckin.Limiter
-	resend       *appcheckin.Limiter
-	perClient    *appcheckin.Limiter
-	sessionsLimt *appcheckin.Limiter
+	perNumber   *appcheckin.Limiter
+	resend      *appcheckin.Limiter
+	perClient   *appcheckin.Limiter
+	verifyLimit *appcheckin.Limiter
 }
 
 // appKey returns the visitor app's secret, creating DATA/app.key.
@@ -144,11 +144,11 @@ func subKey(key []byte, use string) []byte {
 //	DELETE /v1/app/account      (session) → 204
 func (s *Server) appRoutes(mux *http.ServeMux) {
 	h := &appAPI{
-		s:            s,
-		perNumber:    appcheckin.NewLimiter(appCodesPerNumberEvery, appCodesPerNumberBurst, s.now),
-		resend:       appcheckin.NewLimiter(appResendAfter, 1, s.now),
-		perClient:    appcheckin.NewLimiter(appCodesPerClientEvery, appCodesPerClientBurst, s.now),
-		sessionsLimt: appcheckin.NewLimiter(appSessionsPerClientEv, appSessionsPerClientBur, s.now),
+		s:           s,
+		perNumber:   appcheckin.NewLimiter(appCodesPerNumberEvery, appCodesPerNumberBurst, s.now),
+		resend:      appcheckin.NewLimiter(appResendAfter, 1, s.now),
+		perClient:   appcheckin.NewLimiter(appCodesPerClientEvery, appCodesPerClientBurst, s.now),
+		verifyLimit: appcheckin.NewLimiter(appVerifyPerClientEvery, appVerifyPerClientBurst, s.now),
 	}
 	h.key, h.err = s.appKey()
 	if h.err == nil && s.vault == nil {
@@ -333,7 +333,7 @@ func (h *appAPI) verify(r *http.Request) (any, int, error) {
 	if err := decodeJSON(r, &req, false); err != nil {
 		return nil, 0, err
 	}
-	if !h.sessionsLimt.Allow(clientHost(r)) {
+	if !h.verifyLimit.Allow(clientHost(r)) {
 		return appFail(http.StatusTooManyRequests, appErrRateLimited, "too many tries: wait a while and try again")
 	}
 	e164, err := vault.NormalizePhone(req.Phone)
