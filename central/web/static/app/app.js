@@ -373,6 +373,11 @@ async function renewPass(force = false) {
     } else if (status === 401) {
       endSession(t("app.err.session-invalid"));
       return;
+    } else if (status === 410) {
+      // The pass was revoked (lost phone, a clerk, an administrator):
+      // a new one comes only from verifying again.
+      endSession(reasonText("pass-revoked"));
+      return;
     }
   } catch {
     // Offline: the saved pass stays.
