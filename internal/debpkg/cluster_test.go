@@ -152,9 +152,20 @@ func TestNATSClusterForms(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "CHECKINS", Subjects: []string{"anshim.checkins.>"}, Replicas: 3, Storage: jetstream.FileStorage})
-	if err != nil {
-		t.Fatalf("R3 stream: %v", err)
+	// Until every peer is known to the meta leader, placement answers "no
+	// suitable peers" (the central waits the same way).
+	var st jetstream.Stream
+	for {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err = js.CreateStream(actx, jetstream.StreamConfig{Name: "CHECKINS", Subjects: []string{"anshim.checkins.>"}, Replicas: 3, Storage: jetstream.FileStorage})
+		acancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("R3 stream: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	dc := connect(device)
 	djs, _ := jetstream.New(dc)
