@@ -35,18 +35,17 @@ func (s *Store) TryLease(ctx context.Context, key int64) (*Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: lease %#x: %w", key, err)
 	}
-	// Out of the pool for good: the lock lives as long as this session.
-	conn := c.Hijack()
 	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
-		conn.Close(context.Background())
+	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&ok); err != nil {
+		c.Release() // the pool drops a broken connection
 		return nil, fmt.Errorf("pgstore: lease %#x: %w", key, err)
 	}
 	if !ok {
-		conn.Close(context.Background())
+		c.Release() // holds no lock: back to the pool, no new session per try
 		return nil, nil
 	}
-	return &Lease{key: key, conn: conn}, nil
+	// Out of the pool for good: the lock lives as long as this session.
+	return &Lease{key: key, conn: c.Hijack()}, nil
 }
 
 // ErrLeaseLost is returned by [Lease.Check] when the lease's session is
