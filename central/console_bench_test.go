@@ -119,7 +119,7 @@ func startBenchCentral(b *testing.B, backend string) *benchCentral {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	sctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // it publishes every venue to the kiosks' KV first
 	defer cancel()
 	if err := s.Start(sctx); err != nil {
 		b.Fatal(err)
