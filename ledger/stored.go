@@ -84,7 +84,7 @@ func StoredDay(t time.Time) string { return t.In(kst).Format(time.DateOnly) }
 // part of it. This is the only definition of the encoding; ingest and the
 // audit both use it.
 func EncodeStored(b []byte, c StoredRecord) ([]byte, error) {
-	if len(c.Device) > 255 || len(c.Venue) > 255 || len(c.Sealed) > math.MaxUint32 {
+	if len(c.Device) > 255 || len(c.Venue) > 255 || uint64(len(c.Sealed)) > math.MaxUint32 {
 		return nil, fmt.Errorf("ledger: stored check-in %q/%d: device, venue or sealed part too long", c.Device, c.Seq)
 	}
 	nanos := func(t time.Time) uint64 {
