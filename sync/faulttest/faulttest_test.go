@@ -59,6 +59,15 @@
 //	                                                                                and restart; nothing quarantined
 //	TestOutboxBaseAfterTamperedAck      in-process: a kiosk outbox acknowledging a  the root cause of #6's failure, at unit scale
 //	                                    batch that holds an edited record
+//	TestEnrollAfterOfflineInit          a kiosk made by `kiosk init` scans 40       `kiosk enroll` on the same directory keeps the
+//	                                    records with no central; a token of another device key and outbox; the wrong venue is
+//	                                    venue, then its own                         refused before anything changes; every
+//	                                                                                record arrives once
+//	TestHA (ha_test.go)                 three clustered nats-servers (R3), two      every acked check-in stored once, in order
+//	                                    centrals on one PostgreSQL, 50 simulated    per device; one ledger, no fork seen by any
+//	                                    and 2 real kiosks: SIGKILL the stream       kiosk; `anshim ledger verify` passes; the
+//	                                    leader's node, the ledger signer, a         next checkpoint within 15 s of the signer's
+//	                                    kiosk's node; pg_terminate_backend          death
 //
 // TestTamperedOutbox and TestOutboxBaseAfterTamperedAck found that the
 // outbox took its new chain base from the edited bytes when a batch with an
