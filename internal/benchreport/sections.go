@@ -37,6 +37,22 @@ var Sections = []Section{
 		},
 	},
 	{
+		Name: "kiosk-wear",
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkWear", "-benchtime", "2000x", "./kiosk"},
+		Note: "Bytes written to the block device per check-in (`/proc/self/io` write_bytes; ext4's journal is not charged to the process), " +
+			"one scan per commit and bursts of 16 scans sharing commits; years-sd: a 32 GB TLC card taken to accept 3.2 TB of host writes " +
+			"(~1,000 P/E cycles ÷ a write amplification of 10; `ANSHIM_SD_TBW` overrides) at 3,000 check-ins a day.",
+	},
+	{
+		Name: "kiosk-start",
+		Args: []string{"-run", "^$", "-bench", "^BenchmarkColdStart", "-benchtime", "3x", "./kiosk"},
+		Goals: []Goal{
+			{Text: "kiosk peak RSS from a cold start with 100,000 records buffered ≤ 40 MB", Bench: "ColdStart100k/victoriametrics", Unit: "peak-rss-MB", Op: "<=", Limit: 40},
+		},
+		Note: "The real kiosk binary (with each metrics library), exec to ready (outbox and scanner open) with 100,000 records " +
+			"buffered, then 5 s idle: CPU and RSS.",
+	},
+	{
 		Name: "store-ingest",
 		Args: []string{"-run", "^$", "-bench", "^BenchmarkIngestLatency$/(bolt|pg)/days=28/ledger=on", "-benchtime", "1000x", "-timeout", "20m", "./central/store/storebench"},
 		Goals: []Goal{
