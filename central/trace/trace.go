@@ -996,18 +996,87 @@ type batchStore interface {
 const batchSize = 500
 
 // prefetch reads the windows of every venue's clusters in batched
-// queries when the store can (nil otherwise: atVenue reads them).
+// queries when the store can (nil otherwise: atVenue reads them). A
+// cluster's window starts MaxStay before its first source, for the long
+// stays; but a stay that began more than the venue's default stay before
+// the cluster's start lo overlaps it only if it ended with an exit after
+// lo, and that exit is then the person's first check-in at the venue
+// after the window's start. So prefetch reads each window from lo less
+// the venue's (bounded) default stay first, and the earlier part only for
+// the clusters where a person's first check-in there (by day and tag) is
+// an exit at or after lo that may end a stay begun earlier (needsEarlier):
+// atVenue then sees every check-in of every stay that can overlap, paired
+// as in the whole window. It keys the check-ins by the whole window.
 func (r *run) prefetch(venues []string, byVenue map[string][]source) (map[window][]store.CheckIn, error) {
 	bs, ok := r.t.st.(batchStore)
 	if !ok || len(venues) < 2 {
 		return nil, nil
 	}
-	var ws []window
+	type part struct {
+		whole window
+		lo    time.Time
+		main  window // the window from lo less the default stay
+	}
+	var parts []part
 	for _, v := range venues {
+		d := bound(r.defaultStay(v))
 		for _, cl := range r.clusters(byVenue[v]) {
-			ws = append(ws, window{v, cl.from, cl.to})
+			parts = append(parts, part{window{v, cl.from, cl.to}, cl.lo, window{v, later(cl.from, cl.lo.Add(-d)), cl.to}})
 		}
 	}
+	mains := make([]window, len(parts))
+	for i, p := range parts {
+		mains[i] = p.main
+	}
+	got, err := r.fetchWindows(bs, mains)
+	if err != nil {
+		return nil, err
+	}
+	var need []int
+	var earlier []window
+	for i, p := range parts {
+		if p.main.from.After(p.whole.from) && needsEarlier(got[i], p.lo, p.main.from) {
+			need = append(need, i)
+			earlier = append(earlier, window{p.whole.venue, p.whole.from, p.main.from})
+		}
+	}
+	before, err := r.fetchWindows(bs, earlier)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[window][]store.CheckIn, len(parts))
+	for i, p := range parts {
+		out[p.whole] = got[i]
+	}
+	for j, i := range need {
+		out[parts[i].whole] = append(before[j], got[i]...)
+	}
+	return out, nil
+}
+
+// needsEarlier reports whether rs, the check-ins of a venue from from on
+// (sorted by time), may lack the entry of a stay that overlaps a cluster
+// starting at lo: whether the first check-in of a (day, tag) in rs is an
+// exit at or after lo less than ExitHorizon after from.
+func needsEarlier(rs []store.CheckIn, lo, from time.Time) bool {
+	seen := map[group]bool{}
+	for _, c := range rs {
+		g := group{daykeys.DayOf(c.Time), c.Tag}
+		if seen[g] {
+			continue
+		}
+		seen[g] = true
+		if c.Kind == checkin.Exit && !c.Time.Before(lo) && c.Time.Add(-ExitHorizon).Before(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// fetchWindows reads ws in batched queries, several at once: out[i] are
+// the check-ins of ws[i].
+func (r *run) fetchWindows(bs batchStore, ws []window) ([][]store.CheckIn, error) {
+	out := make([][]store.CheckIn, 0, len(ws))
 	var chunks [][]window
 	for len(ws) > 0 {
 		chunk := ws[:min(batchSize, len(ws))]
@@ -1029,10 +1098,9 @@ func (r *run) prefetch(venues []string, byVenue map[string][]source) (map[window
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
-	out := make(map[window][]store.CheckIn)
 	for i, chunk := range chunks {
-		for j, w := range chunk {
-			out[w] = results[i][j]
+		for j := range chunk {
+			out = append(out, results[i][j])
 			r.stats.CheckIns += len(results[i][j])
 		}
 		r.stats.VenueQueries += len(chunk)
