@@ -92,7 +92,11 @@ func TestReceipts_EndToEnd(t *testing.T) {
 	if _, ok, err := ts.CheckpointLedger(ctx, time.Now()); err != nil || !ok {
 		t.Fatalf("checkpoint: %v %v", ok, err)
 	}
-	waitUntil(t, "the receipt kept by the kiosk", func() bool { h, _ := w.Highest(); return h == 3 && w.Latest() != nil })
+	// The witness keeps the receipt before the uplink counts it: wait for both.
+	waitUntil(t, "the receipt kept by the kiosk", func() bool {
+		h, _ := w.Highest()
+		return h == 3 && w.Latest() != nil && up.Status().Receipts == 1
+	})
 	rv, err := ob.GetCache(kiosk.BucketReceipts, fmt.Sprintf("%020d", 3))
 	if err != nil || rv == nil {
 		t.Fatalf("receipt not in the cache: %v", err)
