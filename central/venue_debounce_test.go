@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,13 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anshim/anshim/central/store"
-	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/feedback"
-	"github.com/anshim/anshim/hardware/feedback/feedbacktest"
-	"github.com/anshim/anshim/hardware/scanner"
-	"github.com/anshim/anshim/hardware/scanner/scannertest"
 	"github.com/anshim/anshim/kiosk"
-	"github.com/anshim/anshim/kiosk/enroll"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/sync/wire"
 )
@@ -91,40 +84,8 @@ func TestVenueDebounce_KioskApplies(t *testing.T) {
 	if _, err := ts.AddVenue(ctx, venue, "Cafe Halla"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := ts.NewToken(ctx, venue)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "kiosk")
-	if _, err := enroll.Enroll(ctx, enroll.Options{Central: ts.HTTPURL(), Token: tok, Dir: dir, BundleSHA256: ts.BundleSHA256()}); err != nil {
-		t.Fatal(err)
-	}
-
-	clock := &kioskClock{s: kiosk.Stamp{Wall: time.Now().UTC(), Quality: checkin.NTPSynced, Boot: [16]byte{9}, Mono: time.Hour}}
-	scans := scannertest.New("test")
-	events := &feedbacktest.Recorder{C: make(chan feedback.Event)}
-	var klog syncBuf
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- kiosk.Run(runCtx, kiosk.Config{Data: dir, StatusListen: "off", Feedback: "none", NATSInsecure: true}, kiosk.Env{
-			Log: slog.New(slog.NewJSONHandler(&klog, nil)), Clock: clock, Indicator: events,
-			Scanners: []scanner.Scanner{scans},
-		})
-	}()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("kiosk.Run: %v", err)
-		}
-	}()
-	select {
-	case <-scans.Started:
-	case err := <-done:
-		t.Fatalf("kiosk.Run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the kiosk did not start")
-	}
+	k := runKiosk(t, ts, venue, time.Now())
+	clock := k.clock
 
 	newPass := func() string {
 		now := clock.Now().Wall.Truncate(time.Second)
@@ -136,21 +97,7 @@ func TestVenueDebounce_KioskApplies(t *testing.T) {
 		}
 		return text
 	}
-	scan := func(text string) feedback.Result {
-		t.Helper()
-		select {
-		case scans.Scans <- scanner.Scan{Text: text}:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the kiosk takes no scan")
-		}
-		select {
-		case ev := <-events.C:
-			return ev.Result
-		case <-time.After(5 * time.Second):
-			t.Fatal("no feedback for a scan")
-		}
-		return 0
-	}
+	scan := func(text string) feedback.Result { t.Helper(); return k.scan(t, text) }
 	// rescan checks a fresh pass in, moves the kiosk's clock by after and
 	// scans it again: the second answer.
 	rescan := func(after time.Duration) feedback.Result {
@@ -173,7 +120,7 @@ func TestVenueDebounce_KioskApplies(t *testing.T) {
 				return time.Since(t0)
 			}
 			if time.Since(t0) > 10*time.Second {
-				t.Fatalf("%s: a second scan %s later is still %v, want %v\n%s", what, after, got, want, klog.String())
+				t.Fatalf("%s: a second scan %s later is still %v, want %v\n%s", what, after, got, want, k.log.String())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

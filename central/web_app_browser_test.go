@@ -31,6 +31,7 @@ import (
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/hardware/camera"
+	"github.com/anshim/anshim/hardware/feedback"
 	"github.com/anshim/anshim/internal/browsertest"
 	"github.com/anshim/anshim/pass"
 	"github.com/anshim/anshim/venuecode"
@@ -280,6 +281,13 @@ func TestAppBrowser(t *testing.T) {
 	if err != nil || person.Pseudonym != p.Pseudonym {
 		t.Fatalf("the pass's pseudonym is not the verified person's: %v", err)
 	}
+	// A real kiosk daemon at another venue (v2: the app scans v1 next)
+	// takes the pass read from the screen.
+	ts.addVenueAndToken(t, "v2")
+	door := runKiosk(t, ts, "v2", clock.Now())
+	if r := door.scan(t, read); r != feedback.Accepted {
+		t.Fatalf("a kiosk given the pass read from the app's screen answers %v, want accepted\n%s", r, door.log.String())
+	}
 
 	// Lighthouse's basics: every control has a name; Tab reaches every
 	// control of the pass screen; the manifest's icons and the worker.
@@ -366,8 +374,12 @@ func TestAppBrowser(t *testing.T) {
 	// My visits.
 	tab("visits")
 	waitJS("the visit", `document.querySelector('#visits li.visit[data-venue="v1"]') !== null`)
-	if got := eval(`document.querySelector("#visits li.visit .visit-venue").textContent`); got != v1.Name {
+	if got := eval(`document.querySelector('#visits li.visit[data-venue="v1"] .visit-venue').textContent`); got != v1.Name {
 		t.Errorf("visit venue %q", got)
+	}
+	// The kiosk's scan of the pass from the screen is one of my visits too.
+	if eval(`String(document.querySelector('#visits li.visit[data-venue="v2"]') !== null)`) != "true" {
+		t.Errorf("the kiosk's check-in at v2 is not in my visits")
 	}
 	narrow("visits")
 	shot("app-visits-ko.png")
@@ -499,6 +511,18 @@ func TestAppBrowser(t *testing.T) {
 	if revoked, err := ts.passRevoked(ctx, p.RevocationID()); err != nil || !revoked {
 		t.Errorf("the revoked pass is not on the kiosks' revocation list: %v %v", revoked, err)
 	}
+	// The kiosk refuses the lost phone's pass within seconds (past its
+	// debounce window, so that the answer is the revocation's).
+	door.clock.Advance(11 * time.Minute)
+	revokedAt := time.Now()
+	for r := door.scan(t, read); r != feedback.Rejected; r = door.scan(t, read) {
+		if time.Since(revokedAt) > 10*time.Second {
+			t.Fatalf("the kiosk still answers %v to a revoked pass 10 s later\n%s", r, door.log.String())
+		}
+		door.clock.Advance(11 * time.Minute)
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("the kiosk refused the revoked pass %s after the revoke", time.Since(revokedAt).Round(time.Millisecond))
 	clock.Advance(time.Minute) // the number may have a new code (one per 30 s)
 	step("verify again", chromedp.SendKeys(chromedp.ID("phone"), phone), chromedp.Click(chromedp.ID("phone-send")))
 	screen("code")
