@@ -15,6 +15,7 @@ import (
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/checkin"
 )
@@ -49,8 +50,19 @@ func signInInvestigator(t *testing.T, ts *testServer, name string) *adminBrowser
 // the ledger index of exactly one identity-revealed event naming the
 // account and the case reference; that the CSV holds the contact without
 // identities; and that a closed case leaves the list.
-func TestConsole_OpenRevealExport(t *testing.T) {
-	ts := startServer(t)
+func TestConsole_OpenRevealExport(t *testing.T) { testConsoleOpenRevealExport(t, startServer(t)) }
+
+// Ensure the same on PostgreSQL, whose store gives the console only the
+// venues a trace names (VenuesByID) instead of every venue.
+func TestConsole_OpenRevealExportPostgres(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	cfg, keys := testConfig(t, t.TempDir(), clock)
+	cfg.Store = dsn
+	testConsoleOpenRevealExport(t, startServerWith(t, cfg, keys, clock))
+}
+
+func testConsoleOpenRevealExport(t *testing.T, ts *testServer) {
 	ctx := context.Background()
 	caseP, err := ts.vault.Register(ctx, "김확진", "010-1111-2222")
 	if err != nil {

@@ -145,12 +145,11 @@ func (wb *Web) consoleCaseRender(w http.ResponseWriter, r *http.Request, status 
 		wb.serverError(w, r, err)
 		return
 	}
-	vs, err := wb.st.Venues(r.Context()) // once, not per row
+	venues, err := wb.venuesOf(r.Context(), traceVenueIDs(tr.Result)) // once, not per row
 	if err != nil {
 		wb.serverError(w, r, err)
 		return
 	}
-	venues := venueIndex(vs)
 	switch tab {
 	case "timeline", "contacts", "venues", "graph":
 	default:

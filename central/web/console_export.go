@@ -38,12 +38,11 @@ func (wb *Web) consoleReport(w http.ResponseWriter, r *http.Request) {
 	if tr == nil {
 		return
 	}
-	vs, err := wb.st.Venues(r.Context())
+	venues, err := wb.venuesOf(r.Context(), traceVenueIDs(tr.Result))
 	if err != nil {
 		wb.serverError(w, r, err)
 		return
 	}
-	venues := venueIndex(vs)
 	res := filtered(tr)
 	p := consoleCasePage{Case: c, Trace: tr, Tab: "report", All: len(res.Contacts),
 		Timeline: timeline(res, venues), Venues: venueSummary(res, venues)}

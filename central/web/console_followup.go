@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,6 +81,22 @@ func (wb *Web) caseFollowUps(r *http.Request, c store.Case, venues map[string]ve
 	ids, err := wb.caseIDs(r)
 	if err != nil {
 		return nil, err
+	}
+	// Follow-ups of the case's earlier traces may name venues this trace
+	// does not.
+	var missing []string
+	for _, f := range fs {
+		if _, ok := venues[f.Venue]; !ok && !slices.Contains(missing, f.Venue) {
+			missing = append(missing, f.Venue)
+		}
+	}
+	if len(missing) > 0 {
+		more, err := wb.venuesOf(r.Context(), missing)
+		if err != nil {
+			return nil, err
+		}
+		venues = maps.Clone(venues)
+		maps.Copy(venues, more)
 	}
 	return followUpRows(fs, venues, notes, ids), nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -201,4 +202,47 @@ func filtered(tr *CaseTrace) *trace.Result {
 		out.Contacts = append(out.Contacts, c)
 	}
 	return &out
+}
+
+// venueLookup is a store's read of chosen venues by id (PostgreSQL's):
+// a province has tens of thousands of venues, a case page names a few
+// hundred.
+type venueLookup interface {
+	VenuesByID(ctx context.Context, ids []string) ([]store.Venue, error)
+}
+
+// venuesOf returns the venues of ids by id: read by id when the store can,
+// every venue otherwise (bbolt reads them in-process).
+func (wb *Web) venuesOf(ctx context.Context, ids []string) (map[string]venueInfo, error) {
+	if vl, ok := wb.st.(venueLookup); ok {
+		vs, err := vl.VenuesByID(ctx, ids)
+		return venueIndex(vs), err
+	}
+	vs, err := wb.st.Venues(ctx)
+	return venueIndex(vs), err
+}
+
+// traceVenueIDs returns the venues a trace names: the case's stays, the
+// contacts' stays and sources, the hops of their paths.
+func traceVenueIDs(res *trace.Result) []string {
+	seen := map[string]bool{}
+	var ids []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, s := range res.Case {
+		add(s.Venue)
+	}
+	for _, c := range res.Contacts {
+		add(c.Venue)
+		add(c.Stay.Venue)
+		add(c.Source.Venue)
+		for _, h := range c.Path {
+			add(h.Venue)
+		}
+	}
+	return ids
 }
