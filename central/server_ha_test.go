@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,5 +190,33 @@ func TestRefreshUsers_TwoCentrals(t *testing.T) {
 	}
 	if _, ok := b.deviceNKey(dev); ok {
 		t.Fatal("the other central kept a decommissioned kiosk's NATS user")
+	}
+}
+
+// Ensure that the web works from any central on one PostgreSQL: sessions
+// are in the shared store, so a sign-in at one central is good at the
+// other, and a sign-out at the other ends it at both.
+func TestWebSession_TwoCentrals(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	dir := t.TempDir()
+	cfg1, keys := testConfig(t, dir, clock)
+	cfg1.Store = dsn
+	cfg2 := cfg1
+	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
+	a := startServerWith(t, cfg1, keys, clock)
+	b := startServerWith(t, cfg2, keys, clock)
+
+	br := signInInvestigator(t, a, "kim.epi")
+	br.base = b.HTTPURL()
+	if code, loc, page := br.do("GET", "/console", nil); code != http.StatusOK || !strings.Contains(page, "kim.epi") {
+		t.Fatalf("the other central's /console with a session of the first: %d → %q", code, loc)
+	}
+	if code, _, _ := br.do("POST", "/signout", url.Values{}); code != http.StatusSeeOther {
+		t.Fatalf("sign-out at the other central: %d", code)
+	}
+	br.base = a.HTTPURL()
+	if code, loc, _ := br.do("GET", "/console", nil); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin") {
+		t.Fatalf("the first central after a sign-out at the other: %d → %q, want 303 → /signin", code, loc)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -58,23 +57,7 @@ func (b *adminBrowser) do(method, path string, form url.Values) (int, string, st
 // signInAdmin adds the admin account name to ts's web and signs it in.
 func signInAdmin(t *testing.T, ts *testServer, name string) *adminBrowser {
 	t.Helper()
-	wb, err := web.New(ts.store, web.Options{Now: ts.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pw = "admin people password"
-	if _, err := wb.AddAccount(withAccount(context.Background(), fileAdmin),
-		web.NewAccount{Name: name, Role: web.RoleAdmin, Phone: "010-1111-2222", Password: pw}, "admin"); err != nil {
-		t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	b := &adminBrowser{t: t, base: ts.HTTPURL(), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	b.do("GET", "/signin", nil)
-	if code, _, _ := b.do("POST", "/signin", url.Values{"name": {name}, "password": {pw}}); code != http.StatusSeeOther {
-		t.Fatalf("sign-in = %d", code)
-	}
-	b.do("GET", "/admin", nil)
-	return b
+	return signInAs(t, ts, web.NewAccount{Name: name, Role: web.RoleAdmin, Phone: "010-1111-2222", Password: "admin people password"}, "/admin")
 }
 
 // revealEvents returns the identity-revealed audit events.

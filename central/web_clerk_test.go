@@ -7,7 +7,6 @@ import (
 	"image/png"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -31,23 +30,7 @@ import (
 // it checks that the sign-in lands on /clerk.
 func signInClerk(t *testing.T, ts *testServer, name string) *adminBrowser {
 	t.Helper()
-	wb, err := web.New(ts.store, web.Options{Now: ts.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pw = "clerk cards password"
-	if _, err := wb.AddAccount(withAccount(context.Background(), fileAdmin),
-		web.NewAccount{Name: name, Role: web.RoleClerk, Phone: "010-1212-3434", Password: pw}, "admin"); err != nil {
-		t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	b := &adminBrowser{t: t, base: ts.HTTPURL(), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	b.do("GET", "/signin", nil)
-	if code, loc, _ := b.do("POST", "/signin", url.Values{"name": {name}, "password": {pw}}); code != http.StatusSeeOther || loc != "/clerk" {
-		t.Fatalf("sign-in = %d → %q, want 303 → /clerk", code, loc)
-	}
-	b.do("GET", "/clerk", nil)
-	return b
+	return signInAs(t, ts, web.NewAccount{Name: name, Role: web.RoleClerk, Phone: "010-1212-3434", Password: "clerk cards password"}, "/clerk")
 }
 
 // cardPass renders a card PDF with pdftoppm and returns the pass text its

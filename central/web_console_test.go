@@ -3,7 +3,6 @@ package central
 import (
 	"context"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,23 +23,7 @@ import (
 // signs it in.
 func signInInvestigator(t *testing.T, ts *testServer, name string) *adminBrowser {
 	t.Helper()
-	wb, err := web.New(ts.store, web.Options{Now: ts.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const pw = "investigator password"
-	if _, err := wb.AddAccount(withAccount(context.Background(), fileAdmin),
-		web.NewAccount{Name: name, Role: web.RoleInvestigator, Phone: "010-1111-3333", Password: pw}, "admin"); err != nil {
-		t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	b := &adminBrowser{t: t, base: ts.HTTPURL(), c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	b.do("GET", "/signin", nil)
-	if code, _, _ := b.do("POST", "/signin", url.Values{"name": {name}, "password": {pw}}); code != http.StatusSeeOther {
-		t.Fatalf("sign-in = %d", code)
-	}
-	b.do("GET", "/console", nil)
-	return b
+	return signInAs(t, ts, web.NewAccount{Name: name, Role: web.RoleInvestigator, Phone: "010-1111-3333", Password: "investigator password"}, "/console")
 }
 
 // Ensure, against a real central, that an investigator opens a case by
