@@ -53,9 +53,9 @@ BENCH_SECTIONS ?=
 bench-report: deps
 	$(GO) run ./internal/benchreport/cmd/benchreport $(BENCH_SECTIONS)
 
-## bench-province: the full-scale tracing benchmark (36.4 M check-ins on PostgreSQL: a load of 5–50 min by the machine's load, then 300 traces and the SQL baseline; ANSHIM_SYNTH_* sizes, ANSHIM_SYNTH_KEEP=DIR keeps the province for the next run) and its generated section
+## bench-province: the full-scale tracing and console benchmarks (36.4 M check-ins on PostgreSQL: a load of 5–50 min by the machine's load, then 300 traces and the SQL baseline; ANSHIM_SYNTH_* sizes, ANSHIM_SYNTH_KEEP=DIR keeps the province for the next run) and its generated section
 bench-province:
-	$(GO) run ./internal/benchreport/cmd/benchreport province
+	$(GO) run ./internal/benchreport/cmd/benchreport province console
 
 ## fuzz: each fuzz target for FUZZTIME (default 20s)
 FUZZTIME ?= 20s
