@@ -73,18 +73,11 @@ func TestOpenStore_BoltInUse(t *testing.T) {
 // the ledger's checkpoints, and that the other takes over within a few
 // seconds when it stops.
 func TestLedgerSigner_OneOfTwo(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
 	old := leaseEvery
 	leaseEvery = 100 * time.Millisecond
 	defer func() { leaseEvery = old }()
-	clock := newTestClock()
-	dir := t.TempDir()
-	cfg1, keys := testConfig(t, dir, clock)
-	cfg1.Store = dsn
-	cfg2 := cfg1
-	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
-	a := startServerWith(t, cfg1, keys, clock)
-	b := startServerWith(t, cfg2, keys, clock)
+	a, b := startTwoCentrals(t)
+	clock := a.clock
 
 	signers := func() (n int, which *testServer) {
 		for _, s := range []*testServer{a, b} {
@@ -147,15 +140,7 @@ func TestLedgerSigner_OneOfTwo(t *testing.T) {
 // consumer guard need them), and never adds back a device it removed
 // itself before the audit event that records it is stored.
 func TestRefreshUsers_TwoCentrals(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	clock := newTestClock()
-	dir := t.TempDir()
-	cfg1, keys := testConfig(t, dir, clock)
-	cfg1.Store = dsn
-	cfg2 := cfg1
-	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
-	a := startServerWith(t, cfg1, keys, clock)
-	b := startServerWith(t, cfg2, keys, clock)
+	a, b := startTwoCentrals(t)
 	ctx := context.Background()
 
 	k := a.enroll(t, "v-1")
@@ -197,15 +182,7 @@ func TestRefreshUsers_TwoCentrals(t *testing.T) {
 // are in the shared store, so a sign-in at one central is good at the
 // other, and a sign-out at the other ends it at both.
 func TestWebSession_TwoCentrals(t *testing.T) {
-	dsn := pgtest.NewDatabase(t)
-	clock := newTestClock()
-	dir := t.TempDir()
-	cfg1, keys := testConfig(t, dir, clock)
-	cfg1.Store = dsn
-	cfg2 := cfg1
-	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
-	a := startServerWith(t, cfg1, keys, clock)
-	b := startServerWith(t, cfg2, keys, clock)
+	a, b := startTwoCentrals(t)
 
 	br := signInInvestigator(t, a, "kim.epi")
 	br.base = b.HTTPURL()
@@ -219,4 +196,18 @@ func TestWebSession_TwoCentrals(t *testing.T) {
 	if code, loc, _ := br.do("GET", "/console", nil); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin") {
 		t.Fatalf("the first central after a sign-out at the other: %d → %q, want 303 → /signin", code, loc)
 	}
+}
+
+// startTwoCentrals starts two centrals of one province on one new
+// PostgreSQL database, each with its own data directory, on one clock.
+func startTwoCentrals(t *testing.T) (a, b *testServer) {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	dir := t.TempDir()
+	cfg1, keys := testConfig(t, dir, clock)
+	cfg1.Store = dsn
+	cfg2 := cfg1
+	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
+	return startServerWith(t, cfg1, keys, clock), startServerWith(t, cfg2, keys, clock)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -350,12 +351,20 @@ func TestBusinessPortal_Browser(t *testing.T) {
 // decodes the QR code in its poster.QRBox.
 func decodePosterPDF(t *testing.T, pdftoppm string, pdf []byte) string {
 	t.Helper()
+	return decodePDFQR(t, pdftoppm, pdf, 100, poster.QRBox, 2)
+}
+
+// decodePDFQR renders the first page of pdf at dpi with pdftoppm and
+// decodes the QR code in box ({x, y, side} in millimetres from the top
+// left), cropped inset pixels inside it.
+func decodePDFQR(t *testing.T, pdftoppm string, pdf []byte, dpi int, box [3]float64, inset int) string {
+	t.Helper()
 	dir := t.TempDir()
-	in := filepath.Join(dir, "poster.pdf")
+	in := filepath.Join(dir, "doc.pdf")
 	if err := os.WriteFile(in, pdf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(pdftoppm, "-r", "100", "-gray", "-png", "-singlefile", in, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+	if out, err := exec.Command(pdftoppm, "-r", strconv.Itoa(dpi), "-gray", "-png", "-singlefile", in, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v: %s", err, out)
 	}
 	f, err := os.Open(filepath.Join(dir, "page.png"))
@@ -367,12 +376,12 @@ func decodePosterPDF(t *testing.T, pdftoppm string, pdf []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := func(v float64) int { return int(v / 25.4 * 100) }
-	box := image.Rect(mm(poster.QRBox[0])+2, mm(poster.QRBox[1])+2, mm(poster.QRBox[0]+poster.QRBox[2])-2, mm(poster.QRBox[1]+poster.QRBox[2])-2)
-	crop := image.NewGray(image.Rect(0, 0, box.Dx(), box.Dy()))
-	for y := range box.Dy() {
-		for x := range box.Dx() {
-			crop.Set(x, y, img.At(box.Min.X+x, box.Min.Y+y))
+	mm := func(v float64) int { return int(v / 25.4 * float64(dpi)) }
+	r := image.Rect(mm(box[0])+inset, mm(box[1])+inset, mm(box[0]+box[2])-inset, mm(box[1]+box[2])-inset)
+	crop := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := range r.Dy() {
+		for x := range r.Dx() {
+			crop.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
 		}
 	}
 	bmp, err := gozxing.NewBinaryBitmapFromImage(crop)
@@ -381,7 +390,7 @@ func decodePosterPDF(t *testing.T, pdftoppm string, pdf []byte) string {
 	}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
 	if err != nil {
-		t.Fatalf("decode the poster's QR code: %v", err)
+		t.Fatalf("decode the QR code of the PDF: %v", err)
 	}
 	return res.GetText()
 }

@@ -3,20 +3,14 @@ package central
 import (
 	"context"
 	"encoding/json"
-	"image"
-	"image/png"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/anshim/anshim/central/poster"
@@ -41,41 +35,7 @@ func cardPass(t *testing.T, pdf []byte) string {
 	if err != nil {
 		t.Fatal("pdftoppm not installed: make deps installs poppler-utils")
 	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "card.pdf")
-	if err := os.WriteFile(in, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(pdftoppm, "-r", "300", "-gray", "-png", "-singlefile", in, filepath.Join(dir, "card")).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, out)
-	}
-	f, err := os.Open(filepath.Join(dir, "card.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mm := func(v float64) int { return int(v / 25.4 * 300) }
-	b := poster.CardQRBox
-	r := image.Rect(mm(b[0]), mm(b[1]), mm(b[0]+b[2]), mm(b[1]+b[2]))
-	crop := image.NewGray(image.Rect(0, 0, r.Dx(), r.Dy()))
-	for y := range r.Dy() {
-		for x := range r.Dx() {
-			crop.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
-		}
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(crop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("decode the card's QR code: %v", err)
-	}
-	return res.GetText()
+	return decodePDFQR(t, pdftoppm, pdf, 300, poster.CardQRBox, 0)
 }
 
 // auditOf returns the audit events of kind.
