@@ -42,7 +42,8 @@ func TestEnrollAfterOfflineInit(t *testing.T) {
 	l, ps := newLedger(), passes{c.keys.Signer()}
 	const n = 40
 	mark := k.start(nil)
-	if k.log.grep(mark, contains(`offline`)) == nil {
+	// The daemon says so as it starts its sync, just after "kiosk started".
+	if _, ok := k.log.wait(mark, 10*time.Second, k.p.done, contains(`offline`)); !ok {
 		t.Errorf("the kiosk initialised offline does not say it runs offline:\n%s", strings.Join(k.log.grep(mark, contains("")), "\n"))
 	}
 	for range n {
