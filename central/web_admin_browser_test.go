@@ -88,12 +88,7 @@ func TestAdminBrowser(t *testing.T) {
 	bctx, cancel = context.WithTimeout(bctx, 40*time.Second)
 	defer cancel()
 	base := ts.HTTPURL()
-	do := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	do := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Do(t, bctx, actions...) }
 	text := func(sel string) string {
 		t.Helper()
 		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))

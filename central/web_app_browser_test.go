@@ -166,14 +166,7 @@ func TestAppBrowser(t *testing.T) {
 			t.Fatalf("%s: %v (the page says: %s)", what, err, pageState(bctx))
 		}
 	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return s
-	}
+	eval := func(js string) string { t.Helper(); return browsertest.Eval(t, bctx, js) }
 	waitJS := func(what, js string) {
 		t.Helper()
 		step(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

@@ -119,20 +119,8 @@ func TestConsoleBrowser(t *testing.T) {
 	bctx, cancel = context.WithTimeout(bctx, 150*time.Second)
 	defer cancel()
 	base := ts.HTTPURL()
-	do := func(actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return s
-	}
+	do := func(actions ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Do(t, bctx, actions...) }
+	eval := func(js string) string { t.Helper(); return browsertest.Eval(t, bctx, js) }
 	shot := func(name string, w, h int64) {
 		t.Helper()
 		do(chromedp.EmulateViewport(w, h))

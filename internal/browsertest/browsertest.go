@@ -86,3 +86,22 @@ func ScreenshotDir(t testing.TB) string {
 	}
 	return t.TempDir()
 }
+
+// Do runs actions in the browser context ctx and fails t on an error.
+func Do(t testing.TB, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Eval evaluates js in the page of ctx (awaiting a promise) and returns
+// its string value; it fails t on an error.
+func Eval(t testing.TB, ctx context.Context, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return s
+}
