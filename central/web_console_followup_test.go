@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/followup"
-	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
-	"github.com/anshim/anshim/checkin"
 	"github.com/anshim/anshim/notify"
 )
 
@@ -31,23 +28,7 @@ import (
 func TestConsole_FollowUpNotify(t *testing.T) {
 	ts := startServer(t)
 	ctx := context.Background()
-	caseP, err := ts.vault.Register(ctx, "김확진", "010-1111-2222")
-	if err != nil {
-		t.Fatal(err)
-	}
-	contact, err := ts.vault.Register(ctx, "박접촉", "010-3333-4444")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.store.AddVenue(ctx, store.Venue{ID: "v-cafe", Name: "한라카페", Address: "제주시 중앙로 1", Category: registry.Cafe, DefaultStay: 45, Created: ts.clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.store.AddDevice(ctx, store.Device{ID: "k-v-cafe", Venue: "v-cafe", NKey: "UKCAFE", Enrolled: ts.clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	kst := daykeys.KST
-	ts.checkInAt(t, caseP.ID, "v-cafe", 1, checkin.Entry, time.Date(2026, 3, 2, 10, 0, 0, 0, kst))
-	ts.checkInAt(t, contact.ID, "v-cafe", 2, checkin.Entry, time.Date(2026, 3, 2, 10, 20, 0, 0, kst))
+	_, contact := seedCafeCase(t, ts)
 
 	b := signInInvestigator(t, ts, "kim.epi")
 	code, loc, body := b.do("POST", "/console/cases", url.Values{"case_ref": {"JJ-2026-17"}, "phone": {"010 1111 2222"}, "onset": {"2026-03-03"}, "degree": {"2"}})

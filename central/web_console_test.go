@@ -15,6 +15,7 @@ import (
 	"github.com/anshim/anshim/central/registry"
 	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
+	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/central/web"
 	"github.com/anshim/anshim/checkin"
 )
@@ -46,24 +47,7 @@ func TestConsole_OpenRevealExportPostgres(t *testing.T) {
 }
 
 func testConsoleOpenRevealExport(t *testing.T, ts *testServer) {
-	ctx := context.Background()
-	caseP, err := ts.vault.Register(ctx, "김확진", "010-1111-2222")
-	if err != nil {
-		t.Fatal(err)
-	}
-	contact, err := ts.vault.Register(ctx, "박접촉", "010-3333-4444")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.store.AddVenue(ctx, store.Venue{ID: "v-cafe", Name: "한라카페", Address: "제주시 중앙로 1", Category: registry.Cafe, DefaultStay: 45, Created: ts.clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.store.AddDevice(ctx, store.Device{ID: "k-v-cafe", Venue: "v-cafe", NKey: "UKCAFE", Enrolled: ts.clock.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	kst := daykeys.KST
-	ts.checkInAt(t, caseP.ID, "v-cafe", 1, checkin.Entry, time.Date(2026, 3, 2, 10, 0, 0, 0, kst))
-	ts.checkInAt(t, contact.ID, "v-cafe", 2, checkin.Entry, time.Date(2026, 3, 2, 10, 20, 0, 0, kst))
+	seedCafeCase(t, ts)
 
 	invTok, err := os.ReadFile(filepath.Join(ts.cfg.DataOrDefault(), InvestigatorTokenFile))
 	if err != nil {
@@ -140,4 +124,30 @@ func testConsoleOpenRevealExport(t *testing.T, ts *testServer) {
 	if _, _, list := b.do("GET", "/console", nil); strings.Contains(list, "JJ-2026-17") {
 		t.Error("a closed case is still listed")
 	}
+}
+
+// seedCafeCase registers a case (김확진) and a contact (박접촉) who enter
+// 한라카페 (v-cafe, default stay 45 min) at 10:00 and 10:20 KST on
+// 2026-03-02: one degree-1 contact with a 25-minute overlap.
+func seedCafeCase(t *testing.T, ts *testServer) (caseP, contact vault.Person) {
+	t.Helper()
+	ctx := context.Background()
+	caseP, err := ts.vault.Register(ctx, "김확진", "010-1111-2222")
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact, err = ts.vault.Register(ctx, "박접촉", "010-3333-4444")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.AddVenue(ctx, store.Venue{ID: "v-cafe", Name: "한라카페", Address: "제주시 중앙로 1", Category: registry.Cafe, DefaultStay: 45, Created: ts.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.store.AddDevice(ctx, store.Device{ID: "k-v-cafe", Venue: "v-cafe", NKey: "UKCAFE", Enrolled: ts.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	kst := daykeys.KST
+	ts.checkInAt(t, caseP.ID, "v-cafe", 1, checkin.Entry, time.Date(2026, 3, 2, 10, 0, 0, 0, kst))
+	ts.checkInAt(t, contact.ID, "v-cafe", 2, checkin.Entry, time.Date(2026, 3, 2, 10, 20, 0, 0, kst))
+	return caseP, contact
 }
