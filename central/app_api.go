@@ -389,7 +389,7 @@ func (h *appAPI) verify(r *http.Request) (any, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		h.s.log.Info("person registered by the visitor app", "person", person.ID)
+		h.s.log.Info("person registered by the visitor app")
 	}
 	// The person's earlier app pass (another phone, a lost one) is
 	// revoked and their other sessions end.
@@ -426,7 +426,7 @@ func (h *appAPI) verify(r *http.Request) (any, int, error) {
 		return nil, 0, err
 	}
 	info.Session = token
-	h.s.log.Info("visitor app verified", "person", person.ID, "pass_serial", acct.Serial)
+	h.s.log.Info("visitor app verified", "pass_serial", acct.Serial)
 	return info, http.StatusCreated, nil
 }
 
@@ -496,7 +496,7 @@ func (h *appAPI) pass(r *http.Request, as appSession) (any, int, error) {
 		if info, err = h.passInfo(ctx, acct, now); err != nil {
 			return nil, 0, err
 		}
-		h.s.log.Info("app pass renewed", "person", as.Person, "pass_serial", acct.Serial)
+		h.s.log.Info("app pass renewed", "pass_serial", acct.Serial)
 	}
 	return info, 0, nil
 }
@@ -525,7 +525,7 @@ func (h *appAPI) revoke(r *http.Request, as appSession) (any, int, error) {
 			return nil, 0, err
 		}
 	}
-	h.s.log.Info("app pass revoked by its holder", "person", as.Person, "pass_serial", acct.Serial)
+	h.s.log.Info("app pass revoked by its holder", "pass_serial", acct.Serial)
 	return map[string]any{"revoked": n}, 0, nil
 }
 
@@ -704,7 +704,7 @@ func (h *appAPI) deleteAccount(r *http.Request, as appSession) (any, int, error)
 	if err := h.s.store.DeleteAppPerson(ctx, as.Person, now); err != nil {
 		return nil, 0, err
 	}
-	h.s.log.Info("visitor deleted their app account: identity destroyed", "person", as.Person, "passes_revoked", revoked)
+	h.s.log.Info("visitor deleted their app account: identity destroyed", "passes_revoked", revoked)
 	return nil, http.StatusNoContent, nil
 }
 
