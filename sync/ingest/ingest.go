@@ -156,7 +156,8 @@ type Config struct {
 	// quarantine write succeeds, so that one bad message cannot stop the
 	// province's ingest. Default 20; negative means never.
 	PoisonAfter int
-	// OpenWorkers bounds the goroutines opening one batch's sealed parts.
+	// OpenWorkers bounds the goroutines opening one batch's sealed parts,
+	// and the sealed parts being opened at once by all batches together.
 	// Default GOMAXPROCS.
 	OpenWorkers int
 	// QuarantineMaxBytes and QuarantineMaxEntries are each device's
@@ -231,6 +232,12 @@ func (cfg *Config) validate() error {
 type Ingester struct {
 	cfg Config
 
+	// opening holds a token per sealed part being opened: the batches
+	// handled at once open on at most OpenWorkers cores, so that the
+	// goroutines waiting to run stay few and the store's commit, which
+	// every batch waits for, is not queued behind dozens of them.
+	opening chan struct{}
+
 	qmu sync.Mutex
 	// quarantinedTo remembers, per device, the last sequence of a batch
 	// quarantined by this process: a gap up to there is explained (the
@@ -266,7 +273,7 @@ func New(cfg Config) (*Ingester, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Ingester{cfg: cfg}, nil
+	return &Ingester{cfg: cfg, opening: make(chan struct{}, cfg.OpenWorkers)}, nil
 }
 
 // Metrics returns the Ingester's counters.
@@ -841,7 +848,12 @@ const minPerWorker = 16
 func (in *Ingester) openAll(recs []*checkin.Record, idx []int, out []checkin.Personal) (int, error) {
 	open := func(idx []int) (int, error) {
 		for _, i := range idx {
+			in.opening <- struct{}{}
 			p, err := checkin.Open(recs[i].Sealed, in.cfg.SealPub, in.cfg.SealPriv)
+			<-in.opening
+			// Let a goroutine that became ready meanwhile (the commit back
+			// from an fsync) run now rather than after this batch.
+			runtime.Gosched()
 			if err != nil {
 				return i, err
 			}

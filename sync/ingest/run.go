@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -147,8 +146,10 @@ func (in *Ingester) Run(ctx context.Context) error {
 		return fmt.Errorf("ensure consumer %s: %w", cfg.Durable, err)
 	}
 	cfg.Log.Info("ingest: consuming", "stream", wire.Stream, "consumer", cfg.Durable)
+	p := newPipeline(in)
+	defer p.stop()
 	for ctx.Err() == nil {
-		failed, err := in.fetchOnce(ctx, cons)
+		failed, err := p.fetchOnce(ctx, cons)
 		if ctx.Err() != nil {
 			break
 		}
@@ -157,110 +158,62 @@ func (in *Ingester) Run(ctx context.Context) error {
 			failed = true
 		}
 		if failed {
-			// Wait out the NAK delay with a margin: once the NAKed message
-			// is due again the server hands it out before newer ones, so
-			// the device's batches stay in order. Waiting exactly the delay
-			// races it and can let a later batch through first (a false
+			// Let what was fetched finish (a device's messages behind the
+			// failed one are NAKed with its delay), then wait out the NAK
+			// delay with a margin: once the NAKed message is due again the
+			// server hands it out before newer ones, so the device's
+			// batches stay in order. Waiting exactly the delay races it
+			// and can let a later batch through first (a false
 			// sequence-gap alert).
+			p.drain()
 			sleep(ctx, cfg.RetryDelay+cfg.RetryDelay/4+50*time.Millisecond)
+			p.resume()
 		}
 	}
 	return nil
 }
 
-// fetchOnce takes the messages waiting, up to FetchBatch, or waits up to
-// fetchWait for one, and handles them in order. After the first store
-// error it NAKs the rest without handling them, so that they are
-// redelivered behind the failed one; after ctx is done it NAKs them for
-// another worker. It reports whether a store error happened.
+// fetchOnce takes the messages waiting, up to FetchBatch and what the
+// pipeline has room for, or, with nothing in flight, waits up to
+// fetchWait for one, and hands them to the pipeline without waiting for
+// their handling: while some batches wait for their commit, the next ones
+// are opened. It reports whether a store error happened (the pipeline
+// then NAKs the failed device's later messages without handling them, so
+// that they are redelivered behind the failed one). After ctx is done the
+// pipeline NAKs what it has not handled, for another worker.
 //
 // Only a request that returns within takeWait or ends with its first
 // message (a wait for one) is used: a NAKed message must not come back
 // within the same pull request, ahead of the pause. Both ask in the
 // priority group: only the central the consumer is pinned to gets
 // messages.
-func (in *Ingester) fetchOnce(ctx context.Context, cons jetstream.Consumer) (failed bool, err error) {
-	group := jetstream.FetchPriorityGroup(IngestGroup)
-	batch, err := cons.Fetch(in.cfg.FetchBatch, group, jetstream.FetchMaxWait(takeWait))
-	if err != nil {
-		return false, err
+func (p *pipeline) fetchOnce(ctx context.Context, cons jetstream.Consumer) (failed bool, err error) {
+	room := p.room(ctx)
+	if room == 0 || p.failed() {
+		return p.failed(), nil
 	}
-	var n int
-	failed, n = in.handleAll(ctx, batch)
-	if err := fetchError(batch); err != nil || n > 0 || failed {
-		return failed, err
+	group := jetstream.FetchPriorityGroup(IngestGroup)
+	batch, err := cons.Fetch(min(p.in.cfg.FetchBatch, room), group, jetstream.FetchMaxWait(takeWait))
+	if err != nil {
+		return p.failed(), err
+	}
+	n := p.dispatch(ctx, batch)
+	if err := fetchError(batch); err != nil || n > 0 || p.failed() {
+		return p.failed(), err
+	}
+	if p.busy() {
+		// Nothing waiting but batches in flight: look again when one is
+		// done, or after takeWait.
+		p.waitDone(ctx, takeWait)
+		return p.failed(), nil
 	}
 	fctx, cancel := context.WithTimeout(ctx, fetchWait)
 	defer cancel()
 	if batch, err = cons.Fetch(1, group, jetstream.FetchContext(fctx)); err != nil {
-		return false, err
+		return p.failed(), err
 	}
-	failed, _ = in.handleAll(ctx, batch)
-	return failed, fetchError(batch)
-}
-
-// handleAll handles a fetched batch of messages in order, as fetchOnce
-// says, and returns whether a store error happened and how many
-// messages there were.
-func (in *Ingester) handleAll(ctx context.Context, batch jetstream.MessageBatch) (failed bool, n int) {
-	// One group per subject (per device), in fetch order: a device's
-	// batches are handled one after the other, different devices' at the
-	// same time (the sealed parts' opening is the bulk of the work).
-	var groups [][]jetstream.Msg
-	bySubject := make(map[string]int)
-	for msg := range batch.Messages() {
-		n++
-		i, ok := bySubject[msg.Subject()]
-		if !ok {
-			i = len(groups)
-			bySubject[msg.Subject()] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], msg)
-	}
-	if n == 0 {
-		return false, 0
-	}
-	// Until each message is acked or NAKed, tell the server it is being
-	// worked on, so that a short AckWait redelivers only the messages of
-	// a central that died, not those of a busy one.
-	kp := newKeeper(groups)
-	stop := make(chan struct{})
-	var kwg sync.WaitGroup
-	kwg.Go(func() { kp.run(stop, in.cfg.AckWait/3, in.cfg.Log) })
-	defer func() {
-		close(stop)
-		kwg.Wait()
-	}()
-
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	// More than the cores: while some wait for a commit, others open.
-	sem := make(chan struct{}, max(8, in.cfg.OpenWorkers))
-	for gi, g := range groups {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			gfailed := false
-			for mi, msg := range g {
-				switch {
-				case ctx.Err() != nil:
-					kp.finish(gi, mi, func() { in.nak(msg, 0) })
-				case gfailed:
-					kp.finish(gi, mi, func() { in.nak(msg, in.cfg.RetryDelay) }) // behind the failed one
-				default:
-					gfailed = in.handleMsg(ctx, msg, func(reply func()) { kp.finish(gi, mi, reply) }) != nil
-				}
-			}
-			if gfailed {
-				mu.Lock()
-				failed = true
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return failed, n
+	p.dispatch(ctx, batch)
+	return p.failed(), fetchError(batch)
 }
 
 // fetchError returns the error that ended a fetch, if it was not just the
@@ -277,66 +230,218 @@ func fetchError(batch jetstream.MessageBatch) error {
 	return err
 }
 
-// keeper reports progress (InProgress) on fetched messages until they are
-// acked or NAKed.
-type keeper struct {
-	mu     sync.Mutex
-	groups [][]jetstream.Msg
-	done   [][]bool // done[gi][mi]: message mi of group gi was acked or NAKed
+// pipelineDepth is how many fetch batches may be in flight at once: one
+// being committed while the next is opened.
+const pipelineDepth = 2
+
+// pipeline handles fetched messages as they arrive, several devices' at
+// the same time and each device's in fetch order (a lane per subject),
+// and reports progress (InProgress) on every message until it is acked or
+// NAKed, so that a short AckWait redelivers only the messages of a
+// central that died, not those of a busy one.
+type pipeline struct {
+	in *Ingester
+
+	mu      sync.Mutex
+	lanes   map[string]*lane // the last message of each subject in flight (or failed, until resume)
+	flight  map[*lane]jetstream.Msg
+	hasFail bool
+	done    chan struct{} // signalled (non-blocking) when a message is finished
+	wg      sync.WaitGroup
+
+	sem      chan struct{} // bounds the messages handled at once
+	stopTick chan struct{}
+	tickWG   sync.WaitGroup
 }
 
-func newKeeper(groups [][]jetstream.Msg) *keeper {
-	k := &keeper{groups: groups, done: make([][]bool, len(groups))}
-	for i, g := range groups {
-		k.done[i] = make([]bool, len(g))
+// lane is one message in flight; the next message of its subject waits
+// for done.
+type lane struct {
+	done   chan struct{}
+	failed bool // a store error: the subject's later messages are NAKed behind it
+}
+
+func newPipeline(in *Ingester) *pipeline {
+	p := &pipeline{in: in, lanes: make(map[string]*lane), flight: make(map[*lane]jetstream.Msg),
+		done: make(chan struct{}, 1), stopTick: make(chan struct{}),
+		// More than the cores: while some wait for a commit, others open.
+		sem: make(chan struct{}, max(64, in.cfg.OpenWorkers))}
+	p.tickWG.Go(func() { p.progress(in.cfg.AckWait / 3) })
+	return p
+}
+
+// limit is how many messages may be in flight.
+func (p *pipeline) limit() int {
+	return min(pipelineDepth*p.in.cfg.FetchBatch, p.in.cfg.MaxAckPending)
+}
+
+// room waits until at least half a fetch batch fits in the pipeline (or
+// ctx is done) and returns how many messages fit.
+func (p *pipeline) room(ctx context.Context) int {
+	for {
+		p.mu.Lock()
+		room := p.limit() - len(p.flight)
+		p.mu.Unlock()
+		if room >= min(p.in.cfg.FetchBatch, p.limit())/2 || ctx.Err() != nil {
+			return max(room, 0)
+		}
+		p.waitDone(ctx, fetchWait)
 	}
-	return k
 }
 
-// finish runs reply (the ack or NAK of message mi of group gi) and stops
-// the progress reports on it. A report is never sent after the reply: it
-// would reset a NAK's delay to the ack wait.
-func (k *keeper) finish(gi, mi int, reply func()) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.done[gi][mi] = true
+// busy reports whether messages are in flight.
+func (p *pipeline) busy() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.flight) > 0
+}
+
+func (p *pipeline) failed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.hasFail
+}
+
+// waitDone waits until a message is finished, ctx is done or d passed.
+func (p *pipeline) waitDone(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// dispatch starts the handling of every message of batch, each behind the
+// message of its subject before it, and returns how many there were. Once
+// ctx is done it stops waiting for the batch (a request on a connection
+// that died ends only after its expiry and a second more): what still
+// arrives is NAKed for another worker.
+func (p *pipeline) dispatch(ctx context.Context, batch jetstream.MessageBatch) (n int) {
+	msgs := batch.Messages()
+	for {
+		var msg jetstream.Msg
+		var ok bool
+		select {
+		case msg, ok = <-msgs:
+		case <-ctx.Done():
+			go func() {
+				for msg := range msgs {
+					p.in.nak(msg, 0)
+				}
+			}()
+			return n
+		}
+		if !ok {
+			return n
+		}
+		n++
+		cur := &lane{done: make(chan struct{})}
+		p.mu.Lock()
+		prev := p.lanes[msg.Subject()]
+		p.lanes[msg.Subject()] = cur
+		p.flight[cur] = msg
+		p.mu.Unlock()
+		p.wg.Go(func() { p.handle(ctx, msg, prev, cur) })
+	}
+}
+
+// handle handles msg once the message before it on its subject (prev, if
+// any) is finished, unless that one failed or ctx is done: then it NAKs it.
+func (p *pipeline) handle(ctx context.Context, msg jetstream.Msg, prev, cur *lane) {
+	in := p.in
+	if prev != nil {
+		<-prev.done
+	}
+	switch {
+	case ctx.Err() != nil:
+		p.finish(msg, cur, false, func() { in.nak(msg, 0) })
+	case prev != nil && prev.failed:
+		p.finish(msg, cur, true, func() { in.nak(msg, in.cfg.RetryDelay) }) // behind the failed one
+	default:
+		p.sem <- struct{}{}
+		in.handleMsg(ctx, msg, func(reply func(), failed bool) { p.finish(msg, cur, failed, reply) })
+		<-p.sem
+	}
+	close(cur.done)
+	p.mu.Lock()
+	if p.lanes[msg.Subject()] == cur && !cur.failed {
+		delete(p.lanes, msg.Subject())
+	}
+	p.mu.Unlock()
+	select {
+	case p.done <- struct{}{}:
+	default:
+	}
+}
+
+// finish runs reply (the ack or NAK of msg) and stops the progress
+// reports on it. A report is never sent after the reply: it would reset a
+// NAK's delay to the ack wait. failed marks the lane failed first.
+func (p *pipeline) finish(msg jetstream.Msg, cur *lane, failed bool, reply func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.flight, cur)
+	if failed {
+		cur.failed, p.hasFail = true, true
+	}
 	reply()
 }
 
-// run reports progress on every unfinished message each period until stop.
-func (k *keeper) run(stop <-chan struct{}, period time.Duration, log *slog.Logger) {
+// drain waits until every message in flight is finished.
+func (p *pipeline) drain() { p.wg.Wait() }
+
+// resume forgets the failures after the pause that follows them.
+func (p *pipeline) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s, l := range p.lanes {
+		if l.failed {
+			delete(p.lanes, s)
+		}
+	}
+	p.hasFail = false
+}
+
+// stop waits for the messages in flight and stops the progress reports.
+func (p *pipeline) stop() {
+	p.wg.Wait()
+	close(p.stopTick)
+	p.tickWG.Wait()
+}
+
+// progress reports progress on every message in flight each period until
+// stop.
+func (p *pipeline) progress(period time.Duration) {
 	t := time.NewTicker(max(period, 10*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-p.stopTick:
 			return
 		case <-t.C:
 		}
-		k.mu.Lock()
+		p.mu.Lock()
 		var failed error
-		for gi, g := range k.groups {
-			for mi, msg := range g {
-				if k.done[gi][mi] {
-					continue
-				}
-				if err := msg.InProgress(); err != nil && failed == nil {
-					failed = err
-				}
+		for _, msg := range p.flight {
+			if err := msg.InProgress(); err != nil && failed == nil {
+				failed = err
 			}
 		}
-		k.mu.Unlock()
+		p.mu.Unlock()
 		if failed != nil {
 			// Not fatal: at worst the message is redelivered, a duplicate.
-			log.Warn("ingest: progress report failed", "err", failed)
+			p.in.cfg.Log.Warn("ingest: progress report failed", "err", failed)
 		}
 	}
 }
 
 // handleMsg handles one message and acks it, or NAKs it after a store
-// error, through reply (which runs the ack or NAK it is given). A message
+// error, through reply (which runs the ack or NAK it is given, told
+// whether it follows a store error). A message
 // that failed PoisonAfter times goes to quarantine.
-func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func(func())) error {
+func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func(ack func(), failed bool)) error {
 	cfg := &in.cfg
 	t := cfg.Now()
 	var delivered uint64 = 1
@@ -346,7 +451,7 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func
 	res, err := in.Handle(ctx, msg.Subject(), msg.Data(), t)
 	if held := (*heldError)(nil); errors.As(err, &held) {
 		// Logged once per gap, when it ends (Handle); counted in Held.
-		reply(func() { in.nak(msg, held.retry) })
+		reply(func() { in.nak(msg, held.retry) }, false)
 		return nil
 	}
 	if err != nil && cfg.PoisonAfter > 0 && delivered >= uint64(cfg.PoisonAfter) {
@@ -363,7 +468,7 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func
 		cfg.Log.Error("ingest: store error; the batch will be redelivered",
 			"device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "subject", msg.Subject(),
 			"delivered", delivered, "retry_in", cfg.RetryDelay, "err", err)
-		reply(func() { in.nak(msg, cfg.RetryDelay) })
+		reply(func() { in.nak(msg, cfg.RetryDelay) }, true)
 		return err
 	}
 	reply(func() {
@@ -372,7 +477,7 @@ func (in *Ingester) handleMsg(ctx context.Context, msg jetstream.Msg, reply func
 			// duplicate, which the store skips.
 			cfg.Log.Warn("ingest: ack failed", "device", res.Device, "first", res.FirstSeq, "last", res.LastSeq, "err", err)
 		}
-	})
+	}, false)
 	return nil
 }
 

@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -74,9 +73,9 @@ func (o *Options) timeoutOrDefault() time.Duration {
 // Store is the bbolt implementation of store.Store.
 type Store struct {
 	db *bolt.DB
-	// ingesting counts the Ingest calls in progress: a lone one commits at
-	// once, several share commits through db.Batch.
-	ingesting atomic.Int32
+	// ingests commits Ingest calls: a lone one at once, several arriving
+	// during a commit together in the next.
+	ingests *groupCommit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -84,7 +83,8 @@ var _ store.Store = (*Store)(nil)
 // Open opens the store file at path, creating it (mode 0600) with its
 // buckets if it does not exist.
 func Open(path string, opts *Options) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.timeoutOrDefault()})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.timeoutOrDefault(),
+		FreelistType: bolt.FreelistMapType, NoFreelistSync: true, InitialMmapSize: 1 << 30})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("open store %s: locked by another process: %w", path, err)
@@ -92,7 +92,6 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	db.NoSync = opts != nil && opts.NoSync
-	db.MaxBatchDelay = 2 * time.Millisecond // ingests waiting together commit together
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -112,7 +111,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, ingests: &groupCommit{db: db}}, nil
 }
 
 // Close closes the file.
@@ -269,20 +268,13 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 	}
 	stored := 0
 	// Ingests arriving together (several devices' batches are handled at
-	// once) share one commit and its fsyncs through db.Batch, which waits
-	// up to MaxBatchDelay for company; an Ingest with no other in progress
-	// commits at once instead of waiting for company that is not coming.
-	// The function may run twice (alone, after a shared commit failed): it
-	// starts over.
+	// once) share one commit and its fsyncs; one with no other in
+	// progress commits at once (commit.go). The function may run twice
+	// (alone, after a shared commit failed): it starts over.
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	commit := s.db.Batch
-	if s.ingesting.Add(1) == 1 {
-		commit = s.db.Update
-	}
-	defer s.ingesting.Add(-1)
-	err := commit(func(tx *bolt.Tx) error {
+	err := s.ingests.do(func(tx *bolt.Tx) error {
 		stored = 0
 		var firstStored, lastStored uint64
 		st, err := getState(tx, b.Device)
@@ -291,27 +283,26 @@ func (s *Store) Ingest(ctx context.Context, b store.Batch) (int, error) {
 		}
 		cb := tx.Bucket(bucketCheckIns)
 		cb.FillPercent = appendFill
-		var dropped []uint64 // records of dropped days: the batch is refused
+		var dropped []uint64   // records of dropped days: the batch is refused
+		x := newDayIndexer(tx) // the day's indexes: trace.go, retention.go
 		for _, r := range b.Records {
 			k := checkInKey(r.Device, r.Seq)
 			if cb.Get(k) != nil {
 				continue // already stored
 			}
-			if dayDropped(tx, r.Time) {
-				dropped = append(dropped, r.Seq) // past retention: retention.go
-				continue
-			}
 			v, err := encodeCheckIn(r)
 			if err != nil {
 				return fmt.Errorf("record %d: %w", r.Seq, err)
 			}
+			ok, err := x.add(r, k, false)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				dropped = append(dropped, r.Seq) // past retention: retention.go
+				continue
+			}
 			if err := cb.Put(k, v); err != nil {
-				return err
-			}
-			if _, err := indexDay(tx, r.Time, k); err != nil {
-				return err
-			}
-			if err := indexTrace(tx, r, k); err != nil { // tracing indexes: trace.go
 				return err
 			}
 			if stored == 0 {

@@ -34,25 +34,6 @@ const appendFill = 0.9
 // dayKey is the KST calendar day of t as "YYYYMMDD".
 func dayKey(t time.Time) []byte { return []byte(t.In(kst).Format("20060102")) }
 
-// indexDay records a check-in key under its day, in the ingest's
-// transaction. It reports false when the day was dropped.
-func indexDay(tx *bolt.Tx, t time.Time, k []byte) (bool, error) {
-	d := dayKey(t)
-	if dr, _ := tx.CreateBucketIfNotExists(bucketDropped); dr != nil && dr.Get(d) != nil {
-		return false, nil
-	}
-	days, err := tx.CreateBucketIfNotExists(bucketDays)
-	if err != nil {
-		return false, err
-	}
-	b, err := days.CreateBucketIfNotExists(d)
-	if err != nil {
-		return false, err
-	}
-	b.FillPercent = appendFill
-	return true, b.Put(k, nil)
-}
-
 // dayDropped reports whether the day of t was dropped.
 func dayDropped(tx *bolt.Tx, t time.Time) bool {
 	dr := tx.Bucket(bucketDropped)

@@ -30,46 +30,120 @@ var (
 	keyTraceBuilt = []byte("built")
 )
 
-// indexTrace adds the index entries of r, stored under the check-in key k,
-// in the ingest's transaction.
-func indexTrace(tx *bolt.Tx, r store.CheckIn, k []byte) error {
+// dayIndexer adds check-ins to the indexes of their KST day — the day's
+// list of check-in keys (retention.go) and the tracing indexes — in one
+// write transaction, finding each day's buckets once.
+type dayIndexer struct {
+	tx   *bolt.Tx
+	days map[int64]*dayBuckets
+}
+
+// dayBuckets are one KST day's buckets in a transaction.
+type dayBuckets struct {
+	dropped bool // the day was dropped: nothing is added to it
+	keys    *bolt.Bucket
+	venue   *bolt.Bucket
+	tag     *bolt.Bucket
+}
+
+func newDayIndexer(tx *bolt.Tx) *dayIndexer {
+	return &dayIndexer{tx: tx, days: make(map[int64]*dayBuckets, 1)}
+}
+
+// kstDay is the number of the KST calendar day of t (KST has no DST).
+func kstDay(t time.Time) int64 {
+	const offset, day = 9 * 60 * 60, 24 * 60 * 60
+	s := t.Unix() + offset
+	if s < 0 {
+		return (s - day + 1) / day
+	}
+	return s / day
+}
+
+// day returns the buckets of the KST day of t, k being the check-in about
+// to be added (see traceBucket).
+func (x *dayIndexer) day(t time.Time, k []byte) (*dayBuckets, error) {
+	n := kstDay(t)
+	if d := x.days[n]; d != nil {
+		return d, nil
+	}
+	d := &dayBuckets{}
+	x.days[n] = d
+	key := dayKey(t)
+	if dayDropped(x.tx, t) {
+		d.dropped = true
+		return d, nil
+	}
+	days, err := x.tx.CreateBucketIfNotExists(bucketDays)
+	if err != nil {
+		return nil, err
+	}
+	if d.keys, err = days.CreateBucketIfNotExists(key); err != nil {
+		return nil, err
+	}
+	d.keys.FillPercent = appendFill
+	tb, err := x.traceBucket(k)
+	if err != nil {
+		return nil, err
+	}
+	db, err := tb.CreateBucketIfNotExists(key)
+	if err != nil {
+		return nil, err
+	}
+	if d.venue, err = db.CreateBucketIfNotExists(bucketByVenue); err != nil {
+		return nil, err
+	}
+	d.venue.FillPercent = appendFill
+	if d.tag, err = db.CreateBucketIfNotExists(bucketByTag); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// traceBucket returns the tracing indexes' bucket, creating it if need
+// be: for the first check-in k of a new file (stored or about to be) it
+// also marks the indexes built (nothing stored before them to index later).
+func (x *dayIndexer) traceBucket(k []byte) (*bolt.Bucket, error) {
+	if tb := x.tx.Bucket(bucketTrace); tb != nil {
+		return tb, nil
+	}
+	tb, err := x.tx.CreateBucket(bucketTrace)
+	if err != nil {
+		return nil, err
+	}
+	c := x.tx.Bucket(bucketCheckIns).Cursor()
+	first, _ := c.First()
+	if first != nil && bytes.Equal(first, k) {
+		first, _ = c.Next()
+	}
+	if first == nil { // no check-in but k
+		if err := tb.Put(keyTraceBuilt, []byte("v1")); err != nil {
+			return nil, err
+		}
+	}
+	return tb, nil
+}
+
+// add indexes r, stored under the check-in key k: the day's key list
+// (unless trace only) and the tracing indexes. It reports false when the
+// day was dropped.
+func (x *dayIndexer) add(r store.CheckIn, k []byte, traceOnly bool) (bool, error) {
 	if len(r.Venue) > 255 {
-		return fmt.Errorf("record %d: venue id of %d bytes", r.Seq, len(r.Venue))
+		return false, fmt.Errorf("record %d: venue id of %d bytes", r.Seq, len(r.Venue))
 	}
-	tb := tx.Bucket(bucketTrace)
-	if tb == nil {
-		var err error
-		if tb, err = tx.CreateBucket(bucketTrace); err != nil {
-			return err
-		}
-		// The first check-in of a new file: nothing to build later.
-		if c := tx.Bucket(bucketCheckIns).Cursor(); c != nil {
-			if first, _ := c.First(); bytes.Equal(first, k) {
-				if next, _ := c.Next(); next == nil {
-					if err := tb.Put(keyTraceBuilt, []byte("v1")); err != nil {
-						return err
-					}
-				}
-			}
+	d, err := x.day(r.Time, k)
+	if err != nil || d.dropped {
+		return false, err
+	}
+	if !traceOnly {
+		if err := d.keys.Put(k, nil); err != nil {
+			return false, err
 		}
 	}
-	db, err := tb.CreateBucketIfNotExists(dayKey(r.Time))
-	if err != nil {
-		return err
+	if err := d.venue.Put(append(venueTimeKey(r.Venue, r.Time), k...), nil); err != nil {
+		return false, err
 	}
-	vb, err := db.CreateBucketIfNotExists(bucketByVenue)
-	if err != nil {
-		return err
-	}
-	vb.FillPercent = appendFill
-	gb, err := db.CreateBucketIfNotExists(bucketByTag)
-	if err != nil {
-		return err
-	}
-	if err := vb.Put(append(venueTimeKey(r.Venue, r.Time), k...), nil); err != nil {
-		return err
-	}
-	return gb.Put(append(r.Tag[:len(r.Tag):len(r.Tag)], k...), nil)
+	return true, d.tag.Put(append(r.Tag[:len(r.Tag):len(r.Tag)], k...), nil)
 }
 
 // dropTraceDay deletes the index entries of the day d ("YYYYMMDD"), in
@@ -100,6 +174,7 @@ func (s *Store) buildTrace(ctx context.Context) error {
 		return err
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
+		x := newDayIndexer(tx)
 		c := tx.Bucket(bucketCheckIns).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			n := int(k[0])
@@ -110,7 +185,7 @@ func (s *Store) buildTrace(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if err := indexTrace(tx, r, bytes.Clone(k)); err != nil {
+			if _, err := x.add(r, bytes.Clone(k), true); err != nil {
 				return err
 			}
 		}
