@@ -149,7 +149,9 @@ type Config struct {
 	// FetchBatch is how many messages Run asks for at a time. Default 64.
 	FetchBatch int
 	// RetryDelay is the NAK delay after a store error, and Run's pause
-	// before fetching again. Default 5 s.
+	// before fetching again. Default 5 s; at least MinRetryDelay, so that
+	// the NAKed message cannot come back within a pull request that was
+	// under way when it failed, ahead of the device's later batches.
 	RetryDelay time.Duration
 	// PoisonAfter: a message that failed with a store error on this many
 	// deliveries is put into quarantine ("store-error") instead, if the
@@ -203,6 +205,7 @@ func (cfg Config) withDefaults() Config {
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = 5 * time.Second
 	}
+	cfg.RetryDelay = max(cfg.RetryDelay, MinRetryDelay)
 	if cfg.PoisonAfter == 0 {
 		cfg.PoisonAfter = 20
 	}

@@ -115,6 +115,12 @@ const (
 	takeWait  = 100 * time.Millisecond
 )
 
+// MinRetryDelay is the shortest Config.RetryDelay: longer than a pull
+// request for the messages waiting (takeWait) with a margin, so that a
+// batch NAKed after a store error comes back only after every request
+// under way at the time has ended.
+const MinRetryDelay = 3 * takeWait
+
 // Run ensures the stream and the durable consumer exist, then consumes
 // batches until ctx is done, when it returns nil. See the package doc for
 // acks, retries and ordering.
