@@ -30,13 +30,22 @@ var ErrUnreadable = errors.New("QR code found but unreadable")
 // sharpening, wider local means, contrast stretch), so a frame without a
 // code costs a few milliseconds.
 //
+// With Thorough it also reads passes held at a steep angle: a triple of
+// finder patterns that gozxing's detector cannot read is tried again with
+// a dimension and an alignment pattern found for a symbol seen in
+// perspective (see perspectiveRetry), and copies of the frame squashed
+// along one axis let gozxing's finder accept finder patterns foreshortened
+// by more than 40 %.
+//
 // The zero value is ready to use. A Decoder holds no state between calls
 // and may be used from several goroutines at once.
 type Decoder struct {
 	// Thorough makes Decode run the slowest passes too, after the
-	// fall-backs, when the cheap passes saw a code but could not read it.
-	// A frame without a code costs the same as without Thorough; meant
-	// for files, where a missed code costs more than time.
+	// fall-backs, when the cheap passes saw a code but could not read it,
+	// and read codes in strong perspective. A frame without a code costs
+	// three passes more than without Thorough (a global threshold and
+	// the two squashed copies); meant for files, where a missed code
+	// costs more than time.
 	Thorough bool
 }
 
@@ -57,6 +66,7 @@ func (d *Decoder) Decode(img image.Image) (string, error) {
 		return "", fmt.Errorf("decode: image %dx%d is too small: %w", b.Dx(), b.Dy(), ErrNoCode)
 	}
 	f := newFrame(toGray(img))
+	f.perspective = d.Thorough
 	return d.decodeFrame(f)
 }
 
@@ -71,6 +81,8 @@ const (
 	prepSharpen        // unsharp mask
 	prepSmoothInv      // smoothed, inverted
 	prepDown2Inv       // half size, inverted
+	prepSquashX        // smoothed, width × squash
+	prepSquashY        // smoothed, height × squash
 	numPreps
 )
 
@@ -120,6 +132,19 @@ var fallbackPasses = [...]pass{
 // passes saw no code; it is also a fall-back.
 var probePass = pass{prep: prepOrig, bin: binGlobal}
 
+// squash is how much the squashed copies shrink one axis, and
+// squashPasses look at them. gozxing takes a finder pattern only when its
+// height is within 40 % of its width, which a pass tilted by more than
+// about 45° away from the camera is not; squashing the longer axis
+// brings it back. They run with Decoder.Thorough only, when no other
+// pass saw a code, or after the thorough passes.
+const squash = 0.6
+
+var squashPasses = [...]pass{
+	{prep: prepSquashX, bin: binHybrid},
+	{prep: prepSquashY, bin: binHybrid},
+}
+
 // thoroughPasses run after the fall-backs with Decoder.Thorough only.
 var thoroughPasses = [...]pass{
 	{prep: prepOrig, bin: binAdaptive, radius: 6},
@@ -133,6 +158,9 @@ type frame struct {
 	w, h int
 	pix  [numPreps][]byte
 	dec  *decoder.Decoder
+	// perspective makes every pass retry a triple of finder patterns
+	// that gozxing's detector could not read with perspectiveRetry.
+	perspective bool
 }
 
 func newFrame(g *image.Gray) *frame {
@@ -144,8 +172,13 @@ func newFrame(g *image.Gray) *frame {
 // get returns the pixels and size of copy p, building it on first use.
 func (f *frame) get(p prep) ([]byte, int, int) {
 	w, h := f.w, f.h
-	if p == prepDown2 || p == prepDown2Inv {
+	switch p {
+	case prepDown2, prepDown2Inv:
 		w, h = w/2, h/2
+	case prepSquashX:
+		w = int(float64(w) * squash)
+	case prepSquashY:
+		h = int(float64(h) * squash)
 	}
 	if f.pix[p] != nil {
 		return f.pix[p], w, h
@@ -174,6 +207,10 @@ func (f *frame) get(p prep) ([]byte, int, int) {
 		s, _, _ := f.get(prepDown2)
 		dst = make([]byte, len(s))
 		invert(dst, s)
+	case prepSquashX, prepSquashY:
+		s, _, _ := f.get(prepSmooth)
+		dst = make([]byte, w*h)
+		squashAxis(dst, s, f.w, f.h, w, h, p == prepSquashX)
 	}
 	f.pix[p] = dst
 	return dst, w, h
@@ -203,14 +240,17 @@ func (f *frame) run(p pass) matrixResult {
 	if err != nil {
 		return matrixResult{err: err}
 	}
-	return decodeMatrix(f.dec, bm, p.tryHarder)
+	return decodeMatrix(f.dec, bm, p.tryHarder, f.perspective)
 }
 
 func (d *Decoder) decodeFrame(f *frame) (string, error) {
 	var seen bool        // a plausible triple of finder patterns somewhere
 	var unreadable error // the last failure after a code was located
 	note := func(r matrixResult) {
-		if r.sampled > 0 {
+		// With Thorough a triple gozxing's finder chose counts even when
+		// its detector could not sample it: under perspective another
+		// pass may.
+		if r.sampled > 0 || (d.Thorough && r.framed) {
 			seen = true
 		}
 		var ce gozxing.ChecksumException
@@ -225,15 +265,30 @@ func (d *Decoder) decodeFrame(f *frame) (string, error) {
 		}
 		note(r)
 	}
+	probed := false
 	if !seen && d.Thorough {
 		// One more cheap look for Thorough: a global threshold finds
 		// the finder patterns of some low-contrast, noisy codes that the
 		// local thresholds above break up.
+		probed = true
 		r := f.run(probePass)
 		if r.text != "" {
 			return r.text, nil
 		}
 		note(r)
+	}
+	// And with Thorough, when still nothing looked like a code, the
+	// squashed copies for a pass tilted far away from the camera.
+	squashed := false
+	if !seen && d.Thorough {
+		squashed = true
+		for _, p := range squashPasses {
+			r := f.run(p)
+			if r.text != "" {
+				return r.text, nil
+			}
+			note(r)
+		}
 	}
 	// The fall-backs (and with Thorough the slowest passes) only when a
 	// cheap pass saw a code it could not read: a frame without a code
@@ -242,7 +297,7 @@ func (d *Decoder) decodeFrame(f *frame) (string, error) {
 		return "", fmt.Errorf("decode: %w", ErrNoCode)
 	}
 	for _, p := range fallbackPasses {
-		if p == probePass && d.Thorough {
+		if p == probePass && probed {
 			continue // made above
 		}
 		r := f.run(p)
@@ -252,7 +307,11 @@ func (d *Decoder) decodeFrame(f *frame) (string, error) {
 		note(r)
 	}
 	if d.Thorough {
-		for _, p := range thoroughPasses {
+		more := thoroughPasses[:]
+		if !squashed {
+			more = append(more, squashPasses[:]...)
+		}
+		for _, p := range more {
 			r := f.run(p)
 			if r.text != "" {
 				return r.text, nil

@@ -19,10 +19,14 @@
 //
 // # Measuring
 //
-// internal/corpus generates deterministic degraded 640×480 frames (code
-// widths 120–320 px, rotation up to 80°, blur, noise, 40 % contrast,
-// cluttered backgrounds, frames without a code). TestDecodeAtLeastZbar and
-// BenchmarkVsZbar compare the decoder with zbarimg (Debian's zbar-tools) on
-// them; `go run ./hardware/camera/internal/qrreport` prints a table per
-// degradation class.
+// internal/corpus generates deterministic degraded 640×480 frames:
+// synthetic classes (code widths 120–320 px, rotation up to 80°, blur,
+// noise, 40 % contrast), frames without a code, and kiosk classes that
+// model what the camera of an unstaffed entrance sees, each graded from
+// mild to beyond what any decoder reads (a phone tilted 20–60°, motion
+// smear, far codes down to 1.2 px a module, low light, glare, a finger,
+// MJPEG compression, screen banding and moiré), all on cluttered
+// backgrounds. TestDecodeAtLeastZbar and BenchmarkVsZbar compare the
+// decoder with zbarimg (Debian's zbar-tools) on them, per class; `go run
+// ./hardware/camera/internal/qrreport` prints a table per class.
 package camera

@@ -58,6 +58,47 @@ func downscale2(dst, src []byte, w, h int) {
 	}
 }
 
+// squashAxis resamples the w×h image src into dst of dw×dh, shrinking
+// the x axis (alongX) or the y axis by linear interpolation; the other
+// axis keeps its size.
+func squashAxis(dst, src []byte, w, h, dw, dh int, alongX bool) {
+	n, dn := h, dh
+	if alongX {
+		n, dn = w, dw
+	}
+	// For each destination index along the axis: source index and weight.
+	idx := make([]int, dn)
+	wt := make([]uint32, dn) // weight of idx+1, of 256
+	for i := range dn {
+		x := (float64(i)+0.5)*float64(n)/float64(dn) - 0.5
+		j := int(x)
+		if j >= n-1 {
+			j = n - 2
+		}
+		idx[i] = j
+		wt[i] = uint32(min(max((x-float64(j))*256, 0), 256))
+	}
+	if alongX {
+		for y := range h {
+			row := src[y*w : (y+1)*w]
+			d := dst[y*dw : (y+1)*dw]
+			for i := range d {
+				j, a := idx[i], wt[i]
+				d[i] = byte((uint32(row[j])*(256-a) + uint32(row[j+1])*a + 128) >> 8)
+			}
+		}
+		return
+	}
+	for i := range dh {
+		j, a := idx[i], wt[i]
+		r0, r1 := src[j*w:(j+1)*w], src[(j+1)*w:(j+2)*w]
+		d := dst[i*w : (i+1)*w]
+		for x := range d {
+			d[x] = byte((uint32(r0[x])*(256-a) + uint32(r1[x])*a + 128) >> 8)
+		}
+	}
+}
+
 // smooth applies a 3×3 binomial blur (1 2 1), which removes pixel noise and
 // costs a module size of less than a pixel.
 func smooth(dst, src []byte, w, h int) {

@@ -10,7 +10,7 @@ import (
 	"github.com/anshim/anshim/hardware/camera/internal/corpus"
 )
 
-// testSeed and testPerClass choose the corpus the tests use: 7 classes of
+// testSeed and testPerClass choose the corpus the tests use: 15 classes of
 // 14 frames, small enough for a few seconds on two cores.
 const (
 	testSeed     = 20201221 // the day Jeju Safe Code launched

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
@@ -23,14 +24,17 @@ type matrixResult struct {
 	text    string
 	centers int   // finder-pattern candidates seen
 	sampled int   // finder-pattern triples sampled into a grid and decoded
+	framed  bool  // gozxing's finder chose a triple (it may not have sampled it)
 	err     error // the last detect or decode failure, nil with text
 }
 
 // decodeMatrix looks for QR finder patterns in bm and decodes the code they
 // frame. Unlike gozxing's QRCodeReader, which gives up when its single best
 // triple of finder patterns fails, it tries the few best triples, so a
-// finder-like blob in the background does not hide the code.
-func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder bool) matrixResult {
+// finder-like blob in the background does not hide the code. With
+// perspective, a triple gozxing's detector cannot read is tried again with
+// [perspectiveRetry].
+func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder, perspective bool) matrixResult {
 	var hints map[gozxing.DecodeHintType]any
 	if tryHarder {
 		hints = tryHarderHints
@@ -38,7 +42,7 @@ func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder bool) m
 	f := detector.NewFinderPatternFinder(bm, nil)
 	info, err := f.Find(hints)
 	centers := f.GetPossibleCenters()
-	res := matrixResult{centers: len(centers), err: err}
+	res := matrixResult{centers: len(centers), err: err, framed: info != nil}
 	if len(centers) < 3 {
 		return res
 	}
@@ -46,17 +50,27 @@ func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder bool) m
 	try := func(info *detector.FinderPatternInfo) bool {
 		tried++
 		det, err := detector.NewDetector(bm).ProcessFinderPatternInfo(info)
-		if err != nil {
-			res.err = err
+		if err == nil {
+			res.sampled++
+			var dr *common.DecoderResult
+			if dr, err = dec.Decode(det.GetBits(), nil); err == nil {
+				res.text, res.err = dr.GetText(), nil
+				return true
+			}
+		}
+		res.err = err
+		if !perspective {
 			return false
 		}
-		res.sampled++
-		dr, err := dec.Decode(det.GetBits(), nil)
+		text, n, err := perspectiveRetry(dec, bm, info)
+		res.sampled += n
 		if err != nil {
-			res.err = err
+			if n > 0 {
+				res.err = err
+			}
 			return false
 		}
-		res.text, res.err = dr.GetText(), nil
+		res.text, res.err = text, nil
 		return true
 	}
 	var first [3]*detector.FinderPattern
@@ -69,7 +83,7 @@ func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder bool) m
 	if len(centers) == 3 && info != nil {
 		return res
 	}
-	for _, t := range rankTriples(centers) {
+	for _, t := range rankTriples(centers, perspective) {
 		if tried >= maxTriples {
 			break
 		}
@@ -98,8 +112,14 @@ func sameTriple(t, u [3]*detector.FinderPattern) bool {
 
 // rankTriples returns triples of finder-pattern candidates that could frame
 // one code (similar module sizes, centers at least 14 modules apart, a shape
-// near an isosceles right triangle), best first.
-func rankTriples(cs []*detector.FinderPattern) [][3]*detector.FinderPattern {
+// near an isosceles right triangle), best first. With perspective the
+// module sizes may differ by a factor of 2 and the shape may be further
+// from the isosceles right triangle, as a symbol tilted by up to 60° shows.
+func rankTriples(cs []*detector.FinderPattern, perspective bool) [][3]*detector.FinderPattern {
+	maxRatio, maxDist := 1.5, 0.5
+	if perspective {
+		maxRatio, maxDist = 2, 1
+	}
 	if len(cs) > 12 { // keep the most often confirmed candidates
 		cs = append([]*detector.FinderPattern(nil), cs...)
 		sort.SliceStable(cs, func(i, j int) bool { return cs[i].GetCount() > cs[j].GetCount() })
@@ -116,7 +136,7 @@ func rankTriples(cs []*detector.FinderPattern) [][3]*detector.FinderPattern {
 				a, b, c := cs[i], cs[j], cs[k]
 				ms := []float64{a.GetEstimatedModuleSize(), b.GetEstimatedModuleSize(), c.GetEstimatedModuleSize()}
 				lo, hi := math.Min(ms[0], math.Min(ms[1], ms[2])), math.Max(ms[0], math.Max(ms[1], ms[2]))
-				if hi > lo*1.5 {
+				if hi > lo*maxRatio {
 					continue
 				}
 				d := []float64{dist2(a, b), dist2(b, c), dist2(a, c)}
@@ -127,7 +147,7 @@ func rankTriples(cs []*detector.FinderPattern) [][3]*detector.FinderPattern {
 				}
 				// Legs equal and the hypotenuse √2 times a leg.
 				dist := (math.Abs(d[2]-2*d[1]) + math.Abs(d[2]-2*d[0])) / d[2]
-				if dist > 0.5 {
+				if dist > maxDist {
 					continue
 				}
 				out = append(out, scored{[3]*detector.FinderPattern{a, b, c}, dist})

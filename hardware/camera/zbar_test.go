@@ -47,17 +47,37 @@ type comparison struct {
 	wrong              int // decoded to a text other than the code's
 }
 
-// Ensure that the decoder reads at least as many codes as zbarimg on the
-// degraded corpus, in total and in every degradation class, and never one
-// that isn't there.
+// Ensure that the decoder `kiosk decode` uses reads at least as many codes
+// as zbarimg on the degraded corpus, in total and in every class, and
+// never one that isn't there. (The live decoder, without Thorough, reads
+// fewer codes seen in strong perspective than zbarimg: see minDecoded.)
 func TestDecodeAtLeastZbar(t *testing.T) {
 	bin := zbarimgPath(t)
 	fs, paths := writeCorpus(t)
-	zbarTexts, err := runZbar(bin, paths)
-	if err != nil {
-		t.Fatal(err)
+	// zbarimg runs in its own process while we decode.
+	type zbarResult struct {
+		texts map[string]string
+		err   error
 	}
-	var d Decoder
+	zc := make(chan zbarResult, 1)
+	go func() {
+		texts, err := runZbar(bin, paths)
+		zc <- zbarResult{texts, err}
+	}()
+	d := kioskDecoder
+	type ours struct {
+		text string
+		err  error
+	}
+	read := make([]ours, len(fs))
+	for i := range fs {
+		read[i].text, read[i].err = d.DecodeFile(paths[i])
+	}
+	zr := <-zc
+	if zr.err != nil {
+		t.Fatal(zr.err)
+	}
+	zbarTexts := zr.texts
 	byClass := map[corpus.Class]*comparison{}
 	var total comparison
 	for i, f := range fs {
@@ -67,7 +87,7 @@ func TestDecodeAtLeastZbar(t *testing.T) {
 			byClass[f.Class] = c
 		}
 		c.frames++
-		got, err := d.DecodeFile(paths[i])
+		got, err := read[i].text, read[i].err
 		switch {
 		case err == nil && got == f.Text && f.Text != "":
 			c.ours++
@@ -105,7 +125,14 @@ func TestDecodeAtLeastZbar(t *testing.T) {
 // Ensure that runZbar reads zbarimg's XML, which the comparison relies on.
 func TestRunZbar(t *testing.T) {
 	bin := zbarimgPath(t)
-	fs, paths := writeCorpus(t)
+	fs, err := corpus.Generate(corpus.Options{Seed: testSeed, Classes: []corpus.Class{corpus.Clean}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := corpus.WriteDir(t.TempDir(), fs)
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	got, err := runZbar(bin, paths[:1])
 	if err != nil {

@@ -4,22 +4,80 @@
 // # Frames
 //
 // Every frame is a 640×480 grey image. A coded frame shows a QR code
-// (error correction M) holding a pass-like text ("AN1:" and 90 Base45
-// characters) printed on a paper card with a 4-module quiet zone, placed on a
-// background that is not plain white (a gradient, low-frequency texture and
-// text-like clutter). The code's width (the symbol without its quiet zone) is
-// 120–320 px. Each [Class] applies its own degradation: rotation up to 80°,
-// Gaussian blur, noise, contrast reduced to 40 %, or all of them at once.
+// (error correction M, version 5: 37×37 modules) holding a pass-like text
+// ("AN1:" and 90 Base45 characters) printed on a paper card, or shown on a
+// screen, with a 4-module quiet zone, placed on a background that is not
+// plain white (a gradient, low-frequency texture and text-like clutter).
 // Frames of class [NoCode] show background and clutter only.
+//
+// # The synthetic classes
+//
+// The first classes ([Clean] to [Combined]) are synthetic: a symbol 120–320
+// px wide (3.2–8.6 px a module), rotated up to 80°, with Gaussian blur,
+// noise, contrast reduced to 40 %, or all of them at once. They are easy:
+// a decoder that reads them all reads only 1.25 times as many as zbarimg.
+//
+// # The kiosk classes
+//
+// The classes from [Tilt] on model what the camera of an unstaffed
+// entrance kiosk sees, with ranges chosen from the physics of the scene,
+// not from what either decoder can read. The camera is a 640×480 webcam
+// with a 60° horizontal field of view (a pinhole of focal length 554 px).
+// A visitor holds a pass up to it: a symbol 30–50 mm wide (a card's print
+// or a phone's pass screen) at 10–20 cm, seen 83–277 px wide (2.2–7.5 px
+// a module), at any roll angle, under slightly uneven light, through
+// optics and a sensor that add a Gaussian blur of σ 0.5 px and noise of σ
+// 3 grey levels. Each class then adds one thing the kiosk meets, graded
+// from mild to beyond what error correction or the optics can carry, so
+// that the harshest frames of every class defeat any decoder:
+//
+//   - [Tilt]: the phone's screen tilted towards the camera by 20–60° about
+//     a random axis, seen in true perspective (foreshortening to cos 60° =
+//     0.5 and keystone from the near edge being closer).
+//   - [Motion]: the hand moving during the exposure: a linear smear of 3–12
+//     px in any direction, which at 1/60 s and 15 cm is a hand moving at
+//     5–20 cm/s. The pass blurs, the background does not.
+//   - [Small]: a 40 mm symbol held far: 20–50 cm, 3.0–1.2 px a module, at
+//     the limit of the sensor's resolution (σ 0.6 px blur).
+//   - [LowLight]: an entrance at dusk or under a street lamp, the camera
+//     at its longest exposure (1/30 s) and highest gain (one grey level of
+//     the linear 8-bit scale per electron): white paper reaches 25 % down
+//     to 1 % of full scale, log-uniform, that is 64 down to 2.5 electrons
+//     a pixel, about 14 down to 0.6 lux on the pass for a webcam of 2 µm
+//     pixels at f/2. Photon shot noise and read noise (2 electrons) on the
+//     linear signal, then gamma 2.2 encoding.
+//   - [Glare]: a lamp reflected in the phone's glass or the card's
+//     laminate: an elliptical (aspect 1–3) specular spot whose saturated
+//     core covers 2–35 % of the symbol (error correction M restores about
+//     15 % of the codewords), with a halo that washes out the modules
+//     around it.
+//   - [Finger]: a thumb (14–20 mm wide, shaded like skin) reaching over
+//     the symbol from any side, its tip 0–45 % of the symbol's width in
+//     from the edge.
+//   - [JPEG]: the camera's MJPEG stream, IJG quality 60 down to 30, after
+//     noise of σ 4.
+//   - [Screen]: a phone screen as a camera sees it: horizontal dark bands
+//     of a PWM-dimmed screen caught by the rolling shutter (period 130–260
+//     rows: 240 Hz PWM with the 480 rows read out in 8–15 ms, or 120 Hz in
+//     15–30 ms; dark for 30–60 % of a period; 20–90 % darker, as the
+//     exposure is short against the PWM period) and moiré fringes between
+//     the screen's pixel grid and the sensor's (period 3–12 px, 5–30 %).
+//
+// The graded parameter (tilt angle, smear length, distance, light, glare
+// area, finger depth, JPEG quality, band depth) of frame i of a class is
+// an additive golden-ratio sequence, so any first n frames of a class
+// spread evenly over its range; [Frame.Severity] gives the frame's place.
 //
 // # Determinism
 //
 // Frame i of a class depends only on the seed, the class and i: asking for
-// more frames per class keeps the first ones unchanged.
+// more frames per class keeps the first ones unchanged, and classes added
+// later (appended to [Classes]) leave the frames of the others unchanged.
 package corpus
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -27,6 +85,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -44,10 +106,26 @@ const (
 	Contrast Class = "contrast" // contrast reduced to 40 %, uneven light
 	Combined Class = "combined" // rotation, blur, noise and 40–70 % contrast together
 	NoCode   Class = "nocode"   // no code: texture and text-like clutter
+
+	// The kiosk classes; see the package documentation for their ranges.
+
+	Tilt     Class = "tilt"     // phone screen tilted 20–60°, in perspective
+	Motion   Class = "motion"   // the pass moving: linear smear of 3–12 px
+	Small    Class = "small"    // a 40 mm symbol at 20–50 cm: 3.0–1.2 px a module
+	LowLight Class = "lowlight" // white at 25–1 % of full scale, shot and read noise
+	Glare    Class = "glare"    // a saturated specular spot over 2–35 % of the symbol
+	Finger   Class = "finger"   // a thumb 0–45 % of the symbol's width in from its edge
+	JPEG     Class = "jpeg"     // MJPEG compression, quality 60–30
+	Screen   Class = "screen"   // PWM bands 20–90 % dark and moiré of a phone screen
 )
 
-// Classes lists every class, coded ones first.
-var Classes = []Class{Clean, Rotate, Blur, Noise, Contrast, Combined, NoCode}
+// Classes lists every class: the synthetic ones, [NoCode], then the kiosk
+// classes. A class's place in the list seeds its frames, so new classes
+// are appended.
+var Classes = []Class{
+	Clean, Rotate, Blur, Noise, Contrast, Combined, NoCode,
+	Tilt, Motion, Small, LowLight, Glare, Finger, JPEG, Screen,
+}
 
 // Frame size.
 const (
@@ -62,14 +140,80 @@ type Frame struct {
 	Class Class
 	// Text is the code's content; empty for [NoCode] frames.
 	Text string
-	// CodeWidth is the symbol's width in pixels before rotation (0 without a code).
+	// CodeWidth is the symbol's width in pixels before rotation (0 without
+	// a code); for the kiosk classes, as if it faced the camera.
 	CodeWidth int
 	// Angle is the rotation in degrees.
 	Angle float64
 	// BlurSigma, NoiseSigma and Contrast are the degradations applied
 	// (Contrast 1 is unchanged, 0.4 is 40 %).
 	BlurSigma, NoiseSigma, Contrast float64
-	Image                           *image.Gray
+
+	// The kiosk classes' parameters (zero for the other classes, and for
+	// a kiosk class the ones it does not use).
+
+	// Severity is the frame's place in its class's graded range, from 0
+	// (mildest) to 1 (harshest).
+	Severity float64
+	// SizeMM is the symbol's width and DistanceMM its distance from the
+	// camera; ModulePx is a module's width in pixels, facing the camera.
+	SizeMM, DistanceMM, ModulePx float64
+	// Tilt is the angle in degrees between the pass and the image plane.
+	Tilt float64
+	// MotionPx is the length of the motion smear in pixels.
+	MotionPx float64
+	// Exposure is the fraction of full scale white paper reaches (1 for
+	// every class but [LowLight]).
+	Exposure float64
+	// GlareArea is the fraction of the symbol under the saturated core of
+	// the glare.
+	GlareArea float64
+	// FingerDepth is how far the finger reaches into the symbol, as a
+	// fraction of its width.
+	FingerDepth float64
+	// JPEGQuality is the MJPEG quality (IJG scale).
+	JPEGQuality int
+	// BandDepth is how much darker the screen's PWM bands are (0.9 is
+	// 90 %); MoireAmp the moiré fringes' amplitude.
+	BandDepth, MoireAmp float64
+
+	Image *image.Gray
+}
+
+// Describe returns the frame's parameters as short text for logs, e.g.
+// "width 150 px, 30°, tilt 45°".
+func (f Frame) Describe() string {
+	if f.Text == "" {
+		return fmt.Sprintf("no code, blur %.1f, noise %.0f, contrast %.1f", f.BlurSigma, f.NoiseSigma, f.Contrast)
+	}
+	s := fmt.Sprintf("width %d px, %.0f°", f.CodeWidth, f.Angle)
+	if f.ModulePx > 0 {
+		s += fmt.Sprintf(" (%.1f px/module, %.0f mm at %.0f cm)", f.ModulePx, f.SizeMM, f.DistanceMM/10)
+	}
+	s += fmt.Sprintf(", blur %.1f, noise %.0f", f.BlurSigma, f.NoiseSigma)
+	if f.Contrast != 1 {
+		s += fmt.Sprintf(", contrast %.1f", f.Contrast)
+	}
+	switch f.Class {
+	case Tilt:
+		s += fmt.Sprintf(", tilt %.0f°", f.Tilt)
+	case Motion:
+		s += fmt.Sprintf(", smear %.1f px", f.MotionPx)
+	case LowLight:
+		s += fmt.Sprintf(", white at %.1f %%", 100*f.Exposure)
+	case Glare:
+		s += fmt.Sprintf(", glare %.0f %%", 100*f.GlareArea)
+	case Finger:
+		s += fmt.Sprintf(", finger %.0f %%", 100*f.FingerDepth)
+	case JPEG:
+		s += fmt.Sprintf(", quality %d", f.JPEGQuality)
+	case Screen:
+		s += fmt.Sprintf(", bands %.0f %%, moiré %.0f %%", 100*f.BandDepth, 100*f.MoireAmp)
+	}
+	if f.Severity > 0 {
+		s += fmt.Sprintf(", severity %.2f", f.Severity)
+	}
+	return s
 }
 
 // Options selects a corpus. The zero value is usable: seed 0, one frame per class.
@@ -83,6 +227,7 @@ type Options struct {
 }
 
 // Generate returns the frames of the corpus chosen by opts, class by class.
+// It makes them on all CPUs; the result does not depend on how many.
 func Generate(opts Options) ([]Frame, error) {
 	n := opts.PerClass
 	if n <= 0 {
@@ -92,15 +237,26 @@ func Generate(opts Options) ([]Frame, error) {
 	if classes == nil {
 		classes = Classes
 	}
-	frames := make([]Frame, 0, n*len(classes))
-	for _, c := range classes {
-		for i := range n {
-			f, err := GenerateFrame(opts.Seed, c, i)
-			if err != nil {
-				return nil, err
+	frames := make([]Frame, n*len(classes))
+	errs := make([]error, len(frames))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(frames) {
+					return
+				}
+				frames[k], errs[k] = GenerateFrame(opts.Seed, classes[k/n], k%n)
 			}
-			frames = append(frames, f)
-		}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return frames, nil
 }
@@ -118,6 +274,13 @@ func GenerateFrame(seed uint64, c Class, i int) (Frame, error) {
 	}
 	r := rand.New(rand.NewPCG(seed, uint64(ci)<<32|uint64(i)))
 	f := Frame{Name: fmt.Sprintf("%s-%03d", c, i), Class: c, Contrast: 1}
+	if ci > slices.Index(Classes, NoCode) {
+		f.Exposure = 1
+		if err := kioskFrame(&f, r, severity(seed, ci, i)); err != nil {
+			return Frame{}, fmt.Errorf("corpus: %s: %w", f.Name, err)
+		}
+		return f, nil
+	}
 	p := newPlane(Width, Height)
 	background(p, r)
 	if c != NoCode {
