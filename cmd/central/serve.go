@@ -7,8 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/anshim/anshim/internal/procs"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 
@@ -79,6 +82,8 @@ func (e *env) runServe(ctx context.Context, args []string, stdout, stderr io.Wri
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: level}))
+	// Twice as many Ps as cores: the store's fsyncs hold theirs (internal/procs).
+	log.Debug("central: scheduler", "gomaxprocs", procs.ForFsync(os.Getenv))
 
 	srv, err := central.New(cfg, log)
 	if err != nil {

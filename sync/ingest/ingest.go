@@ -210,7 +210,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.PoisonAfter = 20
 	}
 	if cfg.OpenWorkers <= 0 {
-		cfg.OpenWorkers = runtime.GOMAXPROCS(0)
+		cfg.OpenWorkers = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	if cfg.QuarantineMaxBytes <= 0 {
 		cfg.QuarantineMaxBytes = DefaultQuarantineMaxBytes

@@ -27,6 +27,7 @@ import (
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
 	"github.com/anshim/anshim/checkin"
+	"github.com/anshim/anshim/internal/procs"
 	"github.com/anshim/anshim/province"
 )
 
@@ -229,7 +230,7 @@ var openPool struct {
 }
 
 // measureOpen measures the opening limit now, for d: checkin.Open on
-// GOMAXPROCS goroutines, records/s. The long benchmarks measure it right
+// one goroutine per core, records/s. The long benchmarks measure it right
 // before and right after their timed part too, because the cores are
 // shared and other work on the machine moves both figures.
 func measureOpen(tb testing.TB, d time.Duration) float64 {
@@ -246,7 +247,7 @@ func measureOpen(tb testing.TB, d time.Duration) float64 {
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
-	for w := range runtime.GOMAXPROCS(0) {
+	for w := range runtime.NumCPU() { // GOMAXPROCS is twice that: TestMain
 		wg.Go(func() {
 			n := 0
 			for i := w * 97; time.Now().Before(deadline); i++ {
@@ -446,3 +447,11 @@ func procStatus(field string) uint64 {
 }
 
 var _ io.Writer = (*warnLog)(nil)
+
+// TestMain runs the benchmarks with the scheduler the central binary sets
+// up (internal/procs: twice as many Ps as cores), since the central runs
+// in this process.
+func TestMain(m *testing.M) {
+	procs.ForFsync(os.Getenv)
+	os.Exit(m.Run())
+}
