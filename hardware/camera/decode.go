@@ -30,22 +30,27 @@ var ErrUnreadable = errors.New("QR code found but unreadable")
 // sharpening, wider local means, contrast stretch), so a frame without a
 // code costs a few milliseconds.
 //
-// With Thorough it also reads passes held at a steep angle: a triple of
-// finder patterns that gozxing's detector cannot read is tried again with
-// a dimension and an alignment pattern found for a symbol seen in
-// perspective (see perspectiveRetry), and copies of the frame squashed
-// along one axis let gozxing's finder accept finder patterns foreshortened
-// by more than 40 %.
+// For codes seen in perspective (a phone tilted towards the camera), every
+// pass retries a triple of finder patterns that gozxing's detector could
+// not read with a dimension and an alignment pattern found for a symbol
+// seen in perspective (see perspectiveRetry), and a frame where a code was
+// seen but not read ends with copies squashed along one axis, which let
+// gozxing's finder accept finder patterns foreshortened by more than 40 %.
+// Both run only where a triple of finder patterns was found, so a frame
+// without a code pays for them only when its background mimics one.
+// Thorough goes further (see Decoder.Thorough).
 //
 // The zero value is ready to use. A Decoder holds no state between calls
 // and may be used from several goroutines at once.
 type Decoder struct {
 	// Thorough makes Decode run the slowest passes too, after the
 	// fall-backs, when the cheap passes saw a code but could not read it,
-	// and read codes in strong perspective. A frame without a code costs
-	// three passes more than without Thorough (a global threshold and
-	// the two squashed copies); meant for files, where a missed code
-	// costs more than time.
+	// and read codes in strong perspective: triples of finder patterns as
+	// distorted as a symbol tilted by 60°, triples gozxing's finder chose
+	// but its detector could not sample, and the squashed copies when no
+	// pass saw a code. A frame without a code costs three passes more than
+	// without Thorough (a global threshold and the two squashed copies);
+	// meant for files, where a missed code costs more than time.
 	Thorough bool
 }
 
@@ -66,7 +71,10 @@ func (d *Decoder) Decode(img image.Image) (string, error) {
 		return "", fmt.Errorf("decode: image %dx%d is too small: %w", b.Dx(), b.Dy(), ErrNoCode)
 	}
 	f := newFrame(toGray(img))
-	f.perspective = d.Thorough
+	f.persp = perspRetry
+	if d.Thorough {
+		f.persp = perspFull
+	}
 	return d.decodeFrame(f)
 }
 
@@ -136,8 +144,9 @@ var probePass = pass{prep: prepOrig, bin: binGlobal}
 // squashPasses look at them. gozxing takes a finder pattern only when its
 // height is within 40 % of its width, which a pass tilted by more than
 // about 45° away from the camera is not; squashing the longer axis
-// brings it back. They run with Decoder.Thorough only, when no other
-// pass saw a code, or after the thorough passes.
+// brings it back. They run last, after the fall-backs (and with
+// Decoder.Thorough the thorough passes), when a pass saw a code it could
+// not read; with Decoder.Thorough also when no other pass saw a code.
 const squash = 0.6
 
 var squashPasses = [...]pass{
@@ -158,10 +167,25 @@ type frame struct {
 	w, h int
 	pix  [numPreps][]byte
 	dec  *decoder.Decoder
-	// perspective makes every pass retry a triple of finder patterns
-	// that gozxing's detector could not read with perspectiveRetry.
-	perspective bool
+	// persp is how far the passes go for codes seen in perspective.
+	persp perspMode
 }
+
+// perspMode is how far decodeMatrix goes for a code seen in perspective.
+type perspMode int
+
+const (
+	// perspOff tries the finder-pattern triples with gozxing's detector
+	// only.
+	perspOff perspMode = iota
+	// perspRetry retries a triple that gozxing's detector could not read
+	// with perspectiveRetry. It costs nothing on an image where no triple
+	// is found, so the live path uses it.
+	perspRetry
+	// perspFull also lets rankTriples take triples as distorted as a
+	// symbol tilted by up to 60° (Decoder.Thorough).
+	perspFull
+)
 
 func newFrame(g *image.Gray) *frame {
 	f := &frame{w: g.Rect.Dx(), h: g.Rect.Dy(), dec: decoder.NewDecoder()}
@@ -240,7 +264,7 @@ func (f *frame) run(p pass) matrixResult {
 	if err != nil {
 		return matrixResult{err: err}
 	}
-	return decodeMatrix(f.dec, bm, p.tryHarder, f.perspective)
+	return decodeMatrix(f.dec, bm, p.tryHarder, f.persp)
 }
 
 func (d *Decoder) decodeFrame(f *frame) (string, error) {
@@ -306,18 +330,23 @@ func (d *Decoder) decodeFrame(f *frame) (string, error) {
 		}
 		note(r)
 	}
+	var more []pass
 	if d.Thorough {
-		more := thoroughPasses[:]
+		more = thoroughPasses[:]
 		if !squashed {
 			more = append(more, squashPasses[:]...)
 		}
-		for _, p := range more {
-			r := f.run(p)
-			if r.text != "" {
-				return r.text, nil
-			}
-			note(r)
+	} else {
+		// Live, the squashed copies come last too: only a frame where a
+		// code was seen pays for them.
+		more = squashPasses[:]
+	}
+	for _, p := range more {
+		r := f.run(p)
+		if r.text != "" {
+			return r.text, nil
 		}
+		note(r)
 	}
 	if unreadable != nil {
 		return "", fmt.Errorf("decode: %w: %v", ErrUnreadable, unreadable)

@@ -99,23 +99,25 @@ func TestDecoder_Decode_Inverted(t *testing.T) {
 // by the live decoder (Decoder{}, the camera's) and by the thorough one
 // (kioskDecoder, `kiosk decode`'s). The corpus is deterministic, so these
 // are regression floors a little under what the decoders read today, not
-// statistics. The kiosk classes are graded up to where no decoder reads
-// them, so their floors are far from 14.
+// statistics, except live tilt, which is exactly what the live decoder
+// reads (the perspective retry it runs): one frame fewer fails. The kiosk
+// classes are graded up to where no decoder reads them, so their floors
+// are far from 14.
 var minDecoded = map[corpus.Class]struct{ live, thorough int }{
 	corpus.Clean:    {14, 14},
 	corpus.Rotate:   {14, 14},
 	corpus.Blur:     {13, 13},
 	corpus.Noise:    {13, 13},
 	corpus.Contrast: {13, 13},
-	corpus.Combined: {12, 13},
-	corpus.Tilt:     {4, 8}, // today 5 and 9: perspective needs Thorough
-	corpus.Motion:   {4, 6}, // 5, 7
-	corpus.Small:    {1, 4}, // 2, 5
-	corpus.LowLight: {6, 7}, // 7, 8
+	corpus.Combined: {13, 13},
+	corpus.Tilt:     {6, 8}, // today 6 and 9: tilt to 60° needs Thorough
+	corpus.Motion:   {6, 6}, // 7, 7
+	corpus.Small:    {3, 4}, // 4, 5
+	corpus.LowLight: {7, 7}, // 8, 8
 	corpus.Glare:    {2, 2}, // 3, 3
 	corpus.Finger:   {7, 7}, // 8, 8
 	corpus.JPEG:     {13, 13},
-	corpus.Screen:   {8, 9}, // 9, 10
+	corpus.Screen:   {9, 9}, // 10, 10
 }
 
 // Ensure that every class decodes at the rate it did, with the live and

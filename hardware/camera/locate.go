@@ -31,10 +31,11 @@ type matrixResult struct {
 // decodeMatrix looks for QR finder patterns in bm and decodes the code they
 // frame. Unlike gozxing's QRCodeReader, which gives up when its single best
 // triple of finder patterns fails, it tries the few best triples, so a
-// finder-like blob in the background does not hide the code. With
-// perspective, a triple gozxing's detector cannot read is tried again with
-// [perspectiveRetry].
-func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder, perspective bool) matrixResult {
+// finder-like blob in the background does not hide the code. Unless persp
+// is perspOff, a triple gozxing's detector cannot read is tried again with
+// [perspectiveRetry]; with perspFull the triples ranked may be as
+// distorted as a symbol tilted by up to 60° (see rankTriples).
+func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder bool, persp perspMode) matrixResult {
 	var hints map[gozxing.DecodeHintType]any
 	if tryHarder {
 		hints = tryHarderHints
@@ -59,7 +60,7 @@ func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder, perspe
 			}
 		}
 		res.err = err
-		if !perspective {
+		if persp == perspOff {
 			return false
 		}
 		text, n, err := perspectiveRetry(dec, bm, info)
@@ -83,7 +84,7 @@ func decodeMatrix(dec *decoder.Decoder, bm *gozxing.BitMatrix, tryHarder, perspe
 	if len(centers) == 3 && info != nil {
 		return res
 	}
-	for _, t := range rankTriples(centers, perspective) {
+	for _, t := range rankTriples(centers, persp == perspFull) {
 		if tried >= maxTriples {
 			break
 		}
