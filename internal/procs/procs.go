@@ -7,7 +7,7 @@
 // to the cores, each of a busy store's fdatasync calls (two a commit, a
 // millisecond or more each) can leave a core idle while goroutines wait
 // to run. In BenchmarkIngestKiosks on 2 cores the central used 1.5 of them
-// at GOMAXPROCS=2 and 1.8 at 4, and stored 1.27× as many check-ins a
+// at GOMAXPROCS=2 and 1.8 at 4, and stored 1.23× as many check-ins a
 // second (docs/benchmarks.md). CPU-bound pools (the ingest's opening of
 // sealed parts) stay sized by the cores: runtime.NumCPU.
 package procs
