@@ -13,7 +13,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -37,11 +36,6 @@ import (
 //
 // Nothing here logs a phone number, a code, a name or a pseudonym.
 
-// AppKeyFile is the visitor app's server secret in the data directory
-// (0600): it keys the hashes of phone numbers and codes and the check-in
-// receipts.
-const AppKeyFile = "app.key"
-
 // The visitor app's limits.
 const (
 	appCodeTTL       = 3 * time.Minute // a code is valid this long
@@ -52,16 +46,46 @@ const (
 	appMaxNameRunes  = 30
 	appVisitsDays    = RetentionDays
 	appMaxConsentLen = 32
-	// A number gets 5 codes an hour (and one per appResendAfter); a
-	// client address 20 an hour (a carrier NAT holds many phones). The
-	// counts are in memory: a restart forgets them.
-	appCodesPerNumberEvery  = 12 * time.Minute
-	appCodesPerNumberBurst  = 5
-	appCodesPerClientEvery  = 3 * time.Minute
-	appCodesPerClientBurst  = 20
-	appVerifyPerClientEvery = 6 * time.Second // verification attempts per address
-	appVerifyPerClientBurst = 30
 )
+
+// appLimit is one of the visitor app's rate limits, counted in the store
+// (store.Apps.TakeAppLimit): every central on the store counts the same
+// events, and a restart forgets none. The store sees a keyed hash of the
+// limit's name and the number or address, never either.
+type appLimit struct {
+	name  string
+	every time.Duration // one more event an every
+	burst int           // events at once
+}
+
+// The visitor app's rate limits: a number gets 5 codes an hour and one
+// per appResendAfter; a client address 20 codes an hour (a carrier NAT
+// holds many phones) and 30 verifications at once, then one in 6 s.
+var (
+	limitCodesPerNumber = appLimit{"codes-per-number", 12 * time.Minute, 5}
+	limitResend         = appLimit{"resend", appResendAfter, 1}
+	limitCodesPerClient = appLimit{"codes-per-client", 3 * time.Minute, 20}
+	limitVerifyClient   = appLimit{"verify-per-client", 6 * time.Second, 30}
+)
+
+// allow takes an event of value (a phone key, a client address) from each
+// limit in turn and reports whether all of them allowed it; the first
+// refusal stops.
+func (h *appAPI) allow(ctx context.Context, value string, limits ...appLimit) (bool, error) {
+	now := h.s.now()
+	for _, l := range limits {
+		m := hmac.New(sha256.New, subKey(h.key, "limit"))
+		m.Write([]byte(l.name + "\x00" + value))
+		ok, err := h.s.store.TakeAppLimit(ctx, [32]byte(m.Sum(nil)), now, l.every, l.burst)
+		if err != nil {
+			return false, fmt.Errorf("app rate limit %s: %w", l.name, err)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
 
 // AuditAppAccountDeleted is the kind of the audit event of a visitor who
 // deleted their app account: its detail holds the SHA-256 of the person's
@@ -104,26 +128,23 @@ func appFail(status int, code, format string, args ...any) (any, int, error) {
 // appAPI holds the visitor app's handlers.
 type appAPI struct {
 	s      *Server
-	key    []byte // AppKeyFile
+	key    []byte // appKey
 	sender notify.Sender
 	err    error // why the app API cannot work (no vault, no key, no sender)
-
-	perNumber   *appcheckin.Limiter
-	resend      *appcheckin.Limiter
-	perClient   *appcheckin.Limiter
-	verifyLimit *appcheckin.Limiter
 }
 
-// appKey returns the visitor app's secret, creating DATA/app.key.
+// appKey returns the visitor app's secret, derived from the province's
+// key-encryption key, so that every central of the province has it (a code
+// asked for at one central is checked at another) and nothing needs
+// copying. It keys the hashes of phone numbers, codes and limits and the
+// check-in receipts.
 func (s *Server) appKey() ([]byte, error) {
-	data, created, err := loadOrCreateSecret(filepath.Join(s.cfg.DataOrDefault(), AppKeyFile), newAdminToken)
-	if err != nil {
-		return nil, fmt.Errorf("app key: %w", err)
+	if s.keys == nil {
+		return nil, errors.New("app key: no province keys")
 	}
-	if created {
-		s.log.Info("created the visitor app's key", "file", AppKeyFile)
-	}
-	return data, nil
+	m := hmac.New(sha256.New, s.keys.KEK()[:])
+	m.Write([]byte("anshim-app-key-v1"))
+	return m.Sum(nil), nil
 }
 
 // subKey derives a key for one use of the app key.
@@ -143,13 +164,7 @@ func subKey(key []byte, use string) []byte {
 //	GET    /v1/app/inbox        (session) → {"notices":[…]}
 //	DELETE /v1/app/account      (session) → 204
 func (s *Server) appRoutes(mux *http.ServeMux) {
-	h := &appAPI{
-		s:           s,
-		perNumber:   appcheckin.NewLimiter(appCodesPerNumberEvery, appCodesPerNumberBurst, s.now),
-		resend:      appcheckin.NewLimiter(appResendAfter, 1, s.now),
-		perClient:   appcheckin.NewLimiter(appCodesPerClientEvery, appCodesPerClientBurst, s.now),
-		verifyLimit: appcheckin.NewLimiter(appVerifyPerClientEvery, appVerifyPerClientBurst, s.now),
-	}
+	h := &appAPI{s: s}
 	h.key, h.err = s.appKey()
 	if h.err == nil && s.vault == nil {
 		h.err = fmt.Errorf("identity vault: %w", s.vaultErr)
@@ -278,7 +293,14 @@ func (h *appAPI) sendCode(r *http.Request) (any, int, error) {
 	}
 	phone := h.phoneKey(e164)
 	pk := string(phone[:])
-	if !h.perClient.Allow(clientHost(r)) || !h.resend.Allow(pk) || !h.perNumber.Allow(pk) {
+	ok, err := h.allow(r.Context(), "addr:"+clientHost(r), limitCodesPerClient)
+	if err == nil && ok {
+		ok, err = h.allow(r.Context(), "phone:"+pk, limitResend, limitCodesPerNumber)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
 		return appFail(http.StatusTooManyRequests, appErrRateLimited, "too many codes asked for: wait a while and try again")
 	}
 	code, err := newCode()
@@ -333,7 +355,9 @@ func (h *appAPI) verify(r *http.Request) (any, int, error) {
 	if err := decodeJSON(r, &req, false); err != nil {
 		return nil, 0, err
 	}
-	if !h.verifyLimit.Allow(clientHost(r)) {
+	if ok, err := h.allow(r.Context(), "addr:"+clientHost(r), limitVerifyClient); err != nil {
+		return nil, 0, err
+	} else if !ok {
 		return appFail(http.StatusTooManyRequests, appErrRateLimited, "too many tries: wait a while and try again")
 	}
 	e164, err := vault.NormalizePhone(req.Phone)

@@ -14,7 +14,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/anshim/anshim/central/appcheckin"
 	"github.com/anshim/anshim/central/store/pgstore/pgtest"
+	"github.com/anshim/anshim/venuecode"
 )
 
 // Ensure that the JetStream errors of a cluster still forming are retried
@@ -210,4 +212,60 @@ func startTwoCentrals(t *testing.T) (a, b *testServer) {
 	cfg2 := cfg1
 	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
 	return startServerWith(t, cfg1, keys, clock), startServerWith(t, cfg2, keys, clock)
+}
+
+// Ensure that the visitor app works across two centrals on one store, as
+// behind a load balancer: a code asked for at one is checked at the other
+// (the app key comes from the province keys, not from a central's data
+// directory), the session made at one serves at the other, a check-in's
+// resend at the other is answered as the first time, and the rate limits
+// count the events of both centrals (one code per 30 s, five an hour per
+// number).
+func TestApp_TwoCentrals(t *testing.T) {
+	a, b := startTwoCentrals(t)
+	ctx := context.Background()
+	const phone, e164 = "010-4321-8765", "+821043218765"
+	send := func(ts *testServer) int {
+		st, _ := ts.app(t, "POST", "/v1/app/codes", "", map[string]any{"phone": phone, "consent": "2026-12-1"})
+		return st
+	}
+	code := a.sendCode(t, phone, e164)
+	if st := send(b); st != http.StatusTooManyRequests {
+		t.Fatalf("a resend at the other central at once = %d, want 429", st)
+	}
+	st, s1 := b.app(t, "POST", "/v1/app/sessions", "", map[string]any{"phone": phone, "code": code, "consent": "2026-12-1", "name": "박제주"})
+	if st != http.StatusCreated || s1.Session == "" {
+		t.Fatalf("the code sent by one central, verified at the other = %d %+v", st, s1)
+	}
+	if st, p := a.app(t, "GET", "/v1/app/pass", s1.Session, nil); st != http.StatusOK || p.Pass != s1.Pass {
+		t.Fatalf("the other central's session = %d %+v", st, p)
+	}
+
+	k := a.enroll(t, "v1")
+	cur := displayCode(t, k.key, k.enr.Device, "v1", venuecode.PeriodOf(a.clock.Now(), 30*time.Second))
+	st, r := a.appCheckIn(t, map[string]any{"pass": s1.Pass, "code": cur, "client_id": "ha-1"})
+	if st != http.StatusOK || r.Result != appcheckin.Accepted {
+		t.Fatalf("check-in = %d %+v", st, r)
+	}
+	if st, r2 := b.appCheckIn(t, map[string]any{"pass": s1.Pass, "code": cur, "client_id": "ha-1"}); st != http.StatusOK || r2.Result != appcheckin.Accepted || !r2.Time.Equal(r.Time) {
+		t.Errorf("its resend at the other central = %d %+v, want the first answer", st, r2)
+	}
+	if s, err := a.store.State(ctx, appcheckin.AppDevice("v1")); err != nil || s.LastSeq != 1 {
+		t.Errorf("app device state %+v, %v: want one check-in stored", s, err)
+	}
+
+	// Five codes an hour per number, whichever central sends them: one
+	// sent above, four more alternating, the sixth refused by both.
+	for i, ts := range []*testServer{b, a, b, a} {
+		a.clock.Advance(31 * time.Second)
+		if st := send(ts); st != http.StatusAccepted {
+			t.Fatalf("code %d = %d, want 202", i+2, st)
+		}
+	}
+	a.clock.Advance(31 * time.Second)
+	for _, ts := range []*testServer{a, b} {
+		if st := send(ts); st != http.StatusTooManyRequests {
+			t.Errorf("a sixth code within the hour = %d, want 429", st)
+		}
+	}
 }

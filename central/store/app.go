@@ -131,9 +131,16 @@ var ErrCodeExpired = errors.New("no valid code: it expired, was used or was trie
 //     DestroyPersons does (a tombstone remains) and deletes their account,
 //     sessions and notices, together; ErrNotFound (or ErrDestroyed) for a
 //     person that is not in the vault, and then it changes nothing.
+//   - TakeAppLimit is one transaction on the key's bucket: a bucket
+//     holds burst events and gains one every every, so burst events may
+//     happen at once and then one an every. It answers whether the event
+//     at now may happen and counts it only then: a refused event takes
+//     nothing. Every central on the store shares the buckets, and a
+//     restart keeps them.
 //   - DropApp deletes the codes expired at before, the sessions expired
-//     at before, the notices sent before keepFrom and the receipts of
-//     check-ins (Time) before keepFrom; it returns how many in all.
+//     at before, the limit buckets full again at before, the notices
+//     sent before keepFrom and the receipts of check-ins (Time) before
+//     keepFrom; it returns how many in all.
 //   - Times keep at least microseconds.
 type Apps interface {
 	// PutAppCode stores a code for c.Phone, replacing the earlier one.
@@ -170,8 +177,28 @@ type Apps interface {
 	// AppReceiptAt returns the receipt of a stored check-in (ErrNotFound).
 	AppReceiptAt(ctx context.Context, device string, seq uint64) (AppReceipt, error)
 
+	// TakeAppLimit takes an event at now from the token bucket of key
+	// (burst events, one more every every) and reports whether it may
+	// happen.
+	TakeAppLimit(ctx context.Context, key [32]byte, now time.Time, every time.Duration, burst int) (bool, error)
+
 	// DeleteAppPerson destroys a person at now: identity and app data.
 	DeleteAppPerson(ctx context.Context, person string, now time.Time) error
 	// DropApp drops what expired or is past retention.
 	DropApp(ctx context.Context, before, keepFrom time.Time) (int, error)
+}
+
+// TakeToken is the token bucket of Apps.TakeAppLimit, kept as the time at
+// which the bucket is full again (zero: full): it answers whether an event
+// at now may happen and the bucket's new full time (full unchanged when
+// not). Both backends store full and apply TakeToken in a transaction.
+func TakeToken(full, now time.Time, every time.Duration, burst int) (time.Time, bool) {
+	from := full
+	if from.Before(now) {
+		from = now
+	}
+	if from.Sub(now) > every*time.Duration(max(burst, 1)-1) {
+		return full, false
+	}
+	return from.Add(every), true
 }

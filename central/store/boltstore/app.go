@@ -23,6 +23,7 @@ import (
 //	app-notices      person id ‖ 0x00 ‖ notice id → store.AppNotice (JSON)
 //	app-receipts     client key (32) → appReceiptRecord (JSON)
 //	app-receipts-at  u8 len ‖ device ‖ seq u64 → client key
+//	app-limits       limit key (32) → full again at, Unix µs (u64)
 var (
 	bucketAppCodes      = []byte("app-codes")
 	bucketAppAccounts   = []byte("app-accounts")
@@ -478,6 +479,14 @@ func (s *Store) DropApp(ctx context.Context, before, keepFrom time.Time) (int, e
 		}, nil); err != nil {
 			return err
 		}
+		if err := drop(bucketAppLimits, func(v []byte) (bool, error) {
+			if len(v) != 8 {
+				return false, fmt.Errorf("limit of %d bytes", len(v))
+			}
+			return !before.Before(time.UnixMicro(int64(binary.BigEndian.Uint64(v)))), nil
+		}, nil); err != nil {
+			return err
+		}
 		if err := drop(bucketAppSessions, func(v []byte) (bool, error) {
 			var r appSessionRecord
 			err := json.Unmarshal(v, &r)
@@ -509,4 +518,32 @@ func (s *Store) DropApp(ctx context.Context, before, keepFrom time.Time) (int, e
 		return 0, fmt.Errorf("drop app data: %w", err)
 	}
 	return n, nil
+}
+
+// bucketAppLimits holds the app's rate limits: key (32) → the time the
+// bucket is full again, Unix microseconds (u64).
+var bucketAppLimits = []byte("app-limits")
+
+// TakeAppLimit implements store.Apps.
+func (s *Store) TakeAppLimit(ctx context.Context, key [32]byte, now time.Time, every time.Duration, burst int) (bool, error) {
+	var ok bool
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketAppLimits)
+		if err != nil {
+			return err
+		}
+		var full time.Time
+		if v := b.Get(key[:]); len(v) == 8 {
+			full = time.UnixMicro(int64(binary.BigEndian.Uint64(v)))
+		}
+		var next time.Time
+		if next, ok = store.TakeToken(full, now, every, burst); !ok {
+			return nil
+		}
+		return b.Put(key[:], binary.BigEndian.AppendUint64(nil, uint64(next.UnixMicro())))
+	})
+	if err != nil {
+		return false, fmt.Errorf("take app limit: %w", err)
+	}
+	return ok, nil
 }

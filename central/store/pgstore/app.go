@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/anshim/anshim/central/store"
 )
@@ -20,6 +21,10 @@ import (
 //	app_sessions   token hash (primary key), person, created, last_used, expires
 //	app_notices    person, id (primary key), sent, record (JSON store.AppNotice)
 //	app_receipts   client key (primary key), device, seq, time, record (JSON)
+//
+// and its rate limits (0016_app_limits.sql):
+//
+//	app_limits     limit key (primary key), full_at
 
 func uniqueViolation(err error) bool {
 	var pe *pgconn.PgError
@@ -326,6 +331,7 @@ func (s *Store) DropApp(ctx context.Context, before, keepFrom time.Time) (int, e
 		}{
 			{"DELETE FROM app_codes WHERE expires <= $1", before},
 			{"DELETE FROM app_sessions WHERE expires <= $1", before},
+			{"DELETE FROM app_limits WHERE full_at <= $1", before},
 			{"DELETE FROM app_notices WHERE sent < $1", keepFrom},
 			{"DELETE FROM app_receipts WHERE time < $1", keepFrom},
 		} {
@@ -341,4 +347,33 @@ func (s *Store) DropApp(ctx context.Context, before, keepFrom time.Time) (int, e
 		return 0, fmt.Errorf("pgstore: drop app data: %w", err)
 	}
 	return n, nil
+}
+
+// TakeAppLimit implements store.Apps: the bucket's row is locked (made
+// first if missing) and store.TakeToken applied to it.
+func (s *Store) TakeAppLimit(ctx context.Context, key [32]byte, now time.Time, every time.Duration, burst int) (bool, error) {
+	var ok bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO app_limits (key, full_at) VALUES ($1, '-infinity') ON CONFLICT (key) DO NOTHING", key[:]); err != nil {
+			return err
+		}
+		var full pgtype.Timestamptz
+		if err := tx.QueryRow(ctx, "SELECT full_at FROM app_limits WHERE key = $1 FOR UPDATE", key[:]).Scan(&full); err != nil {
+			return err
+		}
+		var last time.Time
+		if full.InfinityModifier == pgtype.Finite {
+			last = full.Time
+		}
+		var next time.Time
+		if next, ok = store.TakeToken(last, now, every, burst); !ok {
+			return nil
+		}
+		_, err := tx.Exec(ctx, "UPDATE app_limits SET full_at = $2 WHERE key = $1", key[:], next)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("pgstore: take app limit: %w", err)
+	}
+	return ok, nil
 }

@@ -26,6 +26,8 @@ func testApps(t *testing.T, h *harness) {
 		{"Receipts", testAppReceipts},
 		{"DeletePerson", testAppDeletePerson},
 		{"Drop", testAppDrop},
+		{"Limits", testAppLimits},
+		{"Limits_Concurrent", testAppLimitsConcurrent},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, &harness{t: t, open: h.open, ctx: h.ctx})
@@ -379,9 +381,17 @@ func testAppDrop(t *testing.T, h *harness) {
 			t.Fatal(err)
 		}
 	}
+	for i, at := range []time.Time{now.Add(-2 * time.Minute), now.Add(-time.Minute)} { // full again at now (dropped), now+1m
+		if ok, err := s.TakeAppLimit(ctx, hash32(fmt.Sprint("l", i)), at, 2*time.Minute, 1); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+	}
 	n, err := s.DropApp(ctx, now, keepFrom)
-	if err != nil || n != 4 {
-		t.Fatalf("DropApp = %d, %v; want 4", n, err)
+	if err != nil || n != 5 {
+		t.Fatalf("DropApp = %d, %v; want 5", n, err)
+	}
+	if ok, err := s.TakeAppLimit(ctx, hash32("l1"), now, 2*time.Minute, 1); err != nil || ok {
+		t.Errorf("the limit not yet full again: %v, %v; want kept and refused", ok, err)
 	}
 	if _, err := s.TryAppCode(ctx, hash32("1"), hash32("11"), base, 5, false); !errors.Is(err, store.ErrCodeExpired) {
 		t.Errorf("the expired code: %v", err)
@@ -409,5 +419,99 @@ func testAppDrop(t *testing.T, h *harness) {
 	}
 	if n, err := s.DropApp(ctx, now, keepFrom); err != nil || n != 0 {
 		t.Errorf("DropApp again = %d, %v; want 0", n, err)
+	}
+}
+
+// Ensure that a limit's bucket holds burst events and gains one an every,
+// that a refused event takes nothing, that keys are apart, and that the
+// buckets survive reopening.
+func testAppLimits(t *testing.T, h *harness) {
+	s := h.store("a")
+	ctx := h.ctx
+	const every, burst = 10 * time.Minute, 3
+	take := func(key string, at time.Duration) bool {
+		t.Helper()
+		ok, err := s.TakeAppLimit(ctx, hash32(key), base.Add(at), every, burst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for i := range burst {
+		if !take("n", time.Duration(i)*time.Second) {
+			t.Fatalf("event %d of the burst refused", i+1)
+		}
+	}
+	if take("n", 3*time.Second) {
+		t.Fatal("an event past the burst allowed")
+	}
+	if !take("m", 3*time.Second) {
+		t.Fatal("another key's first event refused")
+	}
+	// Refused events take nothing: after one every, exactly one more.
+	for i := range 5 {
+		if take("n", every-time.Duration(5-i)*time.Second) {
+			t.Fatalf("event %d before the refill allowed", i)
+		}
+	}
+	if !take("n", every) {
+		t.Fatal("the event one every later refused")
+	}
+	if take("n", every+time.Second) {
+		t.Fatal("a second event one every later allowed")
+	}
+	s.close()
+	s = h.store("a")
+	if take("n", every+2*time.Second) {
+		t.Fatal("after reopening, the bucket was full again")
+	}
+	// A bucket idle for burst everies is full: burst events again.
+	for i := range burst {
+		if !take("n", 5*every+time.Duration(i)*time.Second) {
+			t.Fatalf("event %d after the bucket filled refused", i+1)
+		}
+	}
+	if take("n", 5*every+time.Minute) {
+		t.Fatal("an event past the refilled burst allowed")
+	}
+	// A burst of 1: one event an every.
+	if ok, err := s.TakeAppLimit(ctx, hash32("r"), base, 30*time.Second, 1); err != nil || !ok {
+		t.Fatalf("first resend: %v, %v", ok, err)
+	}
+	if ok, err := s.TakeAppLimit(ctx, hash32("r"), base.Add(29*time.Second), 30*time.Second, 1); err != nil || ok {
+		t.Fatalf("resend after 29 s: %v, %v; want refused", ok, err)
+	}
+	if ok, err := s.TakeAppLimit(ctx, hash32("r"), base.Add(30*time.Second), 30*time.Second, 1); err != nil || !ok {
+		t.Fatalf("resend after 30 s: %v, %v; want allowed", ok, err)
+	}
+}
+
+// Ensure that concurrent takes of one bucket allow exactly its burst.
+func testAppLimitsConcurrent(t *testing.T, h *harness) {
+	s := h.store("a")
+	const burst, callers = 5, 20
+	var wg sync.WaitGroup
+	allowed := make(chan bool, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.TakeAppLimit(h.ctx, hash32("c"), base, time.Hour, burst)
+			if err != nil {
+				t.Error(err)
+			}
+			allowed <- ok
+		}()
+	}
+	wg.Wait()
+	close(allowed)
+	n := 0
+	for ok := range allowed {
+		if ok {
+			n++
+		}
+	}
+	if n != burst {
+		t.Errorf("%d of %d concurrent takes allowed, want the burst %d", n, callers, burst)
 	}
 }
