@@ -2,13 +2,16 @@ package central
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/anshim/anshim/central/daykeys"
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/province"
 )
 
 // Retention of check-ins: 28 KST days, today included. A day older than
@@ -35,6 +38,70 @@ func (s *Server) openDayKeys() (*daykeys.Keys, error) {
 		return nil, fmt.Errorf("day keys: %w", err)
 	}
 	return k, nil
+}
+
+// ErrDayKeysMismatch means that the store is bound to another day-key
+// ratchet than DATA/daykeys: its check-ins are sealed under keys this
+// central does not hold.
+var ErrDayKeysMismatch = errors.New("the store's check-ins are sealed with another day-key ratchet")
+
+// bindDayKeys binds the store to the ratchet of DATA/daykeys when it is
+// bound to none, and fails with ErrDayKeysMismatch when it is bound to
+// another: a second central started without a copy of the first's
+// DATA/daykeys would seal check-ins no other central can read, and read
+// none of theirs, silently.
+func bindDayKeys(ctx context.Context, st store.Store, k *daykeys.Keys, path string) error {
+	fp, err := k.Fingerprint()
+	if err != nil {
+		return fmt.Errorf("day keys: %w", err)
+	}
+	bound, err := st.BindDayKeys(ctx, fp, false)
+	if err != nil {
+		return fmt.Errorf("day keys: %w", err)
+	}
+	if bound != fp {
+		return fmt.Errorf("day keys: %s (fingerprint %x…) is not the ratchet of this store (%x…): %w; "+
+			"copy DATA/daykeys from a central running on this store, or restore this central's from its backup, and start again "+
+			"(if it is lost for good, 'central rebind-day-keys' binds the store to this file; the check-ins stored before stay unreadable)",
+			path, fp[:4], bound[:4], ErrDayKeysMismatch)
+	}
+	return nil
+}
+
+// RebindDayKeys binds the store to the day-key ratchet in cfg's data
+// directory (made if missing), replacing the ratchet it was bound to, and
+// records it in the audit trail. It is the way out when a central's
+// DATA/daykeys is lost for good: the check-ins sealed under the lost
+// ratchet stay unreadable, and are destroyed with their days. It returns
+// the fingerprints before and after.
+func RebindDayKeys(ctx context.Context, cfg *Config, st store.Store) (before, after [32]byte, err error) {
+	keys, err := province.Load(cfg.KeysOrDefault())
+	if err != nil {
+		return before, after, fmt.Errorf("province keys: %w", err)
+	}
+	now := cfg.NowOrDefault()()
+	path := filepath.Join(cfg.DataOrDefault(), DayKeysFile)
+	k, err := daykeys.Open(path, keys.KEK()[:], daykeys.DayOf(now)-RetentionDays+1)
+	if err != nil {
+		return before, after, fmt.Errorf("day keys: %w", err)
+	}
+	if after, err = k.Fingerprint(); err != nil {
+		return before, after, fmt.Errorf("day keys: %w", err)
+	}
+	if before, err = st.BindDayKeys(ctx, after, false); err != nil {
+		return before, after, fmt.Errorf("day keys: %w", err)
+	}
+	if before == after {
+		return before, after, nil
+	}
+	if _, err := st.BindDayKeys(ctx, after, true); err != nil {
+		return before, after, fmt.Errorf("day keys: %w", err)
+	}
+	detail, _ := json.Marshal(map[string]string{"before": hex.EncodeToString(before[:4]), "after": hex.EncodeToString(after[:4])})
+	if _, err := st.AddAudit(ctx, store.AuditEvent{Time: now.UTC(), Kind: store.AuditDayKeysRebound, Detail: string(detail)}); err != nil {
+		return before, after, fmt.Errorf("day keys: audit: %w", err)
+	}
+	return before, after, nil
 }
 
 // RunRetention drops and destroys every day past retention at now, oldest

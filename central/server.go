@@ -159,6 +159,12 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 	if s.dayKeys, err = s.openDayKeys(); err != nil {
 		return nil, err
 	}
+	bctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = bindDayKeys(bctx, st, s.dayKeys, filepath.Join(data, DayKeysFile))
+	cancel()
+	if err != nil {
+		return nil, err
+	}
 	if s.vault, err = vault.New(st, keys.KEK(), keys.Signer(), &vault.Options{Now: s.now}); err != nil {
 		s.vaultErr = fmt.Errorf("identity vault: %w", err)
 		logger.Error("identity vault unavailable", "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -211,7 +212,38 @@ func startTwoCentrals(t *testing.T) (a, b *testServer) {
 	cfg1.Store = dsn
 	cfg2 := cfg1
 	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
-	return startServerWith(t, cfg1, keys, clock), startServerWith(t, cfg2, keys, clock)
+	a = startServerWith(t, cfg1, keys, clock)
+	// As docs/sync.md says: the second central gets a copy of the first's
+	// day-key ratchet before its first start.
+	dk, err := os.ReadFile(filepath.Join(cfg1.DataOrDefault(), DayKeysFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg2.Data, DayKeysFile), dk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return a, startServerWith(t, cfg2, keys, clock)
+}
+
+// Ensure that a second central on the store without a copy of the first's
+// DATA/daykeys refuses to start, saying what to copy.
+func TestDayKeys_SecondCentralWithoutCopy(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	dir := t.TempDir()
+	cfg1, keys := testConfig(t, dir, clock)
+	cfg1.Store = dsn
+	startServerWith(t, cfg1, keys, clock)
+	cfg2 := cfg1
+	cfg2.Data, cfg2.Keys = t.TempDir(), filepath.Join(dir, "province")
+	s, err := New(cfg2, nil)
+	if err == nil {
+		s.Close()
+		t.Fatal("a second central with a new DATA/daykeys started on the store")
+	}
+	if !errors.Is(err, ErrDayKeysMismatch) || !strings.Contains(err.Error(), "copy DATA/daykeys") {
+		t.Errorf("error %v: want ErrDayKeysMismatch saying to copy DATA/daykeys", err)
+	}
 }
 
 // Ensure that the visitor app works across two centrals on one store, as

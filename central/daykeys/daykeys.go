@@ -80,6 +80,7 @@ const (
 	nextLabel = "anshim-daykey-next-v1"
 	tagLabel  = "anshim-daykey-tag-v1"
 	encLabel  = "anshim-daykey-enc-v1"
+	fpLabel   = "anshim-daykey-fingerprint-v1"
 	fileMagic = "anshim-daykeys-v1"
 )
 
@@ -308,6 +309,31 @@ func (k *Keys) KeyMaterial(d Day) ([][]byte, error) {
 	}
 	tag, enc := derive(key, tagLabel), derive(key, encLabel)
 	return [][]byte{key[:], tag[:], enc[:]}, nil
+}
+
+// FingerprintDay is the day whose key Fingerprint is taken of,
+// 2100-01-01: far enough ahead that no live ratchet has destroyed it, so
+// every copy of a ratchet can derive it whatever its oldest live day.
+const FingerprintDay Day = 47482
+
+// Fingerprint identifies the ratchet without revealing any key: an HMAC
+// of FingerprintDay's key. Copies of one ratchet (a central's DATA/daykeys
+// copied to another central) have the same fingerprint, at any oldest
+// day; ratchets made apart have different ones. The central binds its
+// store to it, so that check-ins are never sealed under two ratchets.
+func (k *Keys) Fingerprint() ([32]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.oldest > FingerprintDay {
+		return [32]byte{}, fmt.Errorf("fingerprint: %s: %w", FingerprintDay, ErrDestroyed)
+	}
+	key := k.key
+	for range int(FingerprintDay - k.oldest) {
+		key = next(key)
+	}
+	fp := derive(key, fpLabel)
+	clear(key[:])
+	return fp, nil
 }
 
 // QuarantineAD returns the associated data that binds a quarantined

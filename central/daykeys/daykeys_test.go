@@ -106,3 +106,62 @@ func TestKeys_DestroyThrough(t *testing.T) {
 		t.Fatal("destroying an already destroyed day moved the ratchet")
 	}
 }
+
+// Ensure that the fingerprint is the same for copies of a ratchet at any
+// oldest day, differs between ratchets made apart, is not a key the
+// ratchet uses, and that FingerprintDay is 2100-01-01.
+func TestKeys_Fingerprint(t *testing.T) {
+	if d, err := ParseDay("2100-01-01"); err != nil || d != FingerprintDay {
+		t.Fatalf("FingerprintDay = %d, 2100-01-01 is %d (%v)", FingerprintDay, d, err)
+	}
+	dir := t.TempDir()
+	kek := newKEK(t)
+	first, _ := ParseDay("2026-11-01")
+	a, err := Open(filepath.Join(dir, "a"), kek, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, err := a.Fingerprint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "copy"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(filepath.Join(dir, "copy"), kek, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DestroyThrough(first + 40); err != nil {
+		t.Fatal(err)
+	}
+	if fc, err := c.Fingerprint(); err != nil || fc != fa {
+		t.Errorf("a copy 40 days further on: fingerprint %x, %v; want %x", fc, err, fa)
+	}
+	b, err := Open(filepath.Join(dir, "b"), kek, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fb, err := b.Fingerprint(); err != nil || fb == fa {
+		t.Errorf("another ratchet's fingerprint %x, %v: want another", fb, err)
+	}
+	km, err := a.KeyMaterial(FingerprintDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range km {
+		if bytes.Equal(m, fa[:]) {
+			t.Error("the fingerprint is a key of FingerprintDay")
+		}
+	}
+	if err := c.DestroyThrough(FingerprintDay); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Fingerprint(); !errors.Is(err, ErrDestroyed) {
+		t.Errorf("fingerprint past FingerprintDay: %v, want ErrDestroyed", err)
+	}
+}

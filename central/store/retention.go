@@ -19,6 +19,13 @@ type Retention interface {
 	AddAudit(ctx context.Context, e AuditEvent) (uint64, error)
 	// Audit returns the audit trail in id order.
 	Audit(ctx context.Context) ([]AuditEvent, error)
+	// BindDayKeys binds the store to the day-key ratchet whose
+	// fingerprint (daykeys.Keys.Fingerprint) is fp, the ratchet that
+	// seals its check-ins: a store bound to none is bound to fp, and
+	// replace binds it to fp whatever it was bound to. It returns the
+	// fingerprint the store is bound to after, in one transaction: two
+	// centrals binding at once are bound to one of theirs.
+	BindDayKeys(ctx context.Context, fp [32]byte, replace bool) ([32]byte, error)
 }
 
 // AuditEvent is one entry of the audit trail: a day destroyed, a trace, an
@@ -52,4 +59,7 @@ const (
 	AuditTrace           = "trace" // a trace without reveal; with one: AuditIdentityRevealed
 	AuditTokenAdded      = "token-added"
 	AuditTokenRevoked    = "token-revoked"
+	// AuditDayKeysRebound: the store was bound to another day-key ratchet
+	// (`central rebind-day-keys`); detail: the fingerprints' first bytes.
+	AuditDayKeysRebound = "day-keys-rebound"
 )

@@ -43,10 +43,10 @@ func addConfigFlags(fs *cli.FlagSet, all bool) *configFlags {
 	f.path = fs.String("config", "", "JSON config `file` (see central.Config); flags override it")
 	f.data = fs.String("data", "", "data `directory` (default "+central.DefaultData+")")
 	f.store = fs.String("store", "", "store `spec`: bolt:PATH (default bolt:DATA/central.db) or postgres://USER@HOST:PORT/DB")
+	f.keys = fs.String("keys", "", "province key `directory` made by 'anshim keygen' (default DATA/province)")
 	if !all {
 		return f
 	}
-	f.keys = fs.String("keys", "", "province key `directory` made by 'anshim keygen' (default DATA/province)")
 	f.http = fs.String("http", "", "HTTP API listen `address` (default "+central.DefaultHTTP+")")
 	// The flag's value starts at the default, which --help shows once; the
 	// config takes it only when the flag is given (over a file's value).
@@ -101,8 +101,8 @@ func (f *configFlags) config(prog string) (central.Config, error) {
 	}
 	str("data", &cfg.Data, f.data)
 	str("store", &cfg.Store, f.store)
-	if f.keys != nil {
-		str("keys", &cfg.Keys, f.keys)
+	str("keys", &cfg.Keys, f.keys)
+	if f.http != nil {
 		str("http", &cfg.HTTP, f.http)
 		if set["token-ttl"] {
 			cfg.TokenTTL = f.tokenTTL

@@ -6,6 +6,7 @@
 //
 //	central serve [--config FILE] [--data DIR] [flags]
 //	central stats [--config FILE] [--data DIR]
+//	central rebind-day-keys [--config FILE] [--data DIR] --yes
 //
 // Every command has --help. Errors are printed as "central: error: ..."
 // followed by "central: hint: ..." lines that say what to do next. The exit
@@ -40,6 +41,7 @@ func (e *env) commands() []cli.Command {
 	return []cli.Command{
 		{Name: "serve", Summary: "run the central server: enrollment, NATS JetStream, ingest, ledger, HTTP API", Run: e.runServe},
 		{Name: "stats", Summary: "print each device's sync state from a stopped server's store", Run: e.runStats},
+		{Name: "rebind-day-keys", Summary: "bind a stopped store to this central's day-key ratchet when the old one is lost for good", Run: e.runRebind},
 	}
 }
 

@@ -134,3 +134,25 @@ func (s *Store) Audit(ctx context.Context) ([]store.AuditEvent, error) {
 	})
 	return out, err
 }
+
+// keyDayKeys holds, in the meta bucket, the fingerprint of the day-key
+// ratchet the store is bound to.
+var keyDayKeys = []byte("daykeys-fingerprint")
+
+// BindDayKeys implements store.Retention.
+func (s *Store) BindDayKeys(ctx context.Context, fp [32]byte, replace bool) ([32]byte, error) {
+	var bound [32]byte
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if v := m.Get(keyDayKeys); len(v) == 32 && !replace {
+			copy(bound[:], v)
+			return nil
+		}
+		bound = fp
+		return m.Put(keyDayKeys, fp[:])
+	})
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("bind day keys: %w", err)
+	}
+	return bound, nil
+}

@@ -48,3 +48,22 @@ func (s *Store) Audit(ctx context.Context) ([]store.AuditEvent, error) {
 	}
 	return out, nil
 }
+
+// BindDayKeys implements store.Retention (0017_daykeys_binding.sql).
+func (s *Store) BindDayKeys(ctx context.Context, fp [32]byte, replace bool) ([32]byte, error) {
+	q := "INSERT INTO daykeys_binding (fingerprint) VALUES ($1) ON CONFLICT (one) DO NOTHING"
+	if replace {
+		q = "INSERT INTO daykeys_binding (fingerprint) VALUES ($1) ON CONFLICT (one) DO UPDATE SET fingerprint = EXCLUDED.fingerprint"
+	}
+	var bound []byte
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, q, fp[:]); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, "SELECT fingerprint FROM daykeys_binding").Scan(&bound)
+	})
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("pgstore: bind day keys: %w", err)
+	}
+	return [32]byte(bound), nil
+}

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"crypto/sha256"
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,6 +133,57 @@ func testAuditAccount(t *testing.T, h *harness) {
 	for _, secret := range []string{"JJ-2026", "김확진", "밀접", "close contacts"} {
 		if strings.Contains(leaf, secret) {
 			t.Errorf("leaf %q holds %q", leaf, secret)
+		}
+	}
+}
+
+// Ensure that a store is bound to the first day-key fingerprint it is
+// given, keeps it across reopening and against another, is bound to
+// another only when replacing, and that concurrent first binds agree.
+func testBindDayKeys(t *testing.T, h *harness) {
+	s := h.store("a")
+	f1, f2 := sha256.Sum256([]byte("ratchet 1")), sha256.Sum256([]byte("ratchet 2"))
+	for _, tt := range []struct {
+		fp      [32]byte
+		replace bool
+		want    [32]byte
+	}{
+		{f1, false, f1}, {f1, false, f1}, {f2, false, f1},
+	} {
+		if got, err := s.BindDayKeys(h.ctx, tt.fp, tt.replace); err != nil || got != tt.want {
+			t.Fatalf("BindDayKeys(%x, %v) = %x, %v; want %x", tt.fp[:4], tt.replace, got[:4], err, tt.want[:4])
+		}
+	}
+	s.close()
+	s = h.store("a")
+	if got, err := s.BindDayKeys(h.ctx, f2, false); err != nil || got != f1 {
+		t.Fatalf("after reopening: %x, %v; want the first binding", got[:4], err)
+	}
+	if got, err := s.BindDayKeys(h.ctx, f2, true); err != nil || got != f2 {
+		t.Fatalf("replace: %x, %v", got[:4], err)
+	}
+	if got, err := s.BindDayKeys(h.ctx, f1, false); err != nil || got != f2 {
+		t.Fatalf("after replacing: %x, %v; want the new binding", got[:4], err)
+	}
+
+	c := h.store("b")
+	var wg sync.WaitGroup
+	got := make([][32]byte, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fp := sha256.Sum256([]byte{byte(i)})
+			var err error
+			if got[i], err = c.BindDayKeys(h.ctx, fp, false); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if got[i] != got[0] {
+			t.Fatalf("concurrent first binds answered %x and %x", got[0][:4], got[i][:4])
 		}
 	}
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"Retention_DropDay", testDropDay},
 		{"Retention_Audit", testAudit},
 		{"Retention_AuditAccount", testAuditAccount},
+		{"Retention_BindDayKeys", testBindDayKeys},
 		{"Registry", testRegistry},
 		{"Tracing", testTracing},
 		{"Ledger", testLedger}, {"Ledger_Concurrent", testLedgerConcurrent},
