@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strings"
-
-	"go.etcd.io/bbolt"
 
 	"github.com/anshim/anshim/central"
 	"github.com/anshim/anshim/internal/cli"
@@ -56,17 +51,9 @@ func (e *env) runRebind(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	if path, ok := strings.CutPrefix(cfg.StoreOrDefault(), "bolt:"); ok {
-		if _, err := os.Stat(path); err != nil {
-			return cli.WithHint(fmt.Errorf("no store: %w", err), "give the central's --data directory or --store")
-		}
-	}
-	st, err := central.OpenStore(&cfg)
+	st, err := openStopped(&cfg, "a central server is running on this store: stop it first")
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
-			return cli.WithHint(err, "a central server is running on this store: stop it first")
-		}
-		return cli.WithHint(err, "give the central's --data directory or --store")
+		return err
 	}
 	defer st.Close()
 	before, after, err := central.RebindDayKeys(ctx, &cfg, st)

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/anshim/anshim/central"
+	"github.com/anshim/anshim/central/store"
 	"github.com/anshim/anshim/internal/cli"
 )
 
@@ -46,18 +47,9 @@ func (e *env) runStats(ctx context.Context, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	// Never create a store: a wrong --data would leave an empty one behind.
-	if path, ok := strings.CutPrefix(cfg.StoreOrDefault(), "bolt:"); ok {
-		if _, err := os.Stat(path); err != nil {
-			return cli.WithHint(fmt.Errorf("no store: %w", err), "give the central's --data directory or --store")
-		}
-	}
-	st, err := central.OpenStore(&cfg)
+	st, err := openStopped(&cfg, "a central server is running on this store: ask it with GET /v1/devices and the admin token")
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
-			return cli.WithHint(err, "a central server is running on this store: ask it with GET /v1/devices and the admin token")
-		}
-		return cli.WithHint(err, "give the central's --data directory or --store")
+		return err
 	}
 	defer st.Close()
 	stats, err := central.Stats(ctx, st)
@@ -70,4 +62,23 @@ func (e *env) runStats(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	_, err = stdout.Write(append(data, '\n'))
 	return err
+}
+
+// openStopped opens the store of a stopped central, never creating one (a
+// wrong --data would leave an empty one behind); busy is the hint when a
+// running central holds a bbolt store.
+func openStopped(cfg *central.Config, busy string) (store.Store, error) {
+	if path, ok := strings.CutPrefix(cfg.StoreOrDefault(), "bolt:"); ok {
+		if _, err := os.Stat(path); err != nil {
+			return nil, cli.WithHint(fmt.Errorf("no store: %w", err), "give the central's --data directory or --store")
+		}
+	}
+	st, err := central.OpenStore(cfg)
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, cli.WithHint(err, "%s", busy)
+		}
+		return nil, cli.WithHint(err, "give the central's --data directory or --store")
+	}
+	return st, nil
 }
