@@ -702,3 +702,28 @@ func TestApp_NameRefused(t *testing.T) {
 		t.Errorf("the same code with a good name = %d %+v", st, a)
 	}
 }
+
+// Ensure that a visitor with a phone from abroad verifies with it, as
+// written with its country code, and that a number that is no mobile of
+// its country is refused with the app's phone-invalid answer.
+func TestApp_NumberFromAbroad(t *testing.T) {
+	ts := startServer(t)
+	const phone, e164 = "+86 138 0013 8000", "+8613800138000"
+	code := ts.sendCode(t, phone, e164)
+	st, s := ts.app(t, "POST", "/v1/app/sessions", "", map[string]any{"phone": "0086 13800138000", "code": code, "consent": "2026-12-1", "name": "Li Wei"})
+	if st != http.StatusCreated || s.Session == "" || s.Initial != "L" {
+		t.Fatalf("verify from abroad = %d %+v", st, s)
+	}
+	p, err := pass.NewVerifier(ts.keys.PassKeys(), nil).Verify(s.Pass, ts.clock.Now())
+	if err != nil || p.Kind != pass.KindApp {
+		t.Fatalf("the app pass: %+v, %v", p, err)
+	}
+	if person, err := ts.vault.Lookup(context.Background(), "+86-138-0013-8000"); err != nil || person.Pseudonym != p.Pseudonym {
+		t.Errorf("the vault by the number from abroad: %+v, %v", person, err)
+	}
+	for _, bad := range []string{"+86 10 1234 5678", "+44 20 7946 0958", "+999 1234 5678"} {
+		if st, a := ts.app(t, "POST", "/v1/app/codes", "", map[string]any{"phone": bad, "consent": "2026-12-1"}); st != http.StatusBadRequest || a.Error != "phone-invalid" {
+			t.Errorf("codes for %s = %d %+v, want 400 phone-invalid", bad, st, a)
+		}
+	}
+}

@@ -231,3 +231,25 @@ func TestClerkPages(t *testing.T) {
 		t.Errorf("the admin's revoke as a clerk = %d, want 403", code)
 	}
 }
+
+// Ensure that a clerk registers a visitor from abroad by the number they
+// carry, sees it masked with its country code, and finds them by it.
+func TestClerk_NumberFromAbroad(t *testing.T) {
+	ts := startServer(t)
+	b := signInClerk(t, ts, "choi.clerk")
+	code, loc, _ := b.do("POST", "/clerk/visitors", url.Values{"name": {"Li Wei"}, "phone": {"+86 138 0013 8000"}})
+	m := regexp.MustCompile(`^/clerk/visitors/(p-[0-9a-f]{16})\?registered=new$`).FindStringSubmatch(loc)
+	if code != http.StatusSeeOther || m == nil {
+		t.Fatalf("register from abroad = %d → %q", code, loc)
+	}
+	_, _, page := b.do("GET", loc, nil)
+	if !strings.Contains(page, `id="masked-phone">&#43;86 ****8000<`) || strings.Contains(page, "13800138000") || strings.Contains(page, "Li Wei") {
+		t.Errorf("the visitor page does not show the number masked with its country code, or shows the number or name:\n%s", page)
+	}
+	if code, loc, _ := b.do("POST", "/clerk/find", url.Values{"phone": {"0086 138-0013-8000"}}); code != http.StatusSeeOther || loc != "/clerk/visitors/"+m[1] {
+		t.Errorf("find from abroad = %d → %q", code, loc)
+	}
+	if code, _, page := b.do("POST", "/clerk/visitors", url.Values{"name": {"Li Wei"}, "phone": {"+86 10 2468 5555"}}); code != http.StatusBadRequest || strings.Contains(page, "2468") {
+		t.Errorf("a landline abroad = %d, want 400 without the number shown back", code)
+	}
+}

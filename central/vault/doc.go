@@ -7,8 +7,9 @@
 // # Phone numbers
 //
 // [NormalizePhone] turns a Korean mobile number as people write it
-// ("010-1234-5678", "+82 10-1234-5678", …) into E.164 ("+821012345678")
-// and refuses anything else. The E.164 form is what the blind index hashes
+// ("010-1234-5678", "+82 10-1234-5678", …), or a mobile number from abroad
+// with its country code ("+86 138 0013 8000"), into E.164
+// ("+821012345678") and refuses anything else. The E.164 form is what the blind index hashes
 // and what the sealed identity holds, so every way of writing a number
 // finds the same person.
 //

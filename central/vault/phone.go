@@ -3,6 +3,8 @@ package vault
 import (
 	"errors"
 	"strings"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
 // ErrInvalid marks an input that the vault refuses; the error is a
@@ -31,7 +33,8 @@ func invalid(field, reason string) error {
 const maxPhoneInput = 32
 
 // NormalizePhone returns the E.164 form ("+821012345678") of a Korean
-// mobile number, or a *FieldError for the field "phone".
+// mobile number or of a mobile number from abroad, or a *FieldError for
+// the field "phone".
 //
 // It accepts 010 numbers (11 digits: 010-XXXX-XXXX) and the legacy 011,
 // 016, 017, 018 and 019 numbers with a 3- or 4-digit middle part (10 or 11
@@ -48,11 +51,19 @@ const maxPhoneInput = 32
 //     00700 and others, are refused: they are dialling codes, not part of
 //     a number.)
 //
+// A number of another country is written with + (or 00) and its country
+// code, "+86 138 0013 8000", and accepted when that country's numbering
+// plan (libphonenumber's metadata, github.com/nyaruka/phonenumbers) has it
+// as a mobile number or may have it (North America does not tell them
+// apart): visitors from abroad verify, and clerks register them, with the
+// phone they carry.
+//
 // Spaces and hyphens may separate the digits anywhere; nothing else may
 // (no dots, brackets, letters or non-ASCII digits). It refuses landlines
-// (02, 031, …), other non-mobile numbers (012–015 paging numbers, 050,
-// 070, 080), other countries' numbers, wrong lengths, and a middle part
-// starting with 0, which no Korean mobile number has.
+// (02, 031, …, and other countries' landlines), other non-mobile numbers
+// (012–015 paging numbers, 050, 070, 080; toll-free numbers abroad),
+// numbers no country has, wrong lengths, and a middle part starting with
+// 0, which no Korean mobile number has.
 //
 // NormalizePhone of its own result returns the result.
 func NormalizePhone(s string) (string, error) {
@@ -79,12 +90,13 @@ func NormalizePhone(s string) (string, error) {
 	case len(national) == 0:
 		return "", invalid("phone", "no digits")
 	case plus || strings.HasPrefix(national, "00"):
-		rest, ok := strings.CutPrefix(national, "82")
+		intl := national
 		if !plus {
-			rest, ok = strings.CutPrefix(national, "0082")
+			intl = national[2:] // 00, the ITU's international prefix
 		}
+		rest, ok := strings.CutPrefix(intl, "82")
 		if !ok {
-			return "", invalid("phone", "not a Korean number: want +82 (or 0082) before an international number")
+			return foreignMobile(intl)
 		}
 		if !strings.HasPrefix(rest, "0") {
 			rest = "0" + rest
@@ -112,4 +124,25 @@ func NormalizePhone(s string) (string, error) {
 		return "", invalid("phone", "the middle part of a mobile number does not start with 0")
 	}
 	return "+82" + national[1:], nil
+}
+
+// foreignMobile returns the E.164 form of digits, a number of another
+// country than Korea written with its country code, when the numbering
+// plan of that country (libphonenumber's metadata) has it as a mobile
+// number, or may have it (the plans that do not tell mobile numbers from
+// landlines, such as North America's).
+func foreignMobile(digits string) (string, error) {
+	if len(digits) < 8 || len(digits) > 15 {
+		return "", invalid("phone", "a number from abroad has 8 to 15 digits with its country code (China +86, Japan +81, …)")
+	}
+	n, err := phonenumbers.Parse("+"+digits, "")
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", invalid("phone", "not a valid number of its country: write a number from abroad with + and its country code (China +86, Japan +81, …)")
+	}
+	switch phonenumbers.GetNumberType(n) {
+	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
+	default:
+		return "", invalid("phone", "not a mobile number of its country (the code comes by text message)")
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), nil
 }

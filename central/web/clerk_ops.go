@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 
 	"github.com/anshim/anshim/central/poster"
 )
@@ -71,8 +74,9 @@ func (v Visitor) Valid() []Pass {
 
 // MaskPhone returns a Korean mobile number in E.164 ("+821012345678") as
 // a clerk may see it: its national form with the middle part hidden,
-// "010-****-5678" ("011-***-5678" for a 10-digit number). Anything else
-// shows its last 4 digits at most.
+// "010-****-5678" ("011-***-5678" for a 10-digit number). A number from
+// abroad shows its country code and last 4 digits, "+86 ****8000";
+// anything else its last 4 digits at most.
 func MaskPhone(e164 string) string {
 	digits := strings.TrimPrefix(e164, "+")
 	if digits == "" || strings.Trim(digits, "0123456789") != "" {
@@ -87,5 +91,9 @@ func MaskPhone(e164 string) string {
 	if len(digits) <= 4 {
 		return "****"
 	}
-	return "****" + digits[len(digits)-4:]
+	last := "****" + digits[len(digits)-4:]
+	if n, err := phonenumbers.Parse(e164, ""); err == nil && strings.HasPrefix(e164, "+") && n.GetCountryCode() != 82 {
+		return "+" + strconv.Itoa(int(n.GetCountryCode())) + " " + last
+	}
+	return last
 }

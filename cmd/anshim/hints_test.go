@@ -294,7 +294,7 @@ func TestTrace_Phone(t *testing.T) {
 
 	code, stderr = trace("02-123-4567")
 	if code != 1 || !strings.Contains(stderr, "anshim: error: central: invalid request: phone: not a mobile number") ||
-		strings.Count(stderr, "phone:") != 1 || !strings.Contains(stderr, "anshim: hint: give a Korean mobile number") {
+		strings.Count(stderr, "phone:") != 1 || !strings.Contains(stderr, "anshim: hint: give a mobile number") {
 		t.Errorf("landline: exit %d\n%s", code, stderr)
 	}
 }

@@ -41,7 +41,8 @@ const personAddUsage = `Usage: anshim person add --central URL --admin-token-fil
 Add registers a visitor with the central's identity vault and prints the
 new person's id on standard output. PHONE is a Korean mobile number:
 010-XXXX-XXXX, or 011, 016, 017, 018 or 019 with a 3- or 4-digit middle
-part, with or without hyphens or spaces, or as +82 10-XXXX-XXXX. Each
+part, with or without hyphens or spaces, or as +82 10-XXXX-XXXX; or a
+mobile number from abroad with its country code, +86 138 0013 8000. Each
 number registers once. The central stores the name and number encrypted
 and answers with the id only.
 
@@ -76,7 +77,7 @@ func (e *env) runPersonAdd(ctx context.Context, args []string, stdout, stderr io
 		return flags.Usagef("--name and --phone are required")
 	}
 	if _, err := vault.NormalizePhone(*phone); err != nil {
-		return cli.WithHint(cli.Usagef("--%v", err), "give a Korean mobile number, such as 010-1234-5678 or +82 10-1234-5678")
+		return cli.WithHint(cli.Usagef("--%v", err), "give a mobile number, such as 010-1234-5678 or +82 10-1234-5678 (from abroad: +86 138 0013 8000)")
 	}
 	var p struct {
 		ID      string    `json:"id"`

@@ -177,7 +177,7 @@ func traceHint(err error, c *centralFlags, phone string) error {
 		return cli.WithHint(err, "check --phone; a visitor is registered (by an administrator) with 'anshim person add %s --name NAME --phone %s'",
 			admin.args(), shellQuote(phone))
 	case ae.status == http.StatusBadRequest && strings.Contains(ae.msg, "phone: "):
-		return cli.WithHint(err, "give a Korean mobile number, such as 010-1234-5678 or +82 10-1234-5678")
+		return cli.WithHint(err, "give a mobile number, such as 010-1234-5678 or +82 10-1234-5678 (from abroad: +86 138 0013 8000)")
 	}
 	return err
 }

@@ -81,7 +81,7 @@ func (e *env) runUserAdd(ctx context.Context, args []string, stdout, stderr io.W
 			return cli.WithHint(fmt.Errorf("password: too short, too long, or holds the name"), "give at least %d characters, without the name", form.MinPassword)
 		}
 		if errors.As(err, &fe) && fe.Field == "phone" {
-			return cli.WithHint(cli.Usagef("--phone %q: not a Korean mobile number", *phone), "such as 010-1234-5678 or +82 10-1234-5678")
+			return cli.WithHint(cli.Usagef("--phone %q: not a mobile number", *phone), "such as 010-1234-5678, +82 10-1234-5678, or +86 138 0013 8000 from abroad")
 		}
 		return err
 	}

@@ -21,7 +21,8 @@ func NewVisitor(r *http.Request) Visitor {
 
 // Validate checks the name by the vault's rules (not empty, at most
 // vault.MaxNameBytes, no control or invisible characters) and normalises
-// the phone number (a Korean mobile number in any usual form) to E.164.
+// the phone number (a Korean mobile number in any usual form, or one from
+// abroad with its country code) to E.164.
 func (f *Visitor) Validate() error {
 	if f.Name == "" || len(f.Name) > vault.MaxNameBytes || text.Check(f.Name, 1) != nil {
 		return invalid("name", "clerk.name.invalid")
