@@ -56,6 +56,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /v1/venues/{id}/tokens", s.api(s.admin(s.handleNewToken)))
 	mux.Handle("POST /v1/venues/{id}/poster", s.api(s.admin(s.handlePoster)))
 	mux.Handle("GET /v1/devices", s.api(s.admin(s.handleDevices)))
+	mux.Handle("GET /v1/backup", s.api(s.admin(s.handleBackup))) // backup.go
 	mux.Handle("POST /v1/revocations", s.api(s.admin(s.handleRevoke)))
 	s.tokenRoutes(mux) // /v1/api-tokens… (admin): named API tokens, see token_api.go
 	s.vaultRoutes(mux) // POST /v1/persons… (admin): the identity vault, see vault_api.go
@@ -96,6 +97,10 @@ func (s *Server) api(f apiFunc) http.Handler {
 		}
 		if code == 0 {
 			code = http.StatusOK
+		}
+		if st, ok := v.(*streamed); ok {
+			st.serve(w, code, s.log)
+			return
 		}
 		data, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {

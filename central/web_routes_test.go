@@ -206,6 +206,7 @@ var apiCases = map[string][4]int{
 	"POST /v1/venues/{id}/tokens":                 apiAdmin,
 	"POST /v1/venues/{id}/poster":                 apiAdmin,
 	"GET /v1/devices":                             apiAdmin,
+	"GET /v1/backup":                              apiAdmin,
 	"POST /v1/revocations":                        apiAdmin,
 	"POST /v1/api-tokens":                         apiAdmin,
 	"GET /v1/api-tokens":                          apiAdmin,

@@ -1,0 +1,20 @@
+package store
+
+import (
+	"context"
+	"io"
+)
+
+// Backuper is a store that writes a consistent copy of itself while it
+// serves: a bbolt store writes its file as one read transaction sees it,
+// which opens as a store of its own. A PostgreSQL store is backed up with
+// PostgreSQL's tools (pg_basebackup, pg_dump) and is no Backuper.
+type Backuper interface {
+	// Backup writes the copy to w and returns its size. It stops with
+	// ctx's error when ctx ends; what it wrote is then no store.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+}
+
+// AuditStoreBackup is the kind of the audit event of a backup taken
+// through the central: detail {"bytes": N}.
+const AuditStoreBackup = "store-backup"
