@@ -16,21 +16,37 @@ import (
 var errNoBackup = errors.New("this store is PostgreSQL: back it up with pg_basebackup or pg_dump (README, Backups)")
 
 // streamed is an API answer written as it is made, not as JSON: the api
-// wrapper calls write after the headers. An error after the first byte can
-// no longer change the status: the connection is then cut, so that the
-// client sees a truncated transfer, not a short file.
+// wrapper calls write, which calls start with the body's length (-1:
+// unknown) to send the headers and get the writer. An error before start
+// is answered 500; after it, the status can no longer change: the
+// connection is cut, so that the client sees a truncated transfer (short
+// of its Content-Length), not a short file.
 type streamed struct {
 	contentType, filename string
-	write                 func(w io.Writer) error
+	write                 func(start func(size int64) io.Writer) error
 }
 
 func (st *streamed) serve(w http.ResponseWriter, code int, log *slog.Logger) {
-	w.Header().Set("Content-Type", st.contentType)
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+st.filename+`"`)
-	w.WriteHeader(code)
-	if err := st.write(w); err != nil {
-		log.Error("HTTP response cut short", "file", st.filename, "err", err)
+	started := false
+	start := func(size int64) io.Writer {
+		w.Header().Set("Content-Type", st.contentType)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+st.filename+`"`)
+		if size >= 0 {
+			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		}
+		w.WriteHeader(code)
+		started = true
+		return w
+	}
+	if err := st.write(start); err != nil {
+		log.Error("HTTP response failed", "file", st.filename, "err", err)
+		if !started {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			w.Write([]byte(`{"error": "internal error (see the central's log)"}` + "\n"))
+			return
+		}
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -50,8 +66,8 @@ func (s *Server) handleBackup(r *http.Request) (any, int, error) {
 		return nil, 0, fmt.Errorf("backup: audit: %w", err)
 	}
 	name := "anshim-central-" + s.now().In(kst).Format("2006-01-02T1504") + ".db"
-	return &streamed{contentType: "application/octet-stream", filename: name, write: func(w io.Writer) error {
-		n, err := b.Backup(r.Context(), w)
+	return &streamed{contentType: "application/octet-stream", filename: name, write: func(start func(int64) io.Writer) error {
+		n, err := b.Backup(r.Context(), start)
 		if err == nil {
 			s.log.Info("store backed up", "who", who, "bytes", strconv.FormatInt(n, 10))
 		}

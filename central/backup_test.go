@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -67,7 +68,11 @@ func TestBackup_Restore(t *testing.T) {
 	dir := t.TempDir()
 	backup := filepath.Join(dir, "backup.db")
 	code, h := getBackup(t, ts, backup)
-	if code != http.StatusOK || !strings.HasPrefix(h.Get("Content-Disposition"), `attachment; filename="anshim-central-`) {
+	fi, err := os.Stat(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != http.StatusOK || !strings.HasPrefix(h.Get("Content-Disposition"), `attachment; filename="anshim-central-`) || h.Get("Content-Length") != strconv.FormatInt(fi.Size(), 10) {
 		t.Fatalf("GET /v1/backup = %d %v", code, h)
 	}
 	ev := auditOf(t, ts, store.AuditStoreBackup)

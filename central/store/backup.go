@@ -10,9 +10,11 @@ import (
 // which opens as a store of its own. A PostgreSQL store is backed up with
 // PostgreSQL's tools (pg_basebackup, pg_dump) and is no Backuper.
 type Backuper interface {
-	// Backup writes the copy to w and returns its size. It stops with
-	// ctx's error when ctx ends; what it wrote is then no store.
-	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// Backup calls start with the copy's size once it is known, writes
+	// the copy to the writer start returns, and returns the size. It
+	// stops with ctx's error when ctx ends; what it wrote is then no
+	// store.
+	Backup(ctx context.Context, start func(size int64) io.Writer) (int64, error)
 }
 
 // AuditStoreBackup is the kind of the audit event of a backup taken

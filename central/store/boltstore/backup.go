@@ -12,14 +12,18 @@ import (
 // it (bbolt's Tx.WriteTo), while ingest goes on. A long backup holds that
 // transaction: should the file have to grow past its mapping meanwhile,
 // commits wait until the backup ends.
-func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+func (s *Store) Backup(ctx context.Context, start func(size int64) io.Writer) (int64, error) {
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error {
+		w := start(tx.Size())
 		var err error
 		n, err = tx.WriteTo(ctxWriter{ctx, w})
 		return err
 	})
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return n, fmt.Errorf("backup: %w", cerr) // bbolt's WriteTo does not wrap
+		}
 		return n, fmt.Errorf("backup: %w", err)
 	}
 	return n, nil
