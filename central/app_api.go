@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -212,13 +211,6 @@ func (h *appAPI) wrap(f apiFunc) apiFunc {
 }
 
 // clientHost returns the request's client address.
-func clientHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // phoneKey is the keyed hash of a normalised number.
 func (h *appAPI) phoneKey(e164 string) [32]byte {
@@ -293,7 +285,7 @@ func (h *appAPI) sendCode(r *http.Request) (any, int, error) {
 	}
 	phone := h.phoneKey(e164)
 	pk := string(phone[:])
-	ok, err := h.allow(r.Context(), "addr:"+clientHost(r), limitCodesPerClient)
+	ok, err := h.allow(r.Context(), "addr:"+h.s.clients.Key(r), limitCodesPerClient)
 	if err == nil && ok {
 		ok, err = h.allow(r.Context(), "phone:"+pk, limitResend, limitCodesPerNumber)
 	}
@@ -355,7 +347,7 @@ func (h *appAPI) verify(r *http.Request) (any, int, error) {
 	if err := decodeJSON(r, &req, false); err != nil {
 		return nil, 0, err
 	}
-	if ok, err := h.allow(r.Context(), "addr:"+clientHost(r), limitVerifyClient); err != nil {
+	if ok, err := h.allow(r.Context(), "addr:"+h.s.clients.Key(r), limitVerifyClient); err != nil {
 		return nil, 0, err
 	} else if !ok {
 		return appFail(http.StatusTooManyRequests, appErrRateLimited, "too many tries: wait a while and try again")

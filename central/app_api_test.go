@@ -727,3 +727,46 @@ func TestApp_NumberFromAbroad(t *testing.T) {
 		}
 	}
 }
+
+// Ensure that the app's per-address code limit counts the visitors behind
+// a trusted proxy by X-Forwarded-For, each apart, and that without a
+// trusted proxy the header changes nothing (a client cannot write its way
+// out of the limit).
+func TestApp_BehindProxy(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
+			clock := newTestClock()
+			cfg, keys := testConfig(t, t.TempDir(), clock)
+			if trusted {
+				cfg.TrustedProxies = []string{"127.0.0.1", "::1"}
+			}
+			ts := startServerWith(t, cfg, keys, clock)
+			send := func(i int, from string) int {
+				body := fmt.Sprintf(`{"phone":"010-5000-%04d","consent":"2026-12-1"}`, i)
+				req, _ := http.NewRequest("POST", ts.HTTPURL()+"/v1/app/codes", strings.NewReader(body))
+				req.Header.Set("X-Forwarded-For", "198.51.100.77, "+from)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			for i := range 20 { // the address's hour: 20 codes
+				if st := send(i, "203.0.113.10"); st != http.StatusAccepted {
+					t.Fatalf("code %d = %d", i+1, st)
+				}
+			}
+			if st := send(20, "203.0.113.10"); st != http.StatusTooManyRequests {
+				t.Errorf("a 21st code from one visitor's address = %d, want 429", st)
+			}
+			want := http.StatusAccepted // another visitor behind the proxy
+			if !trusted {
+				want = http.StatusTooManyRequests // the header is not believed
+			}
+			if st := send(21, "203.0.113.11"); st != want {
+				t.Errorf("a code from another forwarded address = %d, want %d", st, want)
+			}
+		})
+	}
+}

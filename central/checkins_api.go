@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"net"
 	"net/http"
 	"time"
 
@@ -62,10 +61,7 @@ func (s *Server) checkinRoutes(mux *http.ServeMux) {
 		if err := decodeJSON(r, &req, false); err != nil {
 			return nil, 0, err
 		}
-		host, _, splitErr := net.SplitHostPort(r.RemoteAddr)
-		if splitErr != nil {
-			host = r.RemoteAddr
-		}
+		host := s.clients.Key(r)
 		passKey := sha256.Sum256([]byte(req.Pass))
 		if !perClient.Allow(host) || !perPass.Allow(string(passKey[:])) {
 			return appcheckin.Result{Result: appcheckin.Rejected, Reason: appcheckin.ReasonRateLimited, Flags: []string{},

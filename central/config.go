@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anshim/anshim/internal/clientaddr"
 	"github.com/anshim/anshim/notify"
 )
 
@@ -41,6 +42,12 @@ type Config struct {
 	// HTTP API: given, it serves HTTPS.
 	TLSCert string `json:"tls_cert,omitempty"`
 	TLSKey  string `json:"tls_key,omitempty"`
+	// TrustedProxies are the reverse proxies in front of the HTTP API (a
+	// TLS terminator, the load balancer of several centrals), as
+	// addresses or networks ("10.0.0.0/8"): from them the client address
+	// is taken from X-Forwarded-For, so that rate limits count visitors,
+	// not the proxy. Empty: the header is ignored.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// TokenTTL is how long an enrollment token stays valid (default 7d).
 	TokenTTL Duration `json:"token_ttl,omitempty"`
 	// NATS configures the connection to NATS JetStream.
@@ -325,6 +332,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPOrDefault()); err != nil {
 		return fmt.Errorf("config: http: %w", err)
+	}
+	if _, err := clientaddr.New(c.TrustedProxies); err != nil {
+		return fmt.Errorf("config: trusted_proxies: %w", err)
 	}
 	if c.TokenTTL < 0 {
 		return fmt.Errorf("config: token_ttl: negative (%v)", time.Duration(c.TokenTTL))

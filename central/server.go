@@ -27,6 +27,7 @@ import (
 	"github.com/anshim/anshim/central/store/pgstore"
 	"github.com/anshim/anshim/central/vault"
 	"github.com/anshim/anshim/internal/atomicfile"
+	"github.com/anshim/anshim/internal/clientaddr"
 	"github.com/anshim/anshim/province"
 	"github.com/anshim/anshim/sync/ingest"
 )
@@ -35,10 +36,11 @@ import (
 // down-sync buckets, ingest of kiosk batches and the HTTP API. Make one with
 // [New], then [Server.Start] it and [Server.Close] it.
 type Server struct {
-	dayKeys    *daykeys.Keys // the day-key ratchet (crypto-shredding)
-	seen       seenSet       // pseudonyms of ingested check-ins, for the vault's last use
-	fleet      fleetReports  // the kiosks' latest status reports (fleet.go)
-	vault      *vault.Vault  // the identity vault (nil when vaultErr says why)
+	dayKeys    *daykeys.Keys        // the day-key ratchet (crypto-shredding)
+	clients    *clientaddr.Resolver // client addresses behind cfg.TrustedProxies
+	seen       seenSet              // pseudonyms of ingested check-ins, for the vault's last use
+	fleet      fleetReports         // the kiosks' latest status reports (fleet.go)
+	vault      *vault.Vault         // the identity vault (nil when vaultErr says why)
 	vaultErr   error
 	cfg        Config
 	log        *slog.Logger
@@ -155,6 +157,9 @@ func newServer(cfg Config, logger *slog.Logger, st store.Store) (*Server, error)
 		users:         make(map[string]natsUser),
 		errc:          make(chan error, 8),
 		republish:     make(chan struct{}, 1),
+	}
+	if s.clients, err = clientaddr.New(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("config: trusted_proxies: %w", err)
 	}
 	if s.dayKeys, err = s.openDayKeys(); err != nil {
 		return nil, err

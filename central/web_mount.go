@@ -21,7 +21,7 @@ import (
 // an account may take the name of a token of its role (the same person),
 // not of another role's; disabling it revokes that token too.
 func (s *Server) webRoutes(mux *http.ServeMux) {
-	wb, err := web.New(s.store, web.Options{Now: s.now, Log: s.log, TLS: s.cfg.TLSCert != "",
+	wb, err := web.New(s.store, web.Options{Now: s.now, Log: s.log, TLS: s.cfg.TLSCert != "", Clients: s.clients,
 		Admin:    webAdmin{s},    // web_admin.go
 		Business: businessOps{s}, // web_business.go
 		Console:  newConsole(s),  // web_console.go

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -93,7 +92,7 @@ func (wb *Web) chain(rt Route) http.Handler {
 			}
 		}
 		if r.Method == http.MethodPost {
-			if rt.Limited && !wb.limiter.allow(clientAddr(r), wb.now()) {
+			if rt.Limited && !wb.limiter.allow(wb.opts.Clients.Key(r), wb.now()) {
 				w.Header().Set("Retry-After", "60")
 				wb.renderError(w, r, http.StatusTooManyRequests, "error.ratelimit")
 				return
@@ -108,7 +107,7 @@ func (wb *Web) chain(rt Route) http.Handler {
 				return
 			}
 			if !checkCSRF(r, st) {
-				wb.log.Warn("web: form without the right CSRF token", "path", r.URL.Path, "addr", clientAddr(r))
+				wb.log.Warn("web: form without the right CSRF token", "path", r.URL.Path, "addr", wb.clientAddr(r))
 				wb.renderError(w, r, http.StatusForbidden, "error.csrf")
 				return
 			}
@@ -145,16 +144,8 @@ func (wb *Web) toSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
-// clientAddr is the request's client address without its port. The
-// central takes no X-Forwarded-For: behind a proxy, every client shares
-// the proxy's limit.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientAddr is the request's client address, for the log.
+func (wb *Web) clientAddr(r *http.Request) string { return wb.opts.Clients.Addr(r) }
 
 // limiter is a token bucket per client address.
 type limiter struct {

@@ -30,7 +30,7 @@ func (wb *Web) signInSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		CheckPassword(wb.dummyHash, f.Password) // the same time as a known name
-		wb.log.Info("web: sign-in of an unknown account", "addr", clientAddr(r))
+		wb.log.Info("web: sign-in of an unknown account", "addr", wb.clientAddr(r))
 		data.Error = "signin.failed"
 		wb.render(w, r, http.StatusUnauthorized, "signin", data)
 		return
@@ -38,7 +38,7 @@ func (wb *Web) signInSubmit(w http.ResponseWriter, r *http.Request) {
 		wb.serverError(w, r, err)
 		return
 	case now.Before(a.LockedUntil):
-		wb.log.Warn("web: sign-in of a locked account", "name", a.Name, "addr", clientAddr(r), "until", a.LockedUntil)
+		wb.log.Warn("web: sign-in of a locked account", "name", a.Name, "addr", wb.clientAddr(r), "until", a.LockedUntil)
 		w.Header().Set("Retry-After", strconv.Itoa(int(a.LockedUntil.Sub(now).Seconds())+1))
 		data.Error = "signin.locked"
 		wb.render(w, r, http.StatusTooManyRequests, "signin", data)
@@ -55,9 +55,9 @@ func (wb *Web) signInSubmit(w http.ResponseWriter, r *http.Request) {
 			wb.serverError(w, r, err)
 			return
 		}
-		d, _ := json.Marshal(map[string]any{"addr": clientAddr(r), "disabled": !a.Disabled.IsZero()})
+		d, _ := json.Marshal(map[string]any{"addr": wb.clientAddr(r), "disabled": !a.Disabled.IsZero()})
 		wb.audit(ctx, store.AuditSignInFailed, a.Name, string(d))
-		wb.log.Warn("web: sign-in failed", "name", a.Name, "addr", clientAddr(r))
+		wb.log.Warn("web: sign-in failed", "name", a.Name, "addr", wb.clientAddr(r))
 		data.Error = "signin.failed"
 		status := http.StatusUnauthorized
 		if after.LockedUntil.After(now) {

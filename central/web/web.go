@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/anshim/anshim/central/store"
+	"github.com/anshim/anshim/internal/clientaddr"
 )
 
 // Roles of an account.
@@ -85,6 +86,9 @@ type Options struct {
 	// address at once, then one per AddressEvery (defaults 10, 1 minute).
 	AddressBurst int
 	AddressEvery time.Duration
+	// Clients finds client addresses behind trusted proxies, for the
+	// address rate limit and the log (nil: the connection's address).
+	Clients *clientaddr.Resolver
 	// MaxFormBytes bounds a posted form (default 16 KiB).
 	MaxFormBytes int64
 	// Admin is the central's side of the administration (/admin); nil

@@ -34,6 +34,7 @@ type configFlags struct {
 	natsInsecure *bool
 	tlsCert      *string
 	tlsKey       *string
+	proxies      *string
 }
 
 // addConfigFlags defines the config flags on fs; all selects the flags
@@ -68,6 +69,7 @@ func addConfigFlags(fs *cli.FlagSet, all bool) *configFlags {
 	f.natsInsecure = fs.Bool("nats-insecure", false, "serve NATS without TLS (logs a WARN line at every start)")
 	f.tlsCert = fs.String("tls-cert", "", "HTTPS certificate `file` (PEM) of the HTTP API")
 	f.tlsKey = fs.String("tls-key", "", "HTTPS key `file` (PEM) of the HTTP API")
+	f.proxies = fs.String("trusted-proxies", "", "reverse proxies in front of the HTTP API, comma-separated `addresses or networks` (10.0.0.0/8): the client address comes from their X-Forwarded-For")
 	return f
 }
 
@@ -134,6 +136,7 @@ func (f *configFlags) config(prog string) (central.Config, error) {
 		}
 		str("tls-cert", &cfg.TLSCert, f.tlsCert)
 		str("tls-key", &cfg.TLSKey, f.tlsKey)
+		list("trusted-proxies", &cfg.TrustedProxies, f.proxies)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.WithHint(cli.Usagef("%v", err), "run '%s --help' for usage", prog)
