@@ -210,8 +210,6 @@ func (h *appAPI) wrap(f apiFunc) apiFunc {
 	}
 }
 
-// clientHost returns the request's client address.
-
 // phoneKey is the keyed hash of a normalised number.
 func (h *appAPI) phoneKey(e164 string) [32]byte {
 	m := hmac.New(sha256.New, subKey(h.key, "phone"))
