@@ -1,6 +1,7 @@
 package central
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,12 +9,47 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/anshim/anshim/central/store"
 )
 
-// errNoBackup means the store backs itself up with other tools.
-var errNoBackup = errors.New("this store is PostgreSQL: back it up with pg_basebackup or pg_dump (README, Backups)")
+// ErrNoBackup means the store is backed up with other tools: PostgreSQL's.
+var ErrNoBackup = errors.New("this store is PostgreSQL: back it up with pg_basebackup or pg_dump (README, Backups)")
+
+// CanBackup reports whether Backup works for this central's store.
+func (s *Server) CanBackup() bool {
+	_, ok := s.store.(store.Backuper)
+	return ok
+}
+
+// Backup writes a consistent copy of a bbolt store, taken while the
+// central serves, for the account who: it writes a store-backup audit
+// event, calls start with the copy's size and writes the copy to the
+// writer start returns. ErrNoBackup for a PostgreSQL store. The copy holds
+// what the store holds: check-ins sealed under day keys that are not in
+// it, identities sealed under the province's KEK.
+func (s *Server) Backup(ctx context.Context, who string, start func(size int64) io.Writer) (int64, error) {
+	b, ok := s.store.(store.Backuper)
+	if !ok {
+		return 0, ErrNoBackup
+	}
+	detail, _ := json.Marshal(map[string]string{"store": "bolt"})
+	if _, err := s.store.AddAudit(ctx, store.AuditEvent{Time: s.now().UTC(), Kind: store.AuditStoreBackup, Who: who, Detail: string(detail)}); err != nil {
+		return 0, fmt.Errorf("backup: audit: %w", err)
+	}
+	n, err := b.Backup(ctx, start)
+	if err != nil {
+		return n, err
+	}
+	s.log.Info("store backed up", "who", who, "bytes", n)
+	return n, nil
+}
+
+// BackupName is the file name a backup taken at t is offered under.
+func BackupName(t time.Time) string {
+	return "anshim-central-" + t.In(kst).Format("2006-01-02T1504") + ".db"
+}
 
 // streamed is an API answer written as it is made, not as JSON: the api
 // wrapper calls write, which calls start with the body's length (-1:
@@ -51,26 +87,15 @@ func (st *streamed) serve(w http.ResponseWriter, code int, log *slog.Logger) {
 	}
 }
 
-// handleBackup answers GET /v1/backup (admin) with a consistent copy of a
-// bbolt store, taken while the central serves; the audit trail records
-// who took it. The copy holds what the store holds: check-ins sealed under
-// day keys that are not in it, identities sealed under the province's KEK.
+// handleBackup answers GET /v1/backup (admin) with Backup's copy; 409 for
+// a PostgreSQL store.
 func (s *Server) handleBackup(r *http.Request) (any, int, error) {
-	b, ok := s.store.(store.Backuper)
-	if !ok {
-		return map[string]string{"error": errNoBackup.Error()}, http.StatusConflict, nil
+	if !s.CanBackup() {
+		return map[string]string{"error": ErrNoBackup.Error()}, http.StatusConflict, nil
 	}
 	who := accountOf(r.Context()).Name
-	detail, _ := json.Marshal(map[string]string{"store": "bolt"})
-	if _, err := s.store.AddAudit(r.Context(), store.AuditEvent{Time: s.now().UTC(), Kind: store.AuditStoreBackup, Who: who, Detail: string(detail)}); err != nil {
-		return nil, 0, fmt.Errorf("backup: audit: %w", err)
-	}
-	name := "anshim-central-" + s.now().In(kst).Format("2006-01-02T1504") + ".db"
-	return &streamed{contentType: "application/octet-stream", filename: name, write: func(start func(int64) io.Writer) error {
-		n, err := b.Backup(r.Context(), start)
-		if err == nil {
-			s.log.Info("store backed up", "who", who, "bytes", strconv.FormatInt(n, 10))
-		}
+	return &streamed{contentType: "application/octet-stream", filename: BackupName(s.now()), write: func(start func(int64) io.Writer) error {
+		_, err := s.Backup(r.Context(), who, start)
 		return err
 	}}, http.StatusOK, nil
 }

@@ -142,3 +142,56 @@ func TestBackup_PostgresRefused(t *testing.T) {
 		t.Errorf("GET /v1/backup on PostgreSQL = %d %s", code, body)
 	}
 }
+
+// Ensure that the administration's home offers the backup of a bbolt
+// store, that the download is a store holding the central's venues with
+// its length announced, audited with the web account's name, and that on
+// PostgreSQL the home says to use PostgreSQL's tools and the download is
+// 409.
+func TestBackup_AdminPage(t *testing.T) {
+	ts := startServer(t)
+	seedCafeCase(t, ts)
+	b := signInAdmin(t, ts, "kang.admin")
+	_, _, home := b.do("GET", "/admin", nil)
+	if !strings.Contains(home, `id="backup-download" href="/admin/backup"`) {
+		t.Fatal("the administration's home offers no backup")
+	}
+	req, _ := http.NewRequest("GET", b.base+"/admin/backup", nil)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Length") != strconv.Itoa(len(data)) {
+		t.Fatalf("GET /admin/backup = %d, %d bytes, Content-Length %q, %v", resp.StatusCode, len(data), resp.Header.Get("Content-Length"), err)
+	}
+	path := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	copyStore, err := boltstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copyStore.Close()
+	if v, err := copyStore.Venue(context.Background(), "v-cafe"); err != nil || v.Name != "한라카페" {
+		t.Errorf("the downloaded copy's venue: %+v, %v", v, err)
+	}
+	if ev := auditOf(t, ts, store.AuditStoreBackup); len(ev) != 1 || ev[0].Who != "kang.admin" {
+		t.Errorf("store-backup events %+v: want one naming kang.admin", ev)
+	}
+
+	dsn := pgtest.NewDatabase(t)
+	clock := newTestClock()
+	cfg, keys := testConfig(t, t.TempDir(), clock)
+	cfg.Store = dsn
+	pg := startServerWith(t, cfg, keys, clock)
+	pb := signInAdmin(t, pg, "kang.admin")
+	if _, _, home := pb.do("GET", "/admin", nil); !strings.Contains(home, `id="backup-postgres"`) || strings.Contains(home, `id="backup-download"`) {
+		t.Error("the PostgreSQL central's home does not say to use PostgreSQL's tools")
+	}
+	if code, _, _ := pb.do("GET", "/admin/backup", nil); code != http.StatusConflict {
+		t.Errorf("GET /admin/backup on PostgreSQL = %d, want 409", code)
+	}
+}

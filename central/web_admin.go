@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -254,4 +255,10 @@ func (a webAdmin) AuditLeaves(ctx context.Context, events []store.AuditEvent) (m
 		end = start
 	}
 	return out, size, nil
+}
+
+func (a webAdmin) CanBackup() bool { return a.s.CanBackup() }
+
+func (a webAdmin) Backup(ctx context.Context, who string, start func(size int64) io.Writer) (int64, error) {
+	return a.s.Backup(ctx, who, start)
 }

@@ -163,6 +163,7 @@ var webCases = map[string]routeCase{
 	"GET /admin/accounts":                           {"", [4]int{200, 403, 403, 303}},
 	"POST /admin/accounts/{name}/disable":           {"", [4]int{404, 403, 403, 401}}, // nobody.here
 	"GET /admin/audit":                              {"", [4]int{200, 403, 403, 303}},
+	"GET /admin/backup":                             {"", [4]int{200, 403, 403, 303}},
 	"GET /admin/people":                             {"", [4]int{200, 403, 403, 303}},
 	"POST /admin/people":                            {"", [4]int{400, 403, 403, 401}}, // no phone number
 	"GET /admin/people/{id}":                        {"/admin/people/p-0000000000000000", [4]int{404, 403, 403, 303}},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/anshim/anshim/central/registry"
@@ -48,6 +49,13 @@ type Admin interface {
 	// AuditLeaves returns the index of the ledger leaf of each of the
 	// events that has one, by event id, and the ledger's size.
 	AuditLeaves(ctx context.Context, events []store.AuditEvent) (map[uint64]int64, int64, error)
+	// CanBackup reports whether Backup works for the store (a bbolt
+	// store; PostgreSQL is backed up with its own tools).
+	CanBackup() bool
+	// Backup writes a consistent copy of the store for the admin account
+	// who, after a store-backup audit event: it calls start with the
+	// copy's size, then writes to the writer start returns.
+	Backup(ctx context.Context, who string, start func(size int64) io.Writer) (int64, error)
 }
 
 // Person is a visitor of the identity vault as the administration sees

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/anshim/anshim/central/registry"
@@ -14,6 +16,7 @@ type adminHomePage struct {
 	Applications []store.Venue // waiting for review, oldest first
 	Attention    int           // kiosks needing attention
 	Kiosks       int
+	CanBackup    bool // the store is bbolt: /admin/backup gives a copy
 }
 
 // adminShow is the administration's home: the applications waiting for
@@ -37,6 +40,7 @@ func (wb *Web) adminShow(w http.ResponseWriter, r *http.Request) {
 			wb.serverError(w, r, err)
 			return
 		}
+		data.CanBackup = wb.opts.Admin.CanBackup()
 		now := wb.now()
 		for _, d := range fleet {
 			if d.Decommissioned.IsZero() {
@@ -89,4 +93,32 @@ func venueMatches(v store.Venue, q string) bool {
 	return strings.Contains(strings.ToLower(v.Name), lq) || strings.Contains(strings.ToLower(v.ID), lq) ||
 		strings.Contains(strings.ToLower(v.Address), lq) ||
 		(digits != "" && strings.Contains(strings.ReplaceAll(v.BusinessNumber, "-", ""), digits))
+}
+
+// adminBackup answers a download of a consistent copy of a bbolt store
+// (the central's Backup, audited); 409 with what to use instead on
+// PostgreSQL. An error after the first byte cuts the connection, so that
+// the browser reports a failed download, not a short file.
+func (wb *Web) adminBackup(w http.ResponseWriter, r *http.Request) {
+	if wb.opts.Admin == nil || !wb.opts.Admin.CanBackup() {
+		wb.renderError(w, r, http.StatusConflict, "admin.backup.postgres")
+		return
+	}
+	started := false
+	_, err := wb.opts.Admin.Backup(r.Context(), stateOf(r).Account.Name, func(size int64) io.Writer {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="anshim-central-`+wb.now().In(kst).Format("2006-01-02T1504")+`.db"`)
+		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+		w.WriteHeader(http.StatusOK)
+		started = true
+		return w
+	})
+	if err != nil {
+		if !started {
+			wb.serverError(w, r, err)
+			return
+		}
+		wb.log.Error("web: backup download cut short", "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }

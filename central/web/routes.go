@@ -64,6 +64,7 @@ var routes = []Route{
 	{Method: "GET", Pattern: "/admin/accounts", Roles: []string{RoleAdmin}, handler: (*Web).adminAccounts},
 	{Method: "POST", Pattern: "/admin/accounts/{name}/disable", Roles: []string{RoleAdmin}, handler: (*Web).adminAccountDisable},
 	{Method: "GET", Pattern: "/admin/audit", Roles: []string{RoleAdmin}, handler: (*Web).adminAudit},
+	{Method: "GET", Pattern: "/admin/backup", Roles: []string{RoleAdmin}, handler: (*Web).adminBackup},
 	{Method: "GET", Pattern: "/admin/people", Roles: []string{RoleAdmin}, handler: (*Web).adminPeople},
 	{Method: "POST", Pattern: "/admin/people", Roles: []string{RoleAdmin}, handler: (*Web).adminPeopleSearch},
 	{Method: "GET", Pattern: "/admin/people/{id}", Roles: []string{RoleAdmin}, handler: (*Web).adminPerson},
