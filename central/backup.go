@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/anshim/anshim/central/store"
 )
@@ -44,11 +43,6 @@ func (s *Server) Backup(ctx context.Context, who string, start func(size int64) 
 	}
 	s.log.Info("store backed up", "who", who, "bytes", n)
 	return n, nil
-}
-
-// BackupName is the file name a backup taken at t is offered under.
-func BackupName(t time.Time) string {
-	return "anshim-central-" + t.In(kst).Format("2006-01-02T1504") + ".db"
 }
 
 // streamed is an API answer written as it is made, not as JSON: the api
@@ -94,7 +88,7 @@ func (s *Server) handleBackup(r *http.Request) (any, int, error) {
 		return map[string]string{"error": ErrNoBackup.Error()}, http.StatusConflict, nil
 	}
 	who := accountOf(r.Context()).Name
-	return &streamed{contentType: "application/octet-stream", filename: BackupName(s.now()), write: func(start func(int64) io.Writer) error {
+	return &streamed{contentType: "application/octet-stream", filename: store.BackupName(s.now()), write: func(start func(int64) io.Writer) error {
 		_, err := s.Backup(r.Context(), who, start)
 		return err
 	}}, http.StatusOK, nil

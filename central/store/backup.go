@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // Backuper is a store that writes a consistent copy of itself while it
@@ -20,3 +21,9 @@ type Backuper interface {
 // AuditStoreBackup is the kind of the audit event of a backup taken
 // through the central: detail {"bytes": N}.
 const AuditStoreBackup = "store-backup"
+
+// BackupName is the file name a backup taken at t is offered under: the
+// KST minute, "anshim-central-2026-12-06T1815.db".
+func BackupName(t time.Time) string {
+	return "anshim-central-" + t.In(time.FixedZone("KST", 9*3600)).Format("2006-01-02T1504") + ".db"
+}

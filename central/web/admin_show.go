@@ -107,7 +107,7 @@ func (wb *Web) adminBackup(w http.ResponseWriter, r *http.Request) {
 	started := false
 	_, err := wb.opts.Admin.Backup(r.Context(), stateOf(r).Account.Name, func(size int64) io.Writer {
 		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Disposition", `attachment; filename="anshim-central-`+wb.now().In(kst).Format("2006-01-02T1504")+`.db"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="`+store.BackupName(wb.now())+`"`)
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 		w.WriteHeader(http.StatusOK)
 		started = true
